@@ -1,0 +1,41 @@
+# autoradio: build, test and run a node on this machine.
+#   make run    one working cluster node here (embedded etcd, demo mount)
+#   make test   the whole test suite (installs what it needs first)
+
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+export PATH := $(dir $(GO)):$(PATH)
+BIN := bin
+CMDS := radiod redirectord radioctl
+
+# Debian packages the programs and the tests need at run time.
+RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client \
+	bind9-dnsutils curl iproute2 procps ca-certificates
+
+.PHONY: all build test unit-test vet run deps clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+
+deps:
+	@scripts/install-deps $(RUNTIME_PKGS)
+	$(GO) mod download
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -count=1 -timeout 25m ./...
+
+# unit-test runs only the tests that need no external program.
+unit-test:
+	$(GO) test -count=1 -short ./...
+
+run: deps build
+	scripts/run-node
+
+clean:
+	rm -rf $(BIN) dist

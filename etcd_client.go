@@ -1,0 +1,115 @@
+package autoradio
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// Default locations of the etcd TLS files; TLS is used when they exist.
+const (
+	DefaultEtcdURL  = "http://localhost:2379"
+	DefaultEtcdCA   = "/etc/autoradio/etcd_ca.pem"
+	DefaultEtcdCert = "/etc/autoradio/etcd_client.pem"
+	DefaultEtcdKey  = "/etc/autoradio/etcd_client.key"
+)
+
+// EtcdConfig says how to reach etcd.
+type EtcdConfig struct {
+	// Endpoints are etcd client URLs. Default: DefaultEtcdURL.
+	Endpoints []string
+	// CAFile, CertFile and KeyFile are PEM files. When CAFile exists the
+	// connection uses TLS with that CA; when CertFile and KeyFile exist too,
+	// it authenticates with that client certificate.
+	CAFile, CertFile, KeyFile string
+	// DialTimeout bounds connection set-up. Default: 5s.
+	DialTimeout time.Duration
+}
+
+// ClientConfig builds the clientv3 configuration, loading TLS files that
+// exist. A file that exists but cannot be used is an error, never silently
+// ignored.
+func (c EtcdConfig) ClientConfig() (clientv3.Config, error) {
+	cfg := clientv3.Config{
+		Endpoints:            c.Endpoints,
+		DialTimeout:          c.DialTimeout,
+		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		Logger:               zap.NewNop(),
+	}
+	if len(cfg.Endpoints) == 0 {
+		cfg.Endpoints = []string{DefaultEtcdURL}
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	tlsCfg, err := c.tlsConfig()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.TLS = tlsCfg
+	return cfg, nil
+}
+
+// NewEtcdClient connects to etcd. clientv3 dials lazily, so an unreachable
+// etcd shows up on the first request, bounded by that request's context.
+func NewEtcdClient(c EtcdConfig) (*clientv3.Client, error) {
+	cfg, err := c.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	cli, err := clientv3.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("etcd client for %v: %w", cfg.Endpoints, err)
+	}
+	return cli, nil
+}
+
+func (c EtcdConfig) tlsConfig() (*tls.Config, error) {
+	ca, err := readOptional(c.CAFile)
+	if err != nil || ca == nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("etcd CA %s: no PEM certificate found", c.CAFile)
+	}
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if exists(c.CertFile) && exists(c.KeyFile) {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcd client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+func readOptional(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("etcd TLS: %w", err)
+	}
+	return data, nil
+}
+
+func exists(path string) bool {
+	if path == "" {
+		return false
+	}
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,77 @@
+// Package etcdtest starts a real, in-process etcd server for tests.
+package etcdtest
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"autoradio/coordination/embedded"
+)
+
+// Server is an embedded etcd bound to 127.0.0.1 that a test can stop and
+// start again on the same data directory and port.
+type Server struct {
+	t       testing.TB
+	dataDir string
+	url     string
+	srv     *embedded.Server
+}
+
+// Start runs an etcd on 127.0.0.1 with a free port; it is stopped when the
+// test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{t: t, dataDir: t.TempDir(), url: "http://127.0.0.1:0"}
+	s.start()
+	u, _ := url.Parse(s.srv.ClientURL())
+	s.url = "http://" + u.Host
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// URL is the client URL of the server.
+func (s *Server) URL() string { return s.url }
+
+// Endpoints is the client URL as a list, for clientv3.Config.
+func (s *Server) Endpoints() []string { return []string{s.url} }
+
+// Stop stops the server; the data directory is kept for Restart.
+func (s *Server) Stop() {
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+// Restart starts the server again on the same port and data.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.start()
+}
+
+func (s *Server) start() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := embedded.Start(ctx, embedded.Config{DataDir: s.dataDir, ClientURL: s.url})
+	if err != nil {
+		s.t.Fatalf("etcdtest: %v", err)
+	}
+	s.srv = srv
+}
+
+// Client returns a client of the server, closed when the test ends.
+func (s *Server) Client() *clientv3.Client {
+	s.t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: s.Endpoints(), DialTimeout: 5 * time.Second})
+	if err != nil {
+		s.t.Fatalf("etcdtest: client: %v", err)
+	}
+	s.t.Cleanup(func() { cli.Close() })
+	return cli
+}

@@ -1,0 +1,146 @@
+package autoradio
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// MaxMountPathLen is the longest mount path accepted, in bytes.
+const MaxMountPathLen = 200
+
+// Mount is the cluster-wide configuration of one Icecast mount, stored as
+// JSON under MountKey(Name).
+type Mount struct {
+	// Name is the mount path, e.g. "/live.ogg".
+	Name string `json:"name" yaml:"name"`
+	// Username and Password authenticate the mount's source.
+	Username string `json:"username,omitempty" yaml:"username,omitempty"`
+	Password string `json:"password,omitempty" yaml:"password,omitempty"`
+	// RelayURL, when set, makes the master pull the mount from an upstream
+	// server instead of waiting for a source.
+	RelayURL string `json:"relay_url,omitempty" yaml:"relay_url,omitempty"`
+	// Fallback is the path of another mount that listeners are moved to
+	// while this one has no source.
+	Fallback string `json:"fallback,omitempty" yaml:"fallback,omitempty"`
+	// Transcoding, when set, makes the cluster feed this mount by
+	// re-encoding another one with liquidsoap.
+	Transcoding *Transcoding `json:"transcoding,omitempty" yaml:"transcoding,omitempty"`
+}
+
+// IsRelay reports whether the mount is pulled from an upstream URL.
+func (m *Mount) IsRelay() bool { return m.RelayURL != "" }
+
+// HasTranscoding reports whether the mount is fed by a transcoder.
+func (m *Mount) HasTranscoding() bool { return m.Transcoding != nil }
+
+// Validate checks the mount record as a whole: its path, its relay URL, its
+// fallback and its transcoding parameters. It does not check that referenced
+// mounts exist; the Client does that atomically when storing.
+func (m *Mount) Validate() error {
+	if err := ValidateMountPath(m.Name); err != nil {
+		return err
+	}
+	if m.RelayURL != "" {
+		if err := validateRelayURL(m.RelayURL); err != nil {
+			return err
+		}
+	}
+	if m.Fallback != "" {
+		if err := ValidateMountPath(m.Fallback); err != nil {
+			return fmt.Errorf("fallback: %w", err)
+		}
+		if m.Fallback == m.Name {
+			return fmt.Errorf("fallback %q: a mount cannot be its own fallback", m.Fallback)
+		}
+	}
+	if m.Transcoding != nil {
+		if m.RelayURL != "" {
+			return errors.New("a mount cannot both relay an upstream URL and be transcoded")
+		}
+		if m.Transcoding.SourceName == m.Name {
+			return fmt.Errorf("transcoding source %q: a mount cannot transcode itself", m.Name)
+		}
+		if err := m.Transcoding.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateMountPath checks a mount path against the rules in DESIGN.md and
+// returns an error that says which rule it breaks.
+func ValidateMountPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("mount path is empty")
+	case len(p) > MaxMountPathLen:
+		return fmt.Errorf("mount path is %d bytes long, the limit is %d", len(p), MaxMountPathLen)
+	case p[0] != '/':
+		return fmt.Errorf("mount path %q must start with /", p)
+	case p == "/":
+		return errors.New(`mount path "/" has no name`)
+	case strings.HasPrefix(p, "/_"):
+		return fmt.Errorf("mount path %q must not start with /_ (reserved for the front-end)", p)
+	case strings.HasSuffix(p, "/"):
+		return fmt.Errorf("mount path %q must not end with /", p)
+	case strings.HasSuffix(p, ".m3u") || strings.HasSuffix(p, ".pls"):
+		return fmt.Errorf("mount path %q must not end in .m3u or .pls (reserved for playlists)", p)
+	}
+	for i := 0; i < len(p); i++ {
+		if !validPathByte(p[i]) {
+			return fmt.Errorf("mount path %q: character %q at byte %d is not allowed (use letters, digits, '.', '_', '-' and '/')", p, rune(p[i]), i)
+		}
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		switch seg {
+		case "":
+			return fmt.Errorf("mount path %q has an empty segment", p)
+		case ".", "..":
+			return fmt.Errorf("mount path %q has a %q segment", p, seg)
+		}
+	}
+	return nil
+}
+
+func validPathByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '.' || c == '_' || c == '-' || c == '/'
+}
+
+func validateRelayURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("relay URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" {
+		return fmt.Errorf("relay URL %q: scheme must be http (Icecast 2.4 relays only speak plain HTTP)", raw)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("relay URL %q has no host", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := parsePort(p); err != nil || n == 0 {
+			return fmt.Errorf("relay URL %q: bad port %q", raw, p)
+		}
+	}
+	if u.Path == "" || u.Path == "/" {
+		return fmt.Errorf("relay URL %q has no mount path", raw)
+	}
+	return nil
+}
+
+func parsePort(s string) (int, error) {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("not a number: %q", s)
+		}
+		n = n*10 + int(c-'0')
+		if n > 65535 {
+			return 0, fmt.Errorf("port out of range: %q", s)
+		}
+	}
+	return n, nil
+}

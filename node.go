@@ -1,0 +1,90 @@
+package autoradio
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// MountStatus is one node's view of one mount, as measured on its Icecast.
+type MountStatus struct {
+	Name string `json:"name"`
+	// Listeners counts real listeners; relay connections are not included.
+	Listeners int `json:"listeners"`
+	// SourceConnected is true when the mount has a live source on this
+	// node (a source client on the master, a working relay elsewhere).
+	SourceConnected bool `json:"source_connected"`
+	BitrateKbps     int  `json:"bitrate_kbps,omitempty"`
+	// Title is the stream's current title ("now playing"), when known.
+	Title string `json:"title,omitempty"`
+}
+
+// NodeStatus is what a node publishes about itself under NodeKey(Name),
+// bound to its lease so that it disappears when the node dies.
+type NodeStatus struct {
+	Name              string        `json:"name"`
+	IPs               []string      `json:"ips"`
+	IcecastPort       int           `json:"icecast_port"`
+	IcecastOK         bool          `json:"icecast_ok"`
+	IsMaster          bool          `json:"is_master"`
+	Mounts            []MountStatus `json:"mounts"`
+	Listeners         int           `json:"listeners"`
+	MaxListeners      int           `json:"max_listeners"`
+	BandwidthBps      float64       `json:"bandwidth_bps"`
+	BandwidthLimitBps float64       `json:"bandwidth_limit_bps"`
+	UpdatedAt         time.Time     `json:"updated_at"`
+}
+
+// Mount returns the status of the named mount on this node, if present.
+func (n *NodeStatus) Mount(name string) (MountStatus, bool) {
+	for _, m := range n.Mounts {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return MountStatus{}, false
+}
+
+// Validate checks the fields that consumers rely on to reach the node.
+func (n *NodeStatus) Validate() error {
+	if n.Name == "" {
+		return fmt.Errorf("node status has no name")
+	}
+	return validateEndpoint(n.IPs, n.IcecastPort)
+}
+
+// MasterInfo is the value the elected master stores in the master election:
+// enough for every other node to reach its Icecast.
+type MasterInfo struct {
+	Name        string   `json:"name"`
+	IPs         []string `json:"ips"`
+	IcecastPort int      `json:"icecast_port"`
+}
+
+// Validate checks that the master can be reached.
+func (m *MasterInfo) Validate() error {
+	if m.Name == "" {
+		return fmt.Errorf("master info has no name")
+	}
+	return validateEndpoint(m.IPs, m.IcecastPort)
+}
+
+// IcecastAddr returns host:port of the master's Icecast on its first address.
+func (m *MasterInfo) IcecastAddr() string {
+	return net.JoinHostPort(m.IPs[0], fmt.Sprint(m.IcecastPort))
+}
+
+func validateEndpoint(ips []string, port int) error {
+	if len(ips) == 0 {
+		return fmt.Errorf("no IP addresses")
+	}
+	for _, ip := range ips {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("bad IP address %q", ip)
+		}
+	}
+	if port <= 0 || port > 65535 {
+		return fmt.Errorf("bad Icecast port %d", port)
+	}
+	return nil
+}
