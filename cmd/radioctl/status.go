@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"autoradio"
+)
+
+// clusterStatus is what status reads from etcd.
+type clusterStatus struct {
+	nodes     []*autoradio.NodeStatus
+	master    *autoradio.MasterInfo
+	masterErr error // other than ErrNoMaster: the election value is unreadable
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show nodes, master, listeners and load",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var s clusterStatus
+			err := a.withClient(cmd, func(ctx context.Context, c *autoradio.Client) (err error) {
+				if s.nodes, err = c.ListNodes(ctx); err != nil {
+					return err
+				}
+				s.master, err = c.Master(ctx)
+				switch {
+				case errors.Is(err, autoradio.ErrNoMaster):
+				case err != nil && ctx.Err() != nil:
+					return err
+				default:
+					s.masterErr = err
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return s.print(a.stdout, time.Now())
+		},
+	}
+}
+
+func (s *clusterStatus) print(w io.Writer, now time.Time) error {
+	switch {
+	case s.master != nil:
+		fmt.Fprintf(w, "master: %s (%s)\n", s.master.Name, s.master.IcecastAddr())
+	case s.masterErr != nil:
+		fmt.Fprintf(w, "master: unreadable: %v\n", s.masterErr)
+	default:
+		fmt.Fprintln(w, "master: none elected")
+	}
+	if len(s.nodes) == 0 {
+		fmt.Fprintln(w, "no nodes")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tIPS\tICECAST\tLISTENERS\tBANDWIDTH\tUPDATED\t")
+	total := 0
+	for _, n := range s.nodes {
+		total += n.Listeners
+		printNode(tw, n, now)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "total listeners: %d on %d nodes\n", total, len(s.nodes))
+	return err
+}
+
+func printNode(w io.Writer, n *autoradio.NodeStatus, now time.Time) {
+	icecast := "down"
+	if n.IcecastOK {
+		icecast = "ok"
+	}
+	name := n.Name
+	if n.IsMaster {
+		name += " (master)"
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%d/%s\t%s/%s\t%s ago\t\n", name, strings.Join(n.IPs, ","), icecast,
+		n.Listeners, limit(float64(n.MaxListeners), fmt.Sprint(n.MaxListeners)),
+		bitrate(n.BandwidthBps), limit(n.BandwidthLimitBps, bitrate(n.BandwidthLimitBps)),
+		now.Sub(n.UpdatedAt).Round(time.Second))
+	for _, m := range n.Mounts {
+		source := "no source"
+		if m.SourceConnected {
+			source = "source ok"
+		}
+		fmt.Fprintf(w, "  %s\t\t%s\t%d\t%s\t\t\n", m.Name, source, m.Listeners, kbps(m.BitrateKbps))
+	}
+}
+
+func limit(v float64, s string) string {
+	if v <= 0 {
+		return "unlimited"
+	}
+	return s
+}
+
+// bitrate formats bits per second with an SI prefix.
+func bitrate(bps float64) string {
+	switch {
+	case bps >= 1e9:
+		return fmt.Sprintf("%.1fG", bps/1e9)
+	case bps >= 1e6:
+		return fmt.Sprintf("%.1fM", bps/1e6)
+	case bps >= 1e3:
+		return fmt.Sprintf("%.1fk", bps/1e3)
+	}
+	return fmt.Sprintf("%.0f", bps)
+}
+
+func kbps(k int) string {
+	if k == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d kbit/s", k)
+}
