@@ -1,0 +1,129 @@
+package httpfe
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Config configures the HTTP front-end. The zero value of every field but
+// Domain means its documented default.
+type Config struct {
+	// Addr is the address to listen on. Default ":80". Port 0 picks a free
+	// port (see Server.Addr).
+	Addr string
+	// HTTPPort is the front-end port that every node listens on, used in
+	// proxy-mode redirects (omitted from the URL when 80). Default: the
+	// port of Addr, or the bound port when Addr's port is 0.
+	HTTPPort int
+	// Domain is the cluster's domain (e.g. "radio.example.com"). Playlists
+	// point at it when the request's Host header is unusable. Required.
+	Domain string
+	// DisableProxy turns proxy mode off (--enable-icecast-proxy=false):
+	// listeners are redirected to a node's Icecast port and PUT sources
+	// get a 307 to the master's Icecast.
+	DisableProxy bool
+	// LocalIcecast is host:port of this node's Icecast, which /_stream/
+	// streams from. Default "127.0.0.1:8000".
+	LocalIcecast string
+
+	// ReadHeaderTimeout bounds the time to read a request's headers.
+	// Default 10s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for its
+	// next request. Default 60s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the size of a request's headers. Default 16 KiB.
+	MaxHeaderBytes int
+	// ShutdownTimeout bounds how long Run waits for requests in flight
+	// once its context is done. Default 5s.
+	ShutdownTimeout time.Duration
+
+	// DialTimeout bounds connecting to an Icecast (local or master).
+	// Default 5s.
+	DialTimeout time.Duration
+	// ResponseTimeout bounds the wait for an Icecast's response headers.
+	// Default 10s.
+	ResponseTimeout time.Duration
+	// StreamBufferSize is the size of the copy buffer of each proxied
+	// stream and source, taken from a pool. Default 4 KiB.
+	StreamBufferSize int
+	// SourceIdleTimeout closes a relayed source that sends nothing for
+	// this long; every byte received restarts it. Default 2m.
+	SourceIdleTimeout time.Duration
+	// RetryAfter is the Retry-After of 503 answers. Default 5s.
+	RetryAfter time.Duration
+}
+
+// Defaults.
+const (
+	DefaultAddr              = ":80"
+	DefaultLocalIcecast      = "127.0.0.1:8000"
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxHeaderBytes    = 16 << 10
+	DefaultShutdownTimeout   = 5 * time.Second
+	DefaultDialTimeout       = 5 * time.Second
+	DefaultResponseTimeout   = 10 * time.Second
+	DefaultStreamBufferSize  = 4 << 10
+	DefaultSourceIdleTimeout = 2 * time.Minute
+	DefaultRetryAfter        = 5 * time.Second
+)
+
+// withDefaults returns c with defaults filled in, or an error naming the
+// first invalid field.
+func (c Config) withDefaults() (Config, error) {
+	if c.Domain == "" {
+		return c, errors.New("httpfe: config: Domain is required")
+	}
+	setDefault(&c.Addr, DefaultAddr)
+	setDefault(&c.LocalIcecast, DefaultLocalIcecast)
+	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.DialTimeout, DefaultDialTimeout)
+	setDefault(&c.ResponseTimeout, DefaultResponseTimeout)
+	setDefault(&c.StreamBufferSize, DefaultStreamBufferSize)
+	setDefault(&c.SourceIdleTimeout, DefaultSourceIdleTimeout)
+	setDefault(&c.RetryAfter, DefaultRetryAfter)
+	if _, _, err := net.SplitHostPort(c.LocalIcecast); err != nil {
+		return c, fmt.Errorf("httpfe: config: LocalIcecast %q: %w", c.LocalIcecast, err)
+	}
+	if c.HTTPPort == 0 {
+		port, err := addrPort(c.Addr)
+		if err != nil {
+			return c, fmt.Errorf("httpfe: config: Addr %q: %w", c.Addr, err)
+		}
+		c.HTTPPort = port
+	}
+	if c.HTTPPort < 0 || c.HTTPPort > 65535 {
+		return c, fmt.Errorf("httpfe: config: HTTPPort %d out of range", c.HTTPPort)
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// addrPort returns the port of a listen address; 0 means "pick one".
+func addrPort(addr string) (int, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	if port == "" {
+		return 80, nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("bad port %q", port)
+	}
+	return n, nil
+}

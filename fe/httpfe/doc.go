@@ -1,0 +1,26 @@
+// Package httpfe is redirectord's HTTP front-end. It sends listeners to the
+// node chosen by the load balancer, streams mounts from the local Icecast
+// (proxy mode), relays sources byte for byte to the master's Icecast, serves
+// .m3u/.pls playlists and a status page.
+//
+// It only ever connects to addresses it got from the Cluster (node and master
+// addresses) or from its Config (the local Icecast): no Host header, path or
+// query can make it connect anywhere else.
+//
+// Routes (see DESIGN.md, "redirectord", HTTP):
+//
+//	GET|HEAD /<mount>              302 to a node (proxy mode: its /_stream/<mount>)
+//	GET|HEAD /_stream/<mount>      the mount, streamed from the local Icecast
+//	OPTIONS  /_stream/<mount>      CORS preflight
+//	SOURCE|PUT /<mount>, /_stream/<mount>
+//	                               a source, relayed to the master's Icecast
+//	GET|HEAD /<mount>.m3u, .pls    playlists
+//	GET|HEAD /, /_status.json      status page, as HTML and JSON
+//
+// With the proxy disabled (Config.DisableProxy) listeners are redirected to
+// the node's Icecast port and a PUT source gets a 307 to the master's
+// Icecast. A legacy SOURCE request cannot follow a redirect, so it is still
+// relayed to the master in that mode: refusing it would break old source
+// clients without making anything safer, since the relay only ever connects
+// to the master.
+package httpfe

@@ -1,0 +1,195 @@
+package httpfe
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"autoradio"
+)
+
+// streamPrefix is the path prefix of proxied streams.
+const streamPrefix = "/_stream"
+
+// Handler is the front-end's http.Handler. Close it to end the source relays
+// it has hijacked; http.Server.Shutdown does not know about them.
+type Handler struct {
+	cfg     Config
+	cluster Cluster
+	log     *slog.Logger
+	metrics *metrics
+	bufs    *bufferPool
+	stream  http.Handler
+	sources *relaySet
+}
+
+// NewHandler returns the front-end's handler. Its metrics are registered
+// with reg; log may be nil (slog.Default()).
+func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slog.Logger) (*Handler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &Handler{
+		cfg:     cfg,
+		cluster: cluster,
+		log:     log.With("component", "httpfe"),
+		metrics: m,
+		bufs:    newBufferPool(cfg.StreamBufferSize),
+		sources: newRelaySet(),
+	}
+	h.stream = h.newStreamProxy()
+	return h, nil
+}
+
+// Close closes every relayed source connection, refuses new ones, and waits
+// for their goroutines to end.
+func (h *Handler) Close() { h.sources.closeAll() }
+
+// ServeHTTP routes a request and counts it by kind and status code.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w}
+	kind := h.serve(rec, r)
+	h.metrics.requests.WithLabelValues(kind, strconv.Itoa(rec.status())).Inc()
+}
+
+// serve answers r and returns its kind.
+func (h *Handler) serve(w *recorder, r *http.Request) string {
+	p := r.URL.Path
+	if r.Method == "SOURCE" || r.Method == http.MethodPut {
+		h.serveSource(w, r, strings.TrimPrefix(p, streamPrefix))
+		return kindSource
+	}
+	if r.ContentLength != 0 {
+		// Only sources send bodies; refusing others keeps every other
+		// request cheap.
+		w.Header().Set("Connection", "close")
+		http.Error(w, "request bodies are not accepted here", http.StatusRequestEntityTooLarge)
+		return kindOther
+	}
+	if r.Method == http.MethodOptions {
+		return h.servePreflight(w, r, p)
+	}
+	if mount, ok := strings.CutPrefix(p, streamPrefix+"/"); ok {
+		h.serveStream(w, r, "/"+mount)
+		return kindStream
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w)
+		return kindOther
+	}
+	return h.serveGet(w, r, p)
+}
+
+// serveGet answers GET and HEAD requests outside /_stream/.
+func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
+	switch {
+	case p == "/":
+		h.serveStatusHTML(w, r)
+		return kindStatus
+	case p == "/_status.json":
+		h.serveStatusJSON(w, r)
+		return kindStatus
+	case strings.HasPrefix(p, "/_"):
+		http.NotFound(w, r)
+		return kindOther
+	case strings.HasSuffix(p, ".m3u") || strings.HasSuffix(p, ".pls"):
+		h.servePlaylist(w, r, p)
+		return kindPlaylist
+	}
+	h.serveRedirect(w, r, p)
+	return kindRedirect
+}
+
+// knownMount returns the mount with path p when p is a valid mount path and
+// a configured mount; otherwise it answers 404 and returns nil.
+func (h *Handler) knownMount(w http.ResponseWriter, r *http.Request, p string) *autoradio.Mount {
+	if autoradio.ValidateMountPath(p) == nil {
+		if m, ok := h.cluster.Mount(p); ok {
+			return m
+		}
+	}
+	http.Error(w, "no such mount", http.StatusNotFound)
+	return nil
+}
+
+// unavailable answers 503 with a Retry-After.
+func (h *Handler) unavailable(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
+	w.Header().Set("Cache-Control", "no-cache")
+	http.Error(w, msg, http.StatusServiceUnavailable)
+}
+
+func methodNotAllowed(w http.ResponseWriter) {
+	w.Header().Set("Allow", "GET, HEAD, OPTIONS, PUT, SOURCE")
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+}
+
+// recorder remembers the status code of a response. Unwrap lets
+// http.ResponseController reach the Flusher and Hijacker underneath.
+type recorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 && code >= 200 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// setStatus records the status of a response written on a hijacked
+// connection.
+func (r *recorder) setStatus(code int) { r.code = code }
+
+func (r *recorder) status() int {
+	if r.code == 0 {
+		return http.StatusOK
+	}
+	return r.code
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// bufferPool lends fixed-size copy buffers to streams and sources, and
+// implements httputil.BufferPool.
+type bufferPool struct {
+	size int
+	pool sync.Pool
+}
+
+func newBufferPool(size int) *bufferPool {
+	p := &bufferPool{size: size}
+	p.pool.New = func() any { b := make([]byte, size); return &b }
+	return p
+}
+
+// Get returns a buffer; give it back with Put.
+func (p *bufferPool) Get() []byte { return *p.pool.Get().(*[]byte) }
+
+// Put returns a buffer obtained from Get.
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) == p.size {
+		b = b[:p.size]
+		p.pool.Put(&b)
+	}
+}

@@ -1,0 +1,81 @@
+package httpfe
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Request kinds, the "kind" label of autoradio_http_requests_total.
+const (
+	kindRedirect = "redirect"
+	kindStream   = "stream"
+	kindSource   = "source"
+	kindPlaylist = "playlist"
+	kindStatus   = "status"
+	kindOther    = "other"
+)
+
+// Source connection results, the "result" label of
+// autoradio_source_connections_total.
+const (
+	sourceAccepted   = "accepted"   // Icecast answered 2xx
+	sourceRejected   = "rejected"   // Icecast answered with an error status
+	sourceFailed     = "failed"     // Icecast unreachable or no valid answer
+	sourceNoMaster   = "no_master"  // no master elected: 503
+	sourceRedirected = "redirected" // proxy disabled: 307 to the master
+)
+
+// metrics are the front-end's Prometheus metrics.
+type metrics struct {
+	requests    *prometheus.CounterVec
+	redirects   *prometheus.CounterVec
+	streams     prometheus.Gauge
+	streamBytes prometheus.Counter
+	sourceConns *prometheus.CounterVec
+	sources     prometheus.Gauge
+	sourceBytes prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "http_requests_total",
+			Help: "HTTP requests answered by the front-end, by kind and status code.",
+		}, []string{"kind", "code"}),
+		redirects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "http_redirects_total",
+			Help: "Listeners redirected, by target node.",
+		}, []string{"node"}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "autoradio", Name: "proxied_streams",
+			Help: "Listener streams being proxied from the local Icecast.",
+		}),
+		streamBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "proxied_stream_bytes_total",
+			Help: "Bytes sent to listeners of proxied streams.",
+		}),
+		sourceConns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "source_connections_total",
+			Help: "Source connections, by result (accepted, rejected, failed, no_master, redirected).",
+		}, []string{"result"}),
+		sources: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "autoradio", Name: "proxied_sources",
+			Help: "Source connections being relayed to the master's Icecast.",
+		}),
+		sourceBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "proxied_source_bytes_total",
+			Help: "Bytes relayed from sources to the master's Icecast.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.redirects, m.streams,
+		m.streamBytes, m.sourceConns, m.sources, m.sourceBytes} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
+		}
+	}
+	for _, r := range []string{sourceAccepted, sourceRejected, sourceFailed, sourceNoMaster, sourceRedirected} {
+		m.sourceConns.WithLabelValues(r)
+	}
+	return m, nil
+}

@@ -1,0 +1,81 @@
+package httpfe
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// servePlaylist answers /<mount>.m3u and /<mount>.pls with a playlist that
+// points at http://<Host>/<mount>, so that players come back through the
+// front-end and its load balancer.
+func (h *Handler) servePlaylist(w http.ResponseWriter, r *http.Request, p string) {
+	ext := p[len(p)-4:]
+	mount := p[:len(p)-4]
+	if h.knownMount(w, r, mount) == nil {
+		return
+	}
+	url := "http://" + h.playlistHost(r.Host) + mount
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-cache")
+	if ext == ".m3u" {
+		hdr.Set("Content-Type", "audio/x-mpegurl")
+		fmt.Fprintf(w, "%s\n", url)
+		return
+	}
+	hdr.Set("Content-Type", "audio/x-scpls")
+	fmt.Fprintf(w, "[playlist]\nNumberOfEntries=1\nFile1=%s\nTitle1=%s\nLength1=-1\nVersion=2\n", url, mount[1:])
+}
+
+// playlistHost returns the request's Host when it is a well-formed host name
+// or IP address with an optional port, else the cluster's domain.
+func (h *Handler) playlistHost(host string) string {
+	if validHostPort(host) {
+		return strings.ToLower(host)
+	}
+	return hostPort(h.cfg.Domain, h.cfg.HTTPPort)
+}
+
+// validHostPort accepts "name", "name:port", "1.2.3.4[:port]" and
+// "[v6][:port]", where name is a DNS name of letters, digits and hyphens.
+func validHostPort(s string) bool {
+	host, port := s, ""
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1]
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 || port[0] == '0' {
+			return false
+		}
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		// A bare v6 address must be bracketed.
+		return ip.To4() != nil || strings.HasPrefix(s, "[")
+	}
+	return validDNSName(host)
+}
+
+// validDNSName checks a host name: dot-separated labels of 1–63 letters,
+// digits and hyphens, not starting or ending with a hyphen, 253 bytes at most.
+func validDNSName(name string) bool {
+	name = strings.TrimSuffix(name, ".")
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(name, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
