@@ -1,0 +1,338 @@
+// Package icecast generates the configuration of a node's Icecast 2.4 server,
+// prepares its web root (stats stylesheet, silence fallbacks) and reads its
+// status. It holds no process logic: radiod supervises Icecast elsewhere.
+package icecast
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"autoradio"
+)
+
+// Defaults used by Render for zero fields of Params.
+const (
+	DefaultPort                 = 8000
+	DefaultMaxListeners         = 1000
+	DefaultQueueSize            = 512 * 1024
+	DefaultBurstSize            = 64 * 1024
+	DefaultSourceTimeout        = 10 * time.Second
+	DefaultHeaderTimeout        = 15 * time.Second
+	DefaultClientTimeout        = 30 * time.Second
+	DefaultMasterUpdateInterval = 3 * time.Second
+	DefaultLogLevel             = 2 // Icecast: 1 error, 2 warn, 3 info, 4 debug
+	DefaultWebRoot              = "/usr/share/icecast2/web"
+	DefaultAdminRoot            = "/usr/share/icecast2/admin"
+
+	// AdminUser is the Icecast admin user name; the password is per node.
+	AdminUser = "admin"
+	// RelayUser is the user name of Icecast's master/slave stream-list
+	// protocol, which autoradio does not use; its password is random.
+	RelayUser = "relay"
+
+	// sourceMargin is added to the mount count in <sources>: silence
+	// fallback files become sources of their own, plus some spare room.
+	sourceMargin = 8
+	// clientMargin is added to <clients> for sources, status polls and
+	// admin requests, which all take a client slot.
+	clientMargin = 64
+)
+
+// Params is everything Render needs to write one node's Icecast config.
+// Zero numeric and path fields take the defaults above.
+type Params struct {
+	// NodeName is the node's name; it becomes Icecast's <hostname>, which
+	// Icecast shows in listen URLs, unless Hostname is set.
+	NodeName string
+	// Hostname overrides NodeName as <hostname>.
+	Hostname string
+	// ListenIPs are the addresses Icecast binds to, one <listen-socket>
+	// each. Empty means all addresses.
+	ListenIPs []string
+	// Port is the Icecast HTTP port on every ListenIP.
+	Port int
+	// MaxListeners is how many listeners the node serves. <clients> is
+	// larger: sources, status polls and (on the master) relay connections
+	// of other nodes also take client slots.
+	MaxListeners int
+	// RelayNodes is, on the master, how many other nodes relay every
+	// mount from it; each takes one client slot per mount.
+	RelayNodes int
+
+	// IsMaster makes this node the one sources connect to. Otherwise it
+	// relays every mount from MasterIP:MasterPort.
+	IsMaster   bool
+	MasterIP   string
+	MasterPort int
+
+	// Mounts are the cluster's mounts. Render sorts a copy by name.
+	Mounts []*autoradio.Mount
+	// LowBurstMounts lists mounts read by a transcoder: they get a burst
+	// of 0 so that the transcoder runs close to live (see BurstSize).
+	LowBurstMounts []string
+
+	// AdminPassword is the node's random Icecast admin password. It is
+	// also the global source password, so that no mount can be created by
+	// anyone who does not already hold admin rights.
+	AdminPassword string
+	// RelayPassword is the node's random <relay-password>.
+	RelayPassword string
+
+	// BaseDir is Icecast's <basedir> (radiod's state dir); LogDir and
+	// PIDFile default to BaseDir and BaseDir/icecast.pid. WebRoot and
+	// AdminRoot default to the Debian package's directories; radiod points
+	// WebRoot at a directory made by InstallWebroot instead.
+	BaseDir   string
+	LogDir    string
+	PIDFile   string
+	WebRoot   string
+	AdminRoot string
+
+	// User and Group are set in <changeowner> when Icecast is started as
+	// root (Icecast refuses to run as root otherwise). Empty: omitted.
+	User  string
+	Group string
+
+	// BurstSize is the data (bytes) sent at once to a new listener so that
+	// players start fast. A reader of a low-bitrate mount (a transcoder)
+	// stays BurstSize/bitrate behind live for ever: 64 KB of a 16 kbit/s
+	// stream is 32 s, hence LowBurstMounts.
+	BurstSize int
+	// QueueSize is how far (bytes) a listener may lag before it is dropped.
+	QueueSize int
+	// SourceTimeout is how long a silent source keeps its mount.
+	SourceTimeout time.Duration
+	// HeaderTimeout bounds the reading of a request's headers.
+	HeaderTimeout time.Duration
+	// MasterUpdateInterval is how often Icecast's slave thread retries
+	// relays that failed (Icecast's default of 120 s is far too slow).
+	MasterUpdateInterval time.Duration
+	// LogLevel is Icecast's log level (1 error .. 4 debug).
+	LogLevel int
+}
+
+// Render returns the Icecast configuration for p. The output is
+// deterministic: the same Params give the same bytes, so that radiod can
+// reload Icecast only when the config really changed.
+func Render(p Params) ([]byte, error) {
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("icecast: config: %w", err)
+	}
+	cfg, err := p.build()
+	if err != nil {
+		return nil, fmt.Errorf("icecast: config: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString("<!-- Generated by autoradio's radiod: changes are overwritten. -->\n")
+	enc := xml.NewEncoder(&buf)
+	enc.Indent("", "  ")
+	if err := enc.Encode(cfg); err != nil {
+		return nil, fmt.Errorf("icecast: config: encoding XML: %w", err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+func (p *Params) applyDefaults() {
+	p.Port = orDefault(p.Port, DefaultPort)
+	p.MaxListeners = orDefault(p.MaxListeners, DefaultMaxListeners)
+	p.BurstSize = orDefault(p.BurstSize, DefaultBurstSize)
+	p.QueueSize = orDefault(p.QueueSize, DefaultQueueSize)
+	p.SourceTimeout = orDefault(p.SourceTimeout, DefaultSourceTimeout)
+	p.HeaderTimeout = orDefault(p.HeaderTimeout, DefaultHeaderTimeout)
+	p.MasterUpdateInterval = orDefault(p.MasterUpdateInterval, DefaultMasterUpdateInterval)
+	p.LogLevel = orDefault(p.LogLevel, DefaultLogLevel)
+	p.LogDir = orDefault(p.LogDir, p.BaseDir)
+	p.PIDFile = orDefault(p.PIDFile, p.BaseDir+"/icecast.pid")
+	p.WebRoot = orDefault(p.WebRoot, DefaultWebRoot)
+	p.AdminRoot = orDefault(p.AdminRoot, DefaultAdminRoot)
+	p.Hostname = orDefault(p.Hostname, p.NodeName)
+}
+
+func (p *Params) validate() error {
+	switch {
+	case p.BaseDir == "":
+		return errors.New("no base directory")
+	case p.AdminPassword == "" || p.RelayPassword == "":
+		return errors.New("admin and relay passwords are required")
+	case p.Port < 1 || p.Port > 65535:
+		return fmt.Errorf("bad port %d", p.Port)
+	case (p.User == "") != (p.Group == ""):
+		return errors.New("changeowner needs both a user and a group")
+	}
+	for _, ip := range p.ListenIPs {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("bad listen address %q", ip)
+		}
+	}
+	if !p.IsMaster && (net.ParseIP(p.MasterIP) == nil || p.MasterPort < 1 || p.MasterPort > 65535) {
+		return fmt.Errorf("relay node needs the master's address, got %q port %d", p.MasterIP, p.MasterPort)
+	}
+	for _, m := range p.Mounts {
+		if err := autoradio.ValidateMountPath(m.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedMounts returns the mounts ordered by name, without duplicates.
+func (p *Params) sortedMounts() []*autoradio.Mount {
+	ms := slices.Clone(p.Mounts)
+	slices.SortFunc(ms, func(a, b *autoradio.Mount) int { return cmp.Compare(a.Name, b.Name) })
+	return slices.CompactFunc(ms, func(a, b *autoradio.Mount) bool { return a.Name == b.Name })
+}
+
+func (p *Params) build() (*xmlConfig, error) {
+	mounts := p.sortedMounts()
+	sources := len(mounts) + sourceMargin
+	clients := p.MaxListeners + sources + clientMargin
+	if p.IsMaster {
+		clients += p.RelayNodes * len(mounts)
+	}
+	cfg := &xmlConfig{
+		Location: "autoradio node " + p.NodeName,
+		Admin:    "hostmaster@" + p.Hostname,
+		Hostname: p.Hostname,
+		Limits: xmlLimits{
+			Clients:        clients,
+			Sources:        sources,
+			QueueSize:      p.QueueSize,
+			ClientTimeout:  seconds(DefaultClientTimeout),
+			HeaderTimeout:  seconds(p.HeaderTimeout),
+			SourceTimeout:  seconds(p.SourceTimeout),
+			BurstOnConnect: 1,
+			BurstSize:      p.BurstSize,
+		},
+		Auth: xmlAuth{
+			SourcePassword: p.AdminPassword,
+			RelayUser:      RelayUser,
+			RelayPassword:  p.RelayPassword,
+			AdminUser:      AdminUser,
+			AdminPassword:  p.AdminPassword,
+		},
+		MasterUpdateInterval: seconds(p.MasterUpdateInterval),
+		FileServe:            1,
+		Paths: xmlPaths{
+			BaseDir:   p.BaseDir,
+			LogDir:    p.LogDir,
+			PIDFile:   p.PIDFile,
+			WebRoot:   p.WebRoot,
+			AdminRoot: p.AdminRoot,
+		},
+		Logging:  xmlLogging{AccessLog: "-", ErrorLog: "-", LogLevel: p.LogLevel},
+		Security: xmlSecurity{Chroot: 0},
+	}
+	if p.User != "" {
+		cfg.Security.ChangeOwner = &xmlChangeOwner{User: p.User, Group: p.Group}
+	}
+	cfg.Listen = p.listenSockets()
+	var err error
+	if p.IsMaster {
+		cfg.Relays, cfg.Mounts, err = p.masterMounts(mounts)
+	} else {
+		cfg.Relays, cfg.Mounts = p.relayMounts(mounts)
+	}
+	return cfg, err
+}
+
+func (p *Params) listenSockets() []xmlListen {
+	if len(p.ListenIPs) == 0 {
+		return []xmlListen{{Port: p.Port}}
+	}
+	var ls []xmlListen
+	for _, ip := range p.ListenIPs {
+		ls = append(ls, xmlListen{Port: p.Port, BindAddress: ip})
+	}
+	return ls
+}
+
+// masterMounts: sources connect here with each mount's own credentials;
+// mounts with a relay URL are pulled from upstream.
+func (p *Params) masterMounts(mounts []*autoradio.Mount) ([]xmlRelay, []xmlMount, error) {
+	var relays []xmlRelay
+	var blocks []xmlMount
+	for _, m := range mounts {
+		if m.IsRelay() {
+			r, err := upstreamRelay(m)
+			if err != nil {
+				return nil, nil, err
+			}
+			relays = append(relays, r)
+		}
+		b := p.mountBlock(m.Name, m.Fallback)
+		b.Username, b.Password = m.Username, m.Password
+		blocks = append(blocks, b)
+	}
+	return relays, blocks, nil
+}
+
+// relayMounts: every mount is pulled from the master, and has a fallback
+// so that its listeners survive while the relay reconnects.
+func (p *Params) relayMounts(mounts []*autoradio.Mount) ([]xmlRelay, []xmlMount) {
+	var relays []xmlRelay
+	var blocks []xmlMount
+	for _, m := range mounts {
+		relays = append(relays, xmlRelay{
+			Server:     p.MasterIP,
+			Port:       p.MasterPort,
+			Mount:      m.Name,
+			LocalMount: m.Name,
+			OnDemand:   0,
+		})
+		fallback := m.Fallback
+		if fallback == "" {
+			fallback = SilenceFile(m)
+		}
+		blocks = append(blocks, p.mountBlock(m.Name, fallback))
+	}
+	return relays, blocks
+}
+
+func (p *Params) mountBlock(name, fallback string) xmlMount {
+	b := xmlMount{Type: "normal", Name: name}
+	if fallback != "" {
+		b.FallbackMount = fallback
+		b.FallbackOverride = ptr(1)
+	}
+	if slices.Contains(p.LowBurstMounts, name) {
+		b.BurstSize = ptr(0)
+	}
+	return b
+}
+
+func upstreamRelay(m *autoradio.Mount) (xmlRelay, error) {
+	u, err := url.Parse(m.RelayURL)
+	if err != nil {
+		return xmlRelay{}, fmt.Errorf("mount %s: relay URL: %w", m.Name, err)
+	}
+	port := 80
+	if s := u.Port(); s != "" {
+		if port, err = strconv.Atoi(s); err != nil {
+			return xmlRelay{}, fmt.Errorf("mount %s: relay URL port %q: %w", m.Name, s, err)
+		}
+	}
+	path := u.EscapedPath()
+	if u.RawQuery != "" {
+		path += "?" + u.RawQuery
+	}
+	r := xmlRelay{Server: u.Hostname(), Port: port, Mount: path, LocalMount: m.Name, OnDemand: 0}
+	if u.User != nil {
+		r.Username = u.User.Username()
+		r.Password, _ = u.User.Password()
+	}
+	return r, nil
+}
+
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,114 @@
+package icecast
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"autoradio"
+)
+
+// silence describes one silence file: its name in the web root, the
+// ffmpeg lavfi input and the encoder arguments.
+type silence struct {
+	name  string
+	input string
+	args  []string
+}
+
+// Silence fallbacks, by codec. Their names start with "/_", a prefix no
+// mount may use, so they never clash with a real mount.
+//
+// Icecast 2.4.4 plays a fallback file as a hidden source of its own that
+// reads about 16 KB every 200 ms (~75 KB/s measured, whatever the format),
+// wrapping at the end of the file. A listener on the fallback therefore
+// receives audio faster than real time, and its buffers (the player's,
+// then Icecast's queue, which drops it when full) fill. So the files use
+// the highest bitrate their encoder pads silence to, which brings the
+// speed close to real time: Ogg Vorbis 480k ~1.25x, Ogg Opus 510k CBR
+// ~1.15x, MP3 320k ~1.8x, AAC ~2.8x (the AAC encoder pads nothing, so it
+// encodes white noise at -70 dBFS instead of digital silence). A 32k MP3
+// would run ~18x. Without ID3 and Xing headers, each wrap is clean.
+var silences = map[string]silence{
+	"vorbis": {"/_silence.ogg", anullsrc(44100),
+		[]string{"-c:a", "libvorbis", "-b:a", "480k", "-minrate", "480k", "-maxrate", "480k", "-f", "ogg"}},
+	"opus": {"/_silence.opus", anullsrc(48000),
+		[]string{"-c:a", "libopus", "-vbr", "off", "-b:a", "510k", "-f", "ogg"}},
+	"mp3": {"/_silence.mp3", anullsrc(44100),
+		[]string{"-c:a", "libmp3lame", "-b:a", "320k", "-id3v2_version", "0", "-write_xing", "0", "-f", "mp3"}},
+	"aac": {"/_silence.aac", "anoisesrc=color=white:amplitude=0.0003:sample_rate=44100,aformat=channel_layouts=stereo",
+		[]string{"-c:a", "aac", "-b:a", "320k", "-f", "adts"}},
+}
+
+// silenceSeconds is the length of each silence file.
+const silenceSeconds = "5"
+
+func anullsrc(rate int) string {
+	return fmt.Sprintf("anullsrc=channel_layout=stereo:sample_rate=%d", rate)
+}
+
+// SilenceFile returns the web-root path of the silence file that a relay
+// node uses as the fallback of mount m when m has none of its own. The
+// codec comes from the transcoding parameters when m is transcoded, else
+// from the path's extension: .ogg/.oga Ogg Vorbis, .opus Ogg Opus, .aac
+// ADTS AAC, anything else (.mp3, no extension) MP3, the most common format
+// of web radio. A wrong guess costs little: Icecast refuses to move
+// listeners between streams of different container types, so they are
+// dropped as they would be without a fallback.
+func SilenceFile(m *autoradio.Mount) string {
+	return silences[silenceCodec(m)].name
+}
+
+func silenceCodec(m *autoradio.Mount) string {
+	if m.Transcoding != nil && silences[m.Transcoding.Codec].name != "" {
+		return m.Transcoding.Codec
+	}
+	switch strings.ToLower(path.Ext(m.Name)) {
+	case ".ogg", ".oga":
+		return "vorbis"
+	case ".opus":
+		return "opus"
+	case ".aac":
+		return "aac"
+	}
+	return "mp3"
+}
+
+// EnsureSilenceFiles writes every silence file into dir (a web root) with
+// ffmpeg ($PATH), skipping those that already exist. Each file is written
+// to a temporary name and renamed, so a crash never leaves half a file.
+func EnsureSilenceFiles(ctx context.Context, dir string) error {
+	for _, s := range silences {
+		dst := filepath.Join(dir, filepath.FromSlash(s.name))
+		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		if err := encodeSilence(ctx, dst, s); err != nil {
+			return fmt.Errorf("icecast: silence file %s: %w", dst, err)
+		}
+	}
+	return nil
+}
+
+func encodeSilence(ctx context.Context, dst string, s silence) error {
+	tmp := dst + ".tmp"
+	args := []string{"-nostdin", "-v", "error", "-y", "-f", "lavfi",
+		"-i", s.input, "-t", silenceSeconds}
+	args = append(append(args, s.args...), tmp)
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("ffmpeg: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}

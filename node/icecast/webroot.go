@@ -1,0 +1,91 @@
+package icecast
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+//go:embed webroot/autoradio-status.xsl
+var statusXSL []byte
+
+// stockWebRoot is where Debian's icecast2 package keeps its web files.
+var stockWebRoot = DefaultWebRoot
+
+// InstallWebroot makes dir a web root for Icecast: a copy of the stock web
+// files of the icecast2 package (its status pages keep working), the
+// autoradio status stylesheet served at StatusPath, and the silence
+// fallback files (EnsureSilenceFiles, which runs ffmpeg once). Files are
+// world-readable so that Icecast can read them after dropping root. It is
+// idempotent and refreshes the stylesheet, so an upgrade takes effect.
+func InstallWebroot(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("icecast: webroot: %w", err)
+	}
+	if err := copyStockWeb(dir); err != nil {
+		return fmt.Errorf("icecast: webroot: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, filepath.Base(StatusPath)), statusXSL); err != nil {
+		return fmt.Errorf("icecast: webroot: %w", err)
+	}
+	return EnsureSilenceFiles(ctx, dir)
+}
+
+// copyStockWeb copies the regular files of stockWebRoot into dir. A
+// missing stock directory is not an error: only the stylesheet matters.
+func copyStockWeb(dir string) error {
+	entries, err := os.ReadDir(stockWebRoot)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		data, err := readFileLimited(filepath.Join(stockWebRoot, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, e.Name()), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readFileLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 16<<20))
+}
+
+// writeFileAtomic writes data to name through a temporary file and a
+// rename, so that Icecast never reads half a file.
+func writeFileAtomic(name string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
