@@ -64,7 +64,7 @@ func (s *clusterStatus) print(w io.Writer, now time.Time) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tIPS\tICECAST\tLISTENERS\tBANDWIDTH\tUPDATED\t")
+	fmt.Fprintln(tw, "NODE\tIPS\tICECAST\tLISTENERS\tBANDWIDTH (BIT/S)\tUPDATED")
 	total := 0
 	for _, n := range s.nodes {
 		total += n.Listeners
@@ -86,7 +86,7 @@ func printNode(w io.Writer, n *autoradio.NodeStatus, now time.Time) {
 	if n.IsMaster {
 		name += " (master)"
 	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%d/%s\t%s/%s\t%s ago\t\n", name, strings.Join(n.IPs, ","), icecast,
+	fmt.Fprintf(w, "%s\t%s\t%s\t%d/%s\t%s/%s\t%s ago\n", name, strings.Join(n.IPs, ","), icecast,
 		n.Listeners, limit(float64(n.MaxListeners), fmt.Sprint(n.MaxListeners)),
 		bitrate(n.BandwidthBps), limit(n.BandwidthLimitBps, bitrate(n.BandwidthLimitBps)),
 		now.Sub(n.UpdatedAt).Round(time.Second))
@@ -95,7 +95,7 @@ func printNode(w io.Writer, n *autoradio.NodeStatus, now time.Time) {
 		if m.SourceConnected {
 			source = "source ok"
 		}
-		fmt.Fprintf(w, "  %s\t\t%s\t%d\t%s\t\t\n", m.Name, source, m.Listeners, kbps(m.BitrateKbps))
+		fmt.Fprintf(w, "  %s\t\t%s\t%d\t%s\n", m.Name, source, m.Listeners, kbps(m.BitrateKbps))
 	}
 }
 
