@@ -17,6 +17,10 @@ import (
 // are those of concurrency.Election (prefix + "/" + lease ID in hex), so
 // both interoperate, and Observe or Leader can follow it.
 //
+// An Election belongs to one session: after the session is lost, make a new
+// one with the next session. Campaign, Resign and Run are meant for one
+// goroutine; Proclaim and IsLeader may be called from others.
+//
 // It campaigns itself instead of calling concurrency.Election.Campaign,
 // whose clean-up after a cancelled campaign waits for etcd without a bound.
 type Election struct {
@@ -70,7 +74,7 @@ func (e *Election) Campaign(ctx context.Context, value any) (context.Context, er
 }
 
 func (e *Election) campaignFailed(ctx, cctx context.Context, err error) error {
-	if errors.Is(context.Cause(cctx), ErrSessionLost) {
+	if errors.Is(context.Cause(cctx), ErrSessionLost) || errors.Is(sessionErr(err), ErrSessionLost) {
 		return fmt.Errorf("election %s: %w", e.prefix, ErrSessionLost)
 	}
 	if ctx.Err() != nil {

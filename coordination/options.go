@@ -33,15 +33,15 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithBackoff sets the bounds of the delay between retries: it starts at
-// min and doubles up to max, with jitter. Defaults: DefaultMinBackoff and
-// DefaultMaxBackoff.
-func WithBackoff(min, max time.Duration) Option {
+// first and doubles up to limit, with jitter. Defaults: DefaultMinBackoff
+// and DefaultMaxBackoff.
+func WithBackoff(first, limit time.Duration) Option {
 	return func(o *options) {
-		if min > 0 {
-			o.minBackoff = min
+		if first > 0 {
+			o.minBackoff = first
 		}
-		if max >= o.minBackoff {
-			o.maxBackoff = max
+		if limit >= o.minBackoff {
+			o.maxBackoff = limit
 		}
 	}
 }

@@ -41,7 +41,8 @@ func Register(ctx context.Context, s *concurrency.Session, key string, value any
 func (p *Presence) Key() string { return p.key }
 
 // Update stores value, encoded as JSON, if it differs from what this
-// Presence last stored; it tells whether it wrote.
+// Presence last stored; it tells whether it wrote. If the session's lease is
+// gone, the error wraps ErrSessionLost.
 func (p *Presence) Update(ctx context.Context, value any) (bool, error) {
 	data, err := json.Marshal(value)
 	if err != nil {
@@ -53,7 +54,7 @@ func (p *Presence) Update(ctx context.Context, value any) (bool, error) {
 		return false, nil
 	}
 	if _, err := p.s.Client().Put(ctx, p.key, string(data), clientv3.WithLease(p.s.Lease())); err != nil {
-		return false, fmt.Errorf("presence %s: writing: %w", p.key, err)
+		return false, fmt.Errorf("presence %s: writing: %w", p.key, sessionErr(err))
 	}
 	p.last = data
 	return true, nil

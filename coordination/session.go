@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -112,4 +113,13 @@ func SessionContext(ctx context.Context, s *concurrency.Session) (_ context.Cont
 		unhook()
 		cancel(context.Canceled)
 	}
+}
+
+// sessionErr marks an error caused by a lease that no longer exists as a
+// session loss, which the session itself may not have noticed yet.
+func sessionErr(err error) error {
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return fmt.Errorf("%w: %w", ErrSessionLost, err)
+	}
+	return err
 }
