@@ -57,9 +57,10 @@ func anullsrc(rate int) string {
 // codec comes from the transcoding parameters when m is transcoded, else
 // from the path's extension: .ogg/.oga Ogg Vorbis, .opus Ogg Opus, .aac
 // ADTS AAC, anything else (.mp3, no extension) MP3, the most common format
-// of web radio. A wrong guess costs little: Icecast refuses to move
-// listeners between streams of different container types, so they are
-// dropped as they would be without a fallback.
+// of web radio. A wrong guess: Icecast refuses to move listeners between
+// Ogg and non-Ogg streams, so they are dropped as without a fallback;
+// between two non-Ogg formats (AAC in an extensionless mount) they get a
+// few seconds of audio their decoder may reject.
 func SilenceFile(m *autoradio.Mount) string {
 	return silences[silenceCodec(m)].name
 }
