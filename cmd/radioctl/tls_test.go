@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"autoradio"
+)
+
+const debianEtcd = "/usr/bin/etcd"
+
+// pki is a CA with a server certificate for 127.0.0.1 and a client
+// certificate, as PEM files in a temporary directory.
+type pki struct {
+	ca, serverCert, serverKey, clientCert, clientKey string
+}
+
+func newPKI(t *testing.T) *pki {
+	t.Helper()
+	dir := t.TempDir()
+	p := &pki{ca: filepath.Join(dir, "ca.pem")}
+	caKey := newKey(t)
+	caTmpl := &x509.Certificate{
+		Subject:               pkix.Name{CommonName: "autoradio test CA"},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	caCert := issue(t, caTmpl, nil, caKey, caKey, p.ca, "")
+	server := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "etcd"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	p.serverCert, p.serverKey = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
+	issue(t, server, caCert, caKey, newKey(t), p.serverCert, p.serverKey)
+	client := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "radioctl"},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	p.clientCert, p.clientKey = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	issue(t, client, caCert, caKey, newKey(t), p.clientCert, p.clientKey)
+	return p
+}
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// issue signs tmpl for key with parent (self-signed when parent is nil)
+// and writes the certificate and, when keyFile is set, the key as PEM.
+func issue(t *testing.T, tmpl, parent *x509.Certificate, parentKey, key *ecdsa.PrivateKey, certFile, keyFile string) *x509.Certificate {
+	t.Helper()
+	sn, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.SerialNumber = sn
+	tmpl.NotBefore = time.Now().Add(-time.Hour)
+	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	if parent == nil {
+		parent = tmpl
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, certFile, "CERTIFICATE", der)
+	if keyFile != "" {
+		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writePEM(t, keyFile, "PRIVATE KEY", keyDER)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+func writePEM(t *testing.T, file, kind string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startDebianEtcd runs Debian's etcd 3.4 with client certificate
+// authentication on a free loopback port, and returns its client URL once
+// it answers a TLS client.
+func startDebianEtcd(t *testing.T, p *pki) string {
+	t.Helper()
+	clientURL := fmt.Sprintf("https://127.0.0.1:%d", freePort(t))
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	cmd := exec.Command(debianEtcd,
+		"--name", "tls-test", "--data-dir", filepath.Join(t.TempDir(), "etcd"),
+		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
+		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "tls-test="+peerURL,
+		"--client-cert-auth", "--trusted-ca-file", p.ca, "--cert-file", p.serverCert, "--key-file", p.serverKey,
+		"--logger", "zap", "--log-outputs", "stderr")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", debianEtcd, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	})
+	cfg := autoradio.EtcdConfig{Endpoints: []string{clientURL}, CAFile: p.ca, CertFile: p.clientCert, KeyFile: p.clientKey}
+	if err := waitEtcd(cfg, exited, 20*time.Second); err != nil {
+		t.Fatalf("%s: %v\n%s", debianEtcd, err, logs.String())
+	}
+	return clientURL
+}
+
+// waitEtcd polls etcd with a real request until it answers.
+func waitEtcd(cfg autoradio.EtcdConfig, exited <-chan struct{}, limit time.Duration) error {
+	cli, err := autoradio.NewEtcdClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	deadline := time.Now().Add(limit)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_, err := cli.Get(ctx, "health")
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("not ready after %v: %w", limit, err)
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited before it was ready")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func TestDebianEtcdWithClientCertificates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Debian's etcd")
+	}
+	if _, err := os.Stat(debianEtcd); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is needed in CI: %v", debianEtcd, err)
+		}
+		t.Skipf("%s not installed", debianEtcd)
+	}
+	p := newPKI(t)
+	start := time.Now()
+	url := startDebianEtcd(t, p)
+	t.Logf("etcd 3.4 with TLS ready after %v", time.Since(start).Round(10*time.Millisecond))
+	tlsArgs := func(url, cert string, args ...string) []string {
+		return append([]string{"--etcd-urls", url, "--etcd-ca", p.ca, "--etcd-cert", cert, "--etcd-key", p.clientKey, "--timeout", "2s"}, args...)
+	}
+
+	if r := runCtl(t, "", tlsArgs(url, p.clientCert, "create-mount", "/tls.ogg")...); r.code != 0 || r.stderr != "" {
+		t.Fatalf("create-mount over TLS: %+v", r)
+	}
+	if r := runCtl(t, "", tlsArgs(url, p.clientCert, "list-mounts")...); r.code != 0 || r.stdout != "/tls.ogg\n" {
+		t.Fatalf("list-mounts over TLS: %+v", r)
+	}
+
+	noCert := filepath.Join(t.TempDir(), "missing.pem")
+	for _, tc := range []struct {
+		name, hint string
+		args       []string
+	}{
+		{"without client certificate", "no client certificate: --etcd-cert/--etcd-key not found", tlsArgs(url, noCert, "list-mounts")},
+		{"http URL on the TLS port", "TLS is only used with https:// URLs",
+			tlsArgs(strings.Replace(url, "https://", "http://", 1), p.clientCert, "list-mounts")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			r := runCtl(t, "", tc.args...)
+			elapsed := time.Since(start)
+			checkFailure(t, r, 1, "unreachable", tc.args)
+			if !strings.Contains(r.stderr, tc.hint) {
+				t.Errorf("stderr %q lacks the hint %q", r.stderr, tc.hint)
+			}
+			if elapsed > 5*time.Second {
+				t.Errorf("failed after %v with --timeout 2s", elapsed)
+			}
+			t.Logf("%s: %q after %v", tc.name, strings.TrimSpace(r.stderr), elapsed.Round(10*time.Millisecond))
+		})
+	}
+}
