@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxMountPathLen is the longest mount path accepted, in bytes.
@@ -90,7 +91,8 @@ func ValidateMountPath(p string) error {
 	}
 	for i := 0; i < len(p); i++ {
 		if !validPathByte(p[i]) {
-			return fmt.Errorf("mount path %q: character %q at byte %d is not allowed (use letters, digits, '.', '_', '-' and '/')", p, rune(p[i]), i)
+			r, _ := utf8.DecodeRuneInString(p[i:])
+			return fmt.Errorf("mount path %q: character %q at byte %d is not allowed (use letters, digits, '.', '_', '-' and '/')", p, r, i)
 		}
 	}
 	for _, seg := range strings.Split(p[1:], "/") {
