@@ -114,6 +114,9 @@ var errConflict = errors.New("concurrent change")
 // EditMount applies fn to the current record of path and stores the result,
 // retrying if the record changes meanwhile. fn must not change the name.
 func (c *Client) EditMount(ctx context.Context, path string, fn func(*Mount) error) (*Mount, error) {
+	if err := ValidateMountPath(path); err != nil {
+		return nil, err
+	}
 	for {
 		resp, err := c.etcd.Get(ctx, MountKey(path))
 		if err != nil {

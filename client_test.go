@@ -98,6 +98,10 @@ func TestClientCRUD(t *testing.T) {
 	if _, err := c.GetMount(ctx, "/bad path"); err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Errorf("GetMount of an invalid path: %v", err)
 	}
+	_, err = c.EditMount(ctx, "live.ogg", func(*autoradio.Mount) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "must start with /") {
+		t.Errorf("EditMount of an invalid path: %v, want the validation error", err)
+	}
 }
 
 func TestClientConcurrentCreateHasOneWinner(t *testing.T) {
