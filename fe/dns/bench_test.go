@@ -1,0 +1,57 @@
+package dns
+
+import (
+	"fmt"
+	"testing"
+
+	"autoradio"
+	"autoradio/fe/lb"
+
+	mdns "github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// discard is a ResponseWriter that drops what it is given, after packing
+// it as the real server would.
+type discard struct{ recorder }
+
+func (d *discard) WriteMsg(m *mdns.Msg) error { _, err := m.Pack(); return err }
+
+func benchHandler(b *testing.B, zone Zone) *Handler {
+	h, err := NewHandler(Config{Domain: "radio.example.com", Logger: quietLogger()}, zone, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+// BenchmarkReplyApexA is the handler alone: an apex A query, 5 nodes.
+func BenchmarkReplyApexA(b *testing.B) {
+	h := benchHandler(b, manyNodes(5))
+	req := query("radio.example.com.", mdns.TypeA).SetEdns0(1232, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		if m := h.Reply(req, true); len(m.Answer) != 5 {
+			b.Fatal("wrong answer")
+		}
+	}
+}
+
+// BenchmarkServeDNSBalancer adds what a real query costs besides the
+// socket: the load balancer's ranking, address parsing, metrics, packing.
+func BenchmarkServeDNSBalancer(b *testing.B) {
+	bal := lb.New(lb.Config{})
+	var nodes []*autoradio.NodeStatus
+	for i := range 5 {
+		nodes = append(nodes, &autoradio.NodeStatus{Name: fmt.Sprintf("node%d", i), IPs: []string{fmt.Sprintf("127.0.0.%d", 11+i)},
+			IcecastPort: 8000, IcecastOK: true, Listeners: 10 * i, MaxListeners: 1000})
+	}
+	bal.Update(nodes)
+	h := benchHandler(b, BalancerZone(bal))
+	req := query("radio.example.com.", mdns.TypeA).SetEdns0(1232, false)
+	w := &discard{}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeDNS(w, req)
+	}
+}

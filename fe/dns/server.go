@@ -1,0 +1,195 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	mdns "github.com/miekg/dns"
+)
+
+// Server serves a Handler on UDP and TCP at one address. Set the fields,
+// then call Run (optionally Listen first, to learn a port-0 address). A
+// Server runs once.
+type Server struct {
+	// Addr is host:port to listen on, default ":53". With port 0 the
+	// system picks a free port, the same one for UDP and TCP.
+	Addr string
+	// Handler answers the queries. Required.
+	Handler mdns.Handler
+	// ReadTimeout bounds reading a TCP query. Default 2s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a reply. Default 2s.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a TCP connection idle this long. Default 8s.
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds the wait for queries in flight when Run's
+	// context ends. Default 5s.
+	ShutdownTimeout time.Duration
+	// Logger receives diagnostics. Default slog.Default().
+	Logger *slog.Logger
+
+	mu sync.Mutex
+	pc net.PacketConn
+	ln net.Listener
+}
+
+// Server defaults.
+const (
+	DefaultAddr            = ":53"
+	DefaultReadTimeout     = 2 * time.Second
+	DefaultWriteTimeout    = 2 * time.Second
+	DefaultIdleTimeout     = 8 * time.Second
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// ErrServerStopped is returned by Run when a listener stopped although its
+// context had not ended.
+var ErrServerStopped = errors.New("dns: server stopped unexpectedly")
+
+// Listen binds the UDP and TCP sockets. Run calls it if needed.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc != nil {
+		return nil
+	}
+	addr := s.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("dns: listen: bad address %q: %w", addr, err)
+	}
+	// With port 0, UDP's free port may be taken for TCP: try a few.
+	for attempt := 0; ; attempt++ {
+		s.pc, s.ln, err = listenBoth(host, port)
+		if err == nil || port != "0" || attempt == 10 {
+			return err
+		}
+	}
+}
+
+// listenBoth binds UDP at host:port, then TCP on the port UDP got.
+func listenBoth(host, port string) (net.PacketConn, net.Listener, error) {
+	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, nil, fmt.Errorf("dns: listen udp: %w", err)
+	}
+	_, bound, _ := net.SplitHostPort(pc.LocalAddr().String())
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, bound))
+	if err != nil {
+		pc.Close()
+		return nil, nil, fmt.Errorf("dns: listen tcp: %w", err)
+	}
+	return pc, ln, nil
+}
+
+// LocalAddr returns the bound host:port ("" before Listen).
+func (s *Server) LocalAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc == nil {
+		return ""
+	}
+	return s.pc.LocalAddr().String()
+}
+
+// Run serves until ctx ends, then stops accepting queries, waits up to
+// ShutdownTimeout for those in flight, and returns nil. It returns an
+// error if it cannot listen or a listener fails.
+func (s *Server) Run(ctx context.Context) error {
+	if s.Handler == nil {
+		return errors.New("dns: server has no handler")
+	}
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	pc, ln := s.pc, s.ln
+	s.mu.Unlock()
+	defer pc.Close()
+	defer ln.Close()
+
+	udp := s.start(&mdns.Server{PacketConn: pc}, "udp")
+	tcp := s.start(&mdns.Server{Listener: ln, IdleTimeout: s.idleTimeout}, "tcp")
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-udp.done:
+		err = udp.failure()
+	case <-tcp.done:
+		err = tcp.failure()
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.ShutdownTimeout, DefaultShutdownTimeout))
+	defer cancel()
+	udp.stop(sctx)
+	tcp.stop(sctx)
+	return err
+}
+
+func (s *Server) idleTimeout() time.Duration { return orDefault(s.IdleTimeout, DefaultIdleTimeout) }
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default().With("component", "dns")
+	}
+	return s.Logger.With("component", "dns")
+}
+
+// serving is one miekg/dns server running in its own goroutine.
+type serving struct {
+	srv     *mdns.Server
+	network string
+	log     *slog.Logger
+	started chan struct{} // closed once it serves
+	done    chan struct{} // closed when it has returned, err set
+	err     error
+}
+
+// start completes srv with s's settings and serves it in a goroutine that
+// stop waits for.
+func (s *Server) start(srv *mdns.Server, network string) *serving {
+	sv := &serving{srv: srv, network: network, log: s.logger(),
+		started: make(chan struct{}), done: make(chan struct{})}
+	srv.Handler = s.Handler
+	srv.ReadTimeout = orDefault(s.ReadTimeout, DefaultReadTimeout)
+	srv.WriteTimeout = orDefault(s.WriteTimeout, DefaultWriteTimeout)
+	srv.NotifyStartedFunc = func() { close(sv.started) }
+	go func() {
+		defer close(sv.done)
+		sv.err = srv.ActivateAndServe()
+	}()
+	return sv
+}
+
+// failure explains why a server returned before being told to stop.
+func (sv *serving) failure() error {
+	if sv.err != nil {
+		return fmt.Errorf("dns: serve %s: %w", sv.network, sv.err)
+	}
+	return fmt.Errorf("%w (%s)", ErrServerStopped, sv.network)
+}
+
+// stop shuts the server down, once it has started, and waits for it to
+// return or for ctx to end.
+func (sv *serving) stop(ctx context.Context) {
+	select {
+	case <-sv.started:
+		if err := sv.srv.ShutdownContext(ctx); err != nil {
+			sv.log.Warn("shutdown", "network", sv.network, "err", err)
+		}
+	case <-sv.done:
+		return
+	}
+	select {
+	case <-sv.done:
+	case <-ctx.Done():
+		sv.log.Warn("shutdown timed out", "network", sv.network)
+	}
+}
