@@ -319,3 +319,26 @@ func TestServerErrors(t *testing.T) {
 		t.Errorf("error %v does not wrap the net error", err)
 	}
 }
+
+func TestServerSurvivesGarbage(t *testing.T) {
+	h := testHandler(t, Config{Logger: quietLogger()}, threeNodes)
+	addr := startServer(t, h)
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	good, _ := query("radio.example.com.", mdns.TypeA).Pack()
+	for _, junk := range [][]byte{{1, 2, 3}, make([]byte, 40), good[:len(good)-3]} {
+		if _, err := conn.Write(junk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A truncated question gets FORMERR (or nothing); the server must
+	// keep answering well-formed queries either way.
+	c := &mdns.Client{Net: "udp", Timeout: 2 * time.Second}
+	m, _, err := c.Exchange(query("radio.example.com.", mdns.TypeA), addr)
+	if err != nil || len(m.Answer) != 3 {
+		t.Fatalf("after garbage: %v, %v; want 3 answers", m, err)
+	}
+}
