@@ -63,6 +63,7 @@ func runBinary(t *testing.T, bin string, env []string, limit time.Duration, args
 }
 
 func TestBinaryEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the radioctl binary")
 	}

@@ -14,6 +14,7 @@ import (
 )
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	if out := c.ok("status"); out != "master: none elected\nno nodes\n" {
 		t.Errorf("status of an empty cluster: %q", out)
@@ -71,6 +72,7 @@ func hasLine(lines []string, fields []string) bool {
 }
 
 func TestBackupRestoreIntoEmptyCluster(t *testing.T) {
+	t.Parallel()
 	src := newCluster(t)
 	src.ok("create-mount", "/live.ogg")
 	src.ok("create-mount", "/up.mp3", "--relay", "http://up.example.org:8000/up.mp3")
@@ -116,6 +118,7 @@ func TestBackupRestoreIntoEmptyCluster(t *testing.T) {
 }
 
 func TestRestoreBadInputWritesNothing(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	c.ok("create-mount", "/kept.ogg")
 	before := c.ok("backup")
@@ -145,6 +148,7 @@ func TestRestoreBadInputWritesNothing(t *testing.T) {
 }
 
 func TestUnreachableEtcdFailsInBoundedTime(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"list-mounts"},
 		{"create-mount", "/a.ogg"},

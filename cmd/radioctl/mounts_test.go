@@ -10,6 +10,7 @@ import (
 )
 
 func TestCreateMountPrintsCredentialsAndURLs(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	out := c.ok("--domain", "radio.example.com", "create-mount", "/live.ogg")
 	m := c.mount("/live.ogg")
@@ -38,6 +39,7 @@ func TestCreateMountPrintsCredentialsAndURLs(t *testing.T) {
 }
 
 func TestCreateMountDomainFromEnvironment(t *testing.T) {
+	// Not parallel: it sets the environment of the whole process.
 	c := newCluster(t)
 	t.Setenv("AUTORADIO_DOMAIN", "env.example.com")
 	out := c.ok("create-mount", "/a.mp3")
@@ -51,6 +53,7 @@ func TestCreateMountDomainFromEnvironment(t *testing.T) {
 }
 
 func TestCreateRelayMountHasNoCredentials(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	out := c.ok("--domain", "radio.example.com", "create-mount", "/relay.mp3", "--relay", "http://up.example.org:8000/s.mp3")
 	m := c.mount("/relay.mp3")
@@ -64,6 +67,7 @@ func TestCreateRelayMountHasNoCredentials(t *testing.T) {
 }
 
 func TestCommandsRefuseBadInput(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	c.ok("create-mount", "/live.ogg")
 	c.ok("create-mount", "/main.ogg", "--fallback", "/live.ogg")
@@ -116,6 +120,7 @@ func TestCommandsRefuseBadInput(t *testing.T) {
 }
 
 func TestTranscodingMountDefaultsAndEdits(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	c.ok("create-mount", "/live.ogg")
 	c.ok("create-mount", "/other.ogg")
@@ -166,6 +171,7 @@ func TestTranscodingMountDefaultsAndEdits(t *testing.T) {
 }
 
 func TestEditMountOnlyChangesFlagsGiven(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	c.ok("create-mount", "/fb.ogg")
 	c.ok("create-mount", "/live.ogg", "--fallback", "/fb.ogg")
@@ -194,6 +200,7 @@ func TestEditMountOnlyChangesFlagsGiven(t *testing.T) {
 }
 
 func TestListShowDelete(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	if out := c.ok("list-mounts"); out != "" {
 		t.Errorf("list-mounts on an empty cluster: %q", out)

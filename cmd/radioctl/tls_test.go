@@ -183,6 +183,7 @@ func waitEtcd(cfg autoradio.EtcdConfig, exited <-chan struct{}, limit time.Durat
 }
 
 func TestDebianEtcdWithClientCertificates(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts Debian's etcd")
 	}
