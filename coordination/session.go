@@ -19,7 +19,8 @@ type SessionFunc func(ctx context.Context, s *concurrency.Session) error
 
 // RunSession keeps a session with the given TTL (whole seconds, at least 1)
 // and runs fn with each new one. When a session is lost (lease expired or
-// revoked, etcd unreachable for longer than the TTL) it logs and reports it
+// revoked, etcd unreachable for longer than the TTL, or fn returned an error
+// wrapping ErrSessionLost) it logs and reports it
 // (WithSessionLost), waits for fn to return and starts again with a new
 // session after a back-off. When fn returns on its own, its error is logged,
 // the session is closed and a new one started the same way. RunSession
@@ -50,10 +51,10 @@ func RunSession(ctx context.Context, cli *clientv3.Client, ttl time.Duration, fn
 
 // runOne runs fn with s and disposes of s.
 func runOne(ctx context.Context, o *options, s *concurrency.Session, fn SessionFunc) {
-	o.log.Debug("session started", "lease", fmt.Sprintf("%x", s.Lease()))
+	o.log.Info("session started", "lease", fmt.Sprintf("%x", s.Lease()))
 	fctx, stop := SessionContext(ctx, s)
 	err := fn(fctx, s)
-	lost := errors.Is(context.Cause(fctx), ErrSessionLost)
+	lost := errors.Is(context.Cause(fctx), ErrSessionLost) || errors.Is(err, ErrSessionLost)
 	stop()
 	switch {
 	case lost:
