@@ -31,7 +31,16 @@ func (a *app) backupCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "backup",
 		Short: "Write every mount as YAML to stdout (credentials included)",
-		Args:  cobra.NoArgs,
+		Long: `Write every mount as one YAML document to stdout, credentials included:
+
+  version: 1
+  mounts:
+    - name: /live.ogg
+      username: ...
+      password: ...
+
+The fields of a mount are those of show-mount. 'radioctl restore' reads it.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b := backup{Version: backupVersion}
 			err := a.withClient(cmd, func(ctx context.Context, c *autoradio.Client) (err error) {
