@@ -121,18 +121,6 @@ func goRun(t *testing.T, fn func(ctx context.Context) error) (context.CancelFunc
 	return cancel, errc
 }
 
-// eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // receive waits for a value on ch for at most d.
 func receive[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T {
 	t.Helper()
