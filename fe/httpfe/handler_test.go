@@ -348,5 +348,3 @@ func TestServerRedirectUsesBoundPort(t *testing.T) {
 		t.Errorf("Location %q, want %q", got, want)
 	}
 }
-
-

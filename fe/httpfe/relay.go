@@ -25,10 +25,13 @@ type relay struct {
 	respWait time.Duration // wait for Icecast's response headers
 	bufs     *bufferPool
 	m        *metrics
-	sent     atomic.Int64 // source bytes relayed to Icecast
-	once     sync.Once    // closing both connections
-	ending   sync.Once    // starting the grace timer
-	grace    *time.Timer  // closes both when the grace period is over
+	// onResponse is called with Icecast's final status code (0: none) as
+	// soon as it is known.
+	onResponse func(code int)
+	sent       atomic.Int64 // source bytes relayed to Icecast
+	once       sync.Once    // closing both connections
+	ending     sync.Once    // starting the grace timer
+	grace      *time.Timer  // closes both when the grace period is over
 }
 
 // run sends head to Icecast, relays until both directions are done, closes
@@ -37,6 +40,7 @@ func (rl *relay) run(head []byte) int {
 	defer rl.closeBoth()
 	rl.up.SetWriteDeadline(deadline(rl.respWait))
 	if _, err := rl.up.Write(head); err != nil {
+		rl.onResponse(0)
 		return 0
 	}
 	codec := make(chan int, 1)
@@ -75,6 +79,7 @@ func (rl *relay) upstreamToClient(codec chan<- int) {
 	in := bufio.NewReaderSize(rl.up, 2<<10)
 	out := bufio.NewWriterSize(rl.client, 512)
 	code, err := readResponseHead(in, out)
+	rl.onResponse(code)
 	codec <- code
 	if err != nil {
 		rl.closeBoth()

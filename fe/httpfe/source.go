@@ -62,6 +62,10 @@ func (h *Handler) relaySource(w *recorder, r *http.Request, mount string, master
 		respWait: h.cfg.ResponseTimeout,
 		bufs:     h.bufs,
 		m:        h.metrics,
+		onResponse: func(code int) {
+			h.metrics.sourceConns.WithLabelValues(sourceResult(code)).Inc()
+			log.Info("source: Icecast answered", "code", code)
+		},
 	}
 	if !h.sources.add(rl) {
 		rl.closeBoth()
@@ -72,12 +76,11 @@ func (h *Handler) relaySource(w *recorder, r *http.Request, mount string, master
 	h.metrics.sources.Inc()
 	defer h.metrics.sources.Dec()
 	code := rl.run(sourceRequestHead(r, mount, addr))
-	w.setStatus(code)
 	if code == 0 {
-		w.setStatus(http.StatusBadGateway)
+		code = http.StatusBadGateway
 	}
-	h.metrics.sourceConns.WithLabelValues(sourceResult(code)).Inc()
-	log.Info("source relay ended", "code", code, "bytes", rl.sent.Load())
+	w.setStatus(code)
+	log.Info("source: relay ended", "bytes", rl.sent.Load())
 }
 
 func (h *Handler) dialMaster(ctx context.Context, addr string) (net.Conn, error) {

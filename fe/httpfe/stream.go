@@ -3,7 +3,7 @@ package httpfe
 import (
 	"context"
 	"errors"
-	"net"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -25,21 +25,15 @@ func (h *Handler) serveStream(w *recorder, r *http.Request, mount string) {
 }
 
 // newStreamProxy builds the reverse proxy to the local Icecast. It flushes
-// every write (a stream has no length) and keeps its buffers small: a
-// proxied listener costs buffers on two connections plus a copy buffer.
+// every write (a stream has no length) and keeps its memory small: a
+// pooled copy buffer, and a goroutine-free transport with one small buffer.
 func (h *Handler) newStreamProxy() http.Handler {
-	dialer := &net.Dialer{Timeout: h.cfg.DialTimeout}
 	upstream := h.cfg.LocalIcecast
-	transport := &http.Transport{
-		Proxy: nil, // never an environment proxy
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "tcp", upstream)
-		},
-		DisableKeepAlives:     true, // Icecast closes a stream's connection anyway
-		DisableCompression:    true,
-		ResponseHeaderTimeout: h.cfg.ResponseTimeout,
-		ReadBufferSize:        2 << 10,
-		WriteBufferSize:       1 << 10,
+	transport := &upstreamTransport{
+		addr:           upstream,
+		dialTimeout:    h.cfg.DialTimeout,
+		headerTimeout:  h.cfg.ResponseTimeout,
+		readBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
 	}
 	return &httputil.ReverseProxy{
 		Rewrite:        func(pr *httputil.ProxyRequest) { rewriteStream(pr, upstream) },
@@ -48,6 +42,8 @@ func (h *Handler) newStreamProxy() http.Handler {
 		BufferPool:     h.bufs,
 		ModifyResponse: func(resp *http.Response) error { setCORS(resp.Header); return nil },
 		ErrorHandler:   h.streamError,
+		// Mostly listeners that went away mid-stream: routine.
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
 }
 

@@ -1,0 +1,141 @@
+package httpfe
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// discardWriter is a reusable ResponseWriter, so that the benchmark measures
+// the handler rather than httptest.
+type discardWriter struct {
+	hdr  http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.hdr }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+func BenchmarkRedirect(b *testing.B) {
+	h, _ := newTestHandler(b, Config{HTTPPort: 80}, testCluster())
+	r := httptest.NewRequest(http.MethodGet, "/live.ogg?x=1", nil)
+	w := &discardWriter{hdr: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.hdr)
+		h.ServeHTTP(w, r)
+		if w.code != http.StatusFound {
+			b.Fatalf("code %d", w.code)
+		}
+	}
+}
+
+// measureStreamMemory opens n listeners straight to Icecast, then n through
+// the front-end's /_stream/, and reports the extra heap and stack that the
+// front-end uses per proxied stream. The listeners run in this process
+// either way, so their own cost cancels out.
+func (env *liveEnv) measureStreamMemory(ctx context.Context, t *testing.T, mount string, n int) {
+	waitFor(ctx, t, "no listeners", func() bool { return env.ic.listeners(mount) == 0 })
+	base := memInUse()
+	direct := openListeners(ctx, t, env.ic.addr, mount, n)
+	withDirect := memInUse()
+	direct.close()
+	waitFor(ctx, t, "no listeners", func() bool { return env.ic.listeners(mount) == 0 })
+	base2 := memInUse()
+	proxied := openListeners(ctx, t, env.fe, "/_stream"+mount, n)
+	waitFor(ctx, t, fmt.Sprintf("%d proxied streams", n), func() bool {
+		return metricValue(t, env.reg, "autoradio_proxied_streams") == float64(n)
+	})
+	withProxy := memInUse()
+	proxied.close()
+	ch, cs := base.perStream(withDirect, n)
+	th, ts := base2.perStream(withProxy, n)
+	t.Logf("%d listeners: client side %.1f KiB each (heap %.1f, stacks %.1f); through the front-end %.1f KiB each; "+
+		"the front-end costs %.1f KiB per proxied stream (heap %.1f, stacks %.1f)",
+		n, ch+cs, ch, cs, th+ts, th+ts-ch-cs, th-ch, ts-cs)
+	waitFor(ctx, t, "proxied streams to end", func() bool {
+		return metricValue(t, env.reg, "autoradio_proxied_streams") == 0
+	})
+}
+
+// memInUse returns heap and stack in use after a collection.
+func memInUse() memUse {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return memUse{heap: int64(ms.HeapInuse), stack: int64(ms.StackInuse)}
+}
+
+type memUse struct{ heap, stack int64 }
+
+// perStream returns the growth from m to after, per stream, in KiB.
+func (m memUse) perStream(after memUse, n int) (heap, stack float64) {
+	return float64(after.heap-m.heap) / float64(n) / 1024, float64(after.stack-m.stack) / float64(n) / 1024
+}
+
+// listeners are raw, frugal stream readers: one goroutine and a 512-byte
+// buffer each.
+type listeners struct {
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+// openListeners connects n listeners to path on addr and waits until each
+// has received audio. Icecast answers a new Ogg listener only at the next
+// page, so the answers are awaited concurrently.
+func openListeners(ctx context.Context, t *testing.T, addr, path string, n int) *listeners {
+	ls := &listeners{}
+	t.Cleanup(ls.close)
+	var got atomic.Int64
+	for range n {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls.conns = append(ls.conns, conn)
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: memtest\r\n\r\n", path, addr)
+		ls.wg.Add(1)
+		go func() {
+			defer ls.wg.Done()
+			listen(conn, func() { got.Add(1) })
+		}()
+	}
+	waitFor(ctx, t, "audio on every listener", func() bool { return got.Load() == int64(n) })
+	return ls
+}
+
+// listen reads a stream until its connection closes, calling onAudio once
+// it has a 200 answer and some audio.
+func listen(conn net.Conn, onAudio func()) {
+	br := bufio.NewReaderSize(conn, 512)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	head, err := http.ReadResponse(br, nil)
+	if err != nil || head.StatusCode != http.StatusOK {
+		return
+	}
+	if _, err := head.Body.Read(make([]byte, 1)); err != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Time{})
+	onAudio()
+	io.Copy(io.Discard, head.Body)
+}
+
+func (ls *listeners) close() {
+	for _, c := range ls.conns {
+		c.Close()
+	}
+	ls.conns = nil
+	ls.wg.Wait()
+}

@@ -1,0 +1,288 @@
+package httpfe
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"autoradio"
+)
+
+// liveEnv is a real Icecast (the master and the local Icecast of a
+// one-node cluster) behind a front-end Server.
+type liveEnv struct {
+	ic  *icecast
+	fe  string // front-end host:port
+	reg *prometheus.Registry
+}
+
+func startLive(t *testing.T, cfg Config, mounts ...string) *liveEnv {
+	t.Helper()
+	ic := startIcecast(t, 500, mounts...)
+	c := newFakeCluster()
+	for _, m := range mounts {
+		c.mounts[m] = &autoradio.Mount{Name: m, Username: srcUser, Password: srcPass}
+	}
+	c.setNodes(&autoradio.NodeStatus{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: ic.port, IcecastOK: true, IsMaster: true})
+	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: ic.port})
+	cfg.LocalIcecast = ic.addr
+	s, reg := startServer(t, cfg, c)
+	return &liveEnv{ic: ic, fe: s.Addr().String(), reg: reg}
+}
+
+// testSignal returns ffmpeg arguments for a live (-re) Ogg Vorbis stream of
+// about 110 kbit/s, a sine over pink noise (a pure sine gives ~20 kbit/s),
+// in Ogg pages of 0.2 s (ffmpeg's default is 1 s), so that data flows
+// several times a second as it would with a real station; the output
+// (URL or "-") goes last.
+func testSignal(freq int) []string {
+	graph := fmt.Sprintf("sine=frequency=%d[s];anoisesrc=color=pink:amplitude=0.1[n];"+
+		"[s][n]amix=inputs=2,aformat=channel_layouts=stereo[out0]", freq)
+	return []string{"-re", "-f", "lavfi", "-i", graph, "-t", "600", "-c:a", "libvorbis", "-q:a", "5",
+		"-f", "ogg", "-page_duration", "200000"}
+}
+
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// TestLive runs the front-end against a real Icecast with real ffmpeg
+// sources and listeners. The subtests share one Icecast and run in order.
+func TestLive(t *testing.T) {
+	env := startLive(t, Config{}, "/live.ogg", "/legacy.ogg", "/other.ogg")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	// ffmpeg's icecast protocol sends PUT with Expect: 100-continue.
+	startFFmpeg(t, nil, append(testSignal(440), "-content_type", "application/ogg",
+		fmt.Sprintf("icecast://%s:%s@%s/live.ogg", srcUser, srcPass, env.fe))...)
+	env.ic.waitSource(ctx, t, "/live.ogg")
+	if v := metricValue(t, env.reg, "autoradio_source_connections_total", "result", "accepted"); v != 1 {
+		t.Errorf("accepted source connections = %v, want 1", v)
+	}
+	if v := metricValue(t, env.reg, "autoradio_proxied_sources"); v != 1 {
+		t.Errorf("active sources = %v, want 1", v)
+	}
+
+	t.Run("listener via redirect decodes", func(t *testing.T) {
+		env.captureDecodes(ctx, t, "/live.ogg")
+	})
+	t.Run("legacy SOURCE with bytes after the headers", func(t *testing.T) {
+		env.legacySource(ctx, t, "/legacy.ogg")
+		env.ic.waitSource(ctx, t, "/legacy.ogg")
+		env.captureDecodes(ctx, t, "/legacy.ogg")
+	})
+	t.Run("bad source password gets 401", func(t *testing.T) {
+		code := env.putStatus(ctx, t, "/other.ogg", basicAuth(srcUser, "wrong"))
+		if code != http.StatusUnauthorized {
+			t.Errorf("code %d, want 401", code)
+		}
+		if v := metricValue(t, env.reg, "autoradio_source_connections_total", "result", "rejected"); v != 1 {
+			t.Errorf("rejected source connections = %v, want 1", v)
+		}
+	})
+	t.Run("listener that leaves frees its upstream", func(t *testing.T) {
+		env.listenerLeaves(ctx, t, "/live.ogg")
+	})
+	t.Run("shutdown closes relayed sources", func(t *testing.T) {
+		env.shutdownClosesSource(ctx, t, "/other.ogg")
+	})
+	t.Run("memory per proxied stream", func(t *testing.T) {
+		env.measureStreamMemory(ctx, t, "/live.ogg", 100)
+	})
+}
+
+// testClient returns a client that does not reuse connections.
+func testClient(t testing.TB) *http.Client {
+	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// captureDecodes listens to mount through the front-end (GET /<mount>,
+// following the redirect to /_stream/) for 3 s and checks that the capture
+// decodes without errors.
+func (env *liveEnv) captureDecodes(ctx context.Context, t *testing.T, mount string) {
+	rctx, stop := context.WithTimeout(ctx, 3*time.Second)
+	defer stop()
+	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, "http://"+env.fe+mount, nil)
+	resp, err := testClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/_stream"+mount {
+		t.Fatalf("%s: %d at %s", mount, resp.StatusCode, resp.Request.URL)
+	}
+	if ct, cors := resp.Header.Get("Content-Type"), resp.Header.Get("Access-Control-Allow-Origin"); ct != "application/ogg" || cors != "*" {
+		t.Errorf("Content-Type %q, Access-Control-Allow-Origin %q", ct, cors)
+	}
+	path := filepath.Join(t.TempDir(), "capture.ogg")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(f, resp.Body) // ends when rctx expires
+	f.Close()
+	if n < 2_000 {
+		t.Fatalf("captured only %d bytes in 3s", n)
+	}
+	if errs := decodeErrors(ctx, t, path); errs != "" {
+		t.Errorf("capture of %d bytes does not decode cleanly:\n%s", n, errs)
+	}
+	t.Logf("%s: captured %d bytes in 3s, decodes cleanly", mount, n)
+}
+
+// legacySource streams ffmpeg's Ogg output to mount with a hand-written
+// SOURCE request whose first audio bytes share a write with the headers,
+// so that they reach the server in the same read.
+func (env *liveEnv) legacySource(ctx context.Context, t *testing.T, mount string) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pr.Close() })
+	startFFmpeg(t, pw, append(testSignal(880), "-")...)
+	pw.Close()
+	pr.SetReadDeadline(time.Now().Add(10 * time.Second))
+	first := make([]byte, 16<<10)
+	n, err := pr.Read(first)
+	if err != nil {
+		t.Fatalf("reading ffmpeg's first bytes: %v", err)
+	}
+	pr.SetReadDeadline(time.Time{})
+	conn := dialFE(t, env.fe)
+	head := "SOURCE " + mount + " HTTP/1.0\r\nAuthorization: " + basicAuth(srcUser, srcPass) +
+		"\r\nContent-Type: application/ogg\r\nice-name: legacy test\r\nUser-Agent: handmade/1.0\r\n\r\n"
+	if _, err := conn.Write(append([]byte(head), first[:n]...)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 200 ") {
+		t.Fatalf("SOURCE answer %q, %v", status, err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); io.Copy(conn, pr) }()
+	t.Cleanup(func() { conn.Close(); pr.Close(); wg.Wait() })
+	t.Logf("SOURCE %s: %q with %d bytes after the headers", mount, strings.TrimSpace(status), n)
+}
+
+func dialFE(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// putStatus sends a PUT source request for mount and returns the final
+// status code passed back from Icecast.
+func (env *liveEnv) putStatus(ctx context.Context, t *testing.T, mount, auth string) int {
+	conn := dialFE(t, env.fe)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/ogg\r\nExpect: 100-continue\r\n\r\n",
+		mount, env.fe, auth)
+	br := bufio.NewReader(conn)
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("reading the answer to PUT: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 200 {
+			return resp.StatusCode
+		}
+	}
+}
+
+// listenerLeaves checks that a listener that disconnects from /_stream/
+// frees its connection to Icecast within a second.
+func (env *liveEnv) listenerLeaves(ctx context.Context, t *testing.T, mount string) {
+	waitFor(ctx, t, "no listeners", func() bool { return env.ic.listeners(mount) == 0 })
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, "http://"+env.fe+"/_stream"+mount, nil)
+	resp, err := testClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "one listener", func() bool {
+		return env.ic.listeners(mount) == 1 && metricValue(t, env.reg, "autoradio_proxied_streams") == 1
+	})
+	stop()
+	resp.Body.Close()
+	start := time.Now()
+	dctx, dstop := context.WithTimeout(ctx, time.Second)
+	defer dstop()
+	waitFor(dctx, t, "the proxied stream to end", func() bool {
+		return metricValue(t, env.reg, "autoradio_proxied_streams") == 0
+	})
+	gauge := time.Since(start)
+	// Icecast notices a closed listener at its next write to it, and its
+	// stats lag a little behind: allow it more than our own second.
+	ictx, istop := context.WithTimeout(ctx, 3*time.Second)
+	defer istop()
+	waitFor(ictx, t, "Icecast to drop the listener", func() bool { return env.ic.listeners(mount) == 0 })
+	t.Logf("listener left: stream gauge 0 after %v, Icecast listeners 0 after %v", gauge, time.Since(start))
+	if v := metricValue(t, env.reg, "autoradio_proxied_stream_bytes_total"); v < 4096 {
+		t.Errorf("proxied bytes = %v, want at least 4096", v)
+	}
+}
+
+// shutdownClosesSource relays a source through a second front-end, then
+// stops that front-end: Run must return promptly and the source's
+// connection must be closed.
+func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, mount string) {
+	c := newFakeCluster(&autoradio.Mount{Name: mount})
+	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: env.ic.port})
+	s, err := New(Config{Addr: "127.0.0.1:0", Domain: "radio.example.com", LocalIcecast: env.ic.addr},
+		c, prometheus.NewRegistry(), quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	conn := dialFE(t, s.Addr().String())
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "SOURCE %s HTTP/1.0\r\nAuthorization: %s\r\nContent-Type: application/ogg\r\n\r\n",
+		mount, basicAuth(srcUser, srcPass))
+	br := bufio.NewReader(conn)
+	if status, err := br.ReadString('\n'); err != nil || !strings.Contains(status, " 200 ") {
+		t.Fatalf("SOURCE answer %q, %v", status, err)
+	}
+	start := time.Now()
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run did not return within 3s of its context ending")
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Errorf("the source connection ended with %v, want EOF", err)
+	}
+	t.Logf("shutdown with a relayed source took %v", time.Since(start))
+}

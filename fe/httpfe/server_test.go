@@ -1,0 +1,123 @@
+package httpfe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSlowHeadersCutOff sends a request's headers one byte every 200 ms:
+// the server must drop the connection at ReadHeaderTimeout.
+func TestSlowHeadersCutOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a second")
+	}
+	const timeout = time.Second
+	s, _ := startServer(t, Config{ReadHeaderTimeout: timeout}, testCluster())
+	conn := dialFE(t, s.Addr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Go's server may answer 400 before closing; what matters is when.
+	closed := make(chan error, 1)
+	go func() {
+		answer, err := io.ReadAll(conn)
+		if err == nil && len(answer) > 0 && !strings.HasPrefix(string(answer), "HTTP/1.1 400 ") {
+			err = fmt.Errorf("answered %q", answer)
+		}
+		closed <- err
+	}()
+	req := "GET /live.ogg HTTP/1.1\r\nHost: radio.example.com\r\nUser-Agent: slowloris\r\n\r\n"
+	start := time.Now()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case err := <-closed:
+			elapsed := time.Since(start)
+			if err != nil || i >= len(req) {
+				t.Fatalf("connection ended with %v after %d bytes, want a close before the headers end", err, i)
+			}
+			if elapsed < timeout-100*time.Millisecond || elapsed > timeout+time.Second {
+				t.Errorf("cut off after %v, want about %v", elapsed, timeout)
+			}
+			t.Logf("cut off after %v and %d of %d header bytes (%v)", elapsed, i, len(req), err)
+			return
+		case <-ctx.Done():
+			t.Fatal("the connection was never cut off")
+		case <-tick.C:
+			if i < len(req) {
+				conn.Write([]byte{req[i]})
+			}
+		}
+	}
+}
+
+// TestConcurrentRedirects sends 1,000 concurrent listeners, each on its own
+// connection, to the real server on loopback.
+func TestConcurrentRedirects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 1,000 connections")
+	}
+	const n = 1000
+	s, reg := startServer(t, Config{}, testCluster())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil, MaxConnsPerHost: 0}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	url := "http://" + s.Addr().String() + "/live.ogg"
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs <- redirectOnce(ctx, client, url)
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	elapsed := time.Since(t0)
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if err != nil {
+			if failed == 0 {
+				t.Error(err)
+			}
+			failed++
+		}
+	}
+	if failed > 0 {
+		t.Fatalf("%d of %d redirects failed", failed, n)
+	}
+	if v := metricValue(t, reg, "autoradio_http_requests_total", "kind", "redirect", "code", "302"); v != n {
+		t.Errorf("counted %v redirects, want %d", v, n)
+	}
+	t.Logf("%d concurrent redirects (one connection each) in %v", n, elapsed)
+}
+
+func redirectOnce(ctx context.Context, client *http.Client, url string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") == "" {
+		return errors.New("redirect: " + resp.Status)
+	}
+	return nil
+}
