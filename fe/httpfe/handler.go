@@ -1,6 +1,7 @@
 package httpfe
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -33,6 +34,9 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.HTTPPort == 0 {
+		return nil, errors.New("httpfe: config: HTTPPort must be set when Addr's port is 0 (New sets it from the bound port)")
 	}
 	m, err := newMetrics(reg)
 	if err != nil {

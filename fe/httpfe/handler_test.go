@@ -88,7 +88,7 @@ func TestRedirect(t *testing.T) {
 		{"ipv6 bracketed", Config{HTTPPort: 80}, "/live.ogg", true, "http://[2001:db8::1]/_stream/live.ogg"},
 		{"ipv6 with port", Config{HTTPPort: 8080}, "/live.ogg", true, "http://[2001:db8::1]:8080/_stream/live.ogg"},
 		{"direct to icecast", Config{HTTPPort: 80, DisableProxy: true}, "/live.ogg?x=1", false, "http://192.0.2.1:8000/live.ogg?x=1"},
-		{"direct keeps port 80 rule out", Config{HTTPPort: 8080, DisableProxy: true}, "/live.ogg", true, "http://[2001:db8::1]:8000/live.ogg"},
+		{"direct uses the node's Icecast port", Config{HTTPPort: 8080, DisableProxy: true}, "/live.ogg", true, "http://[2001:db8::1]:8000/live.ogg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := newTestHandler(t, tc.cfg, testCluster())
@@ -124,6 +124,35 @@ func TestRedirectErrors(t *testing.T) {
 	w := do(h, http.MethodGet, "/live.ogg")
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" {
 		t.Errorf("no node: code %d Retry-After %q, want 503 and 5", w.Code, w.Header().Get("Retry-After"))
+	}
+}
+
+func TestSourceWithoutRelay(t *testing.T) {
+	c := testCluster()
+	h, reg := newTestHandler(t, Config{HTTPPort: 80, DisableProxy: true}, c)
+	for _, p := range []string{"/live.ogg", "/_stream/live.ogg"} {
+		w := do(h, http.MethodPut, p, "Authorization", basicAuth("u", "p"), "Content-Type", "application/ogg")
+		if w.Code != http.StatusTemporaryRedirect || w.Header().Get("Location") != "http://192.0.2.1:8000/live.ogg" {
+			t.Errorf("PUT %s with the proxy off: %d to %q, want 307 to the master", p, w.Code, w.Header().Get("Location"))
+		}
+	}
+	for _, m := range []string{http.MethodPut, "SOURCE"} {
+		if w := do(h, m, "/nope.ogg"); w.Code != http.StatusNotFound {
+			t.Errorf("%s on an unknown mount: %d, want 404", m, w.Code)
+		}
+	}
+	c.setMaster(nil)
+	if w := do(h, "SOURCE", "/live.ogg"); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("SOURCE without a master: %d, want 503 with Retry-After", w.Code)
+	}
+	if v := metricValue(t, reg, "autoradio_source_connections_total", "result", "redirected"); v != 2 {
+		t.Errorf("redirected sources = %v, want 2", v)
+	}
+	if v := metricValue(t, reg, "autoradio_source_connections_total", "result", "no_master"); v != 1 {
+		t.Errorf("sources without a master = %v, want 1", v)
+	}
+	if w := do(h, http.MethodGet, "/_stream/nope.ogg"); w.Code != http.StatusNotFound {
+		t.Errorf("stream of an unknown mount: %d, want 404", w.Code)
 	}
 }
 

@@ -61,7 +61,7 @@ func basicAuth(user, pass string) string {
 // TestLive runs the front-end against a real Icecast with real ffmpeg
 // sources and listeners. The subtests share one Icecast and run in order.
 func TestLive(t *testing.T) {
-	env := startLive(t, Config{}, "/live.ogg", "/legacy.ogg", "/other.ogg")
+	env := startLive(t, Config{}, "/live.ogg", "/legacy.ogg", "/other.ogg", "/idle.ogg")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -98,6 +98,9 @@ func TestLive(t *testing.T) {
 	})
 	t.Run("shutdown closes relayed sources", func(t *testing.T) {
 		env.shutdownClosesSource(ctx, t, "/other.ogg")
+	})
+	t.Run("silent source is dropped after SourceIdleTimeout", func(t *testing.T) {
+		env.idleSourceDropped(ctx, t, "/idle.ogg")
 	})
 	t.Run("memory per proxied stream", func(t *testing.T) {
 		env.measureStreamMemory(ctx, t, "/live.ogg", 100)
@@ -248,22 +251,41 @@ func (env *liveEnv) listenerLeaves(ctx context.Context, t *testing.T, mount stri
 	}
 }
 
-// shutdownClosesSource relays a source through a second front-end, then
-// stops that front-end: Run must return promptly and the source's
-// connection must be closed.
-func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, mount string) {
+// secondFE runs another front-end for mount against env's Icecast until
+// stop is called; stop returns Run's error, or fails the test if Run does
+// not return within 3 s.
+func (env *liveEnv) secondFE(ctx context.Context, t *testing.T, cfg Config, mount string) (addr string, stop func() error) {
 	c := newFakeCluster(&autoradio.Mount{Name: mount})
 	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: env.ic.port})
-	s, err := New(Config{Addr: "127.0.0.1:0", Domain: "radio.example.com", LocalIcecast: env.ic.addr},
-		c, prometheus.NewRegistry(), quietLog)
+	cfg.Addr, cfg.Domain, cfg.LocalIcecast = "127.0.0.1:0", "radio.example.com", env.ic.addr
+	s, err := New(cfg, c, prometheus.NewRegistry(), quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(runCtx) }()
-	conn := dialFE(t, s.Addr().String())
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(3 * time.Second):
+				t.Fatal("Run did not return within 3s of its context ending")
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() { stop() })
+	return s.Addr().String(), stop
+}
+
+// startSource sends a legacy SOURCE request for mount to addr and returns
+// the connection once Icecast's 200 has come back.
+func startSource(t *testing.T, addr, mount string) (net.Conn, *bufio.Reader) {
+	conn := dialFE(t, addr)
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	fmt.Fprintf(conn, "SOURCE %s HTTP/1.0\r\nAuthorization: %s\r\nContent-Type: application/ogg\r\n\r\n",
 		mount, basicAuth(srcUser, srcPass))
@@ -271,15 +293,35 @@ func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, moun
 	if status, err := br.ReadString('\n'); err != nil || !strings.Contains(status, " 200 ") {
 		t.Fatalf("SOURCE answer %q, %v", status, err)
 	}
+	return conn, br
+}
+
+// idleSourceDropped checks that a source that sends nothing is cut off by
+// the front-end after SourceIdleTimeout (Icecast's own limit is 10 s).
+func (env *liveEnv) idleSourceDropped(ctx context.Context, t *testing.T, mount string) {
+	const idle = 500 * time.Millisecond
+	addr, _ := env.secondFE(ctx, t, Config{SourceIdleTimeout: idle}, mount)
+	_, br := startSource(t, addr, mount)
 	start := time.Now()
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("Run did not return within 3s of its context ending")
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Fatalf("the idle source's connection ended with %v, want EOF", err)
+	}
+	if d := time.Since(start); d < idle-50*time.Millisecond || d > idle+2*time.Second {
+		t.Errorf("idle source dropped after %v, want about %v", d, idle)
+	} else {
+		t.Logf("idle source dropped after %v", d)
+	}
+}
+
+// shutdownClosesSource relays a source through a second front-end, then
+// stops that front-end: Run must return promptly and the source's
+// connection must be closed.
+func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, mount string) {
+	addr, stop := env.secondFE(ctx, t, Config{}, mount)
+	_, br := startSource(t, addr, mount)
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
 	}
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		t.Errorf("the source connection ended with %v, want EOF", err)
