@@ -11,6 +11,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // Default locations of the etcd TLS files; TLS is used when they exist.
@@ -43,6 +45,12 @@ func (c EtcdConfig) ClientConfig() (clientv3.Config, error) {
 		DialKeepAliveTime:    5 * time.Second,
 		DialKeepAliveTimeout: 3 * time.Second,
 		Logger:               zap.NewNop(),
+		// gRPC's default reconnect back-off grows to 120 s: after a long
+		// etcd outage the daemons would take minutes to notice it is back.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: 2 * time.Second,
+		})},
 	}
 	if len(cfg.Endpoints) == 0 {
 		cfg.Endpoints = []string{DefaultEtcdURL}

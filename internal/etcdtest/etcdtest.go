@@ -9,6 +9,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"autoradio"
 	"autoradio/coordination/embedded"
 )
 
@@ -68,7 +69,11 @@ func (s *Server) start() {
 // Client returns a client of the server, closed when the test ends.
 func (s *Server) Client() *clientv3.Client {
 	s.t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: s.Endpoints(), DialTimeout: 5 * time.Second})
+	cfg, err := autoradio.EtcdConfig{Endpoints: s.Endpoints()}.ClientConfig()
+	if err != nil {
+		s.t.Fatalf("etcdtest: client config: %v", err)
+	}
+	cli, err := clientv3.New(cfg)
 	if err != nil {
 		s.t.Fatalf("etcdtest: client: %v", err)
 	}
