@@ -39,6 +39,10 @@ type Config struct {
 	Logger *slog.Logger
 	// OutputLevel is the level of forwarded output lines. Default: Info.
 	OutputLevel slog.Level
+	// LineLevel, when set, chooses the level of each forwarded line
+	// instead of OutputLevel, e.g. to log a program's access log lines at
+	// Debug and its errors at Warn.
+	LineLevel func(line string) slog.Level
 	// LogArgs logs the arguments (through Redact) when the child starts.
 	// Default: only the path is logged.
 	LogArgs bool

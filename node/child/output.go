@@ -109,7 +109,15 @@ func forwardLines(r io.Reader, emit func(string)) {
 // logLine is the log function output.start gets for one process.
 func (s *Supervisor) logLine(pid int) func(stream, line string) {
 	return func(stream, line string) {
-		s.log.Log(context.Background(), s.cfg.OutputLevel, s.cfg.Redact(line),
+		s.log.Log(context.Background(), s.level(line), s.cfg.Redact(line),
 			slog.String("stream", stream), slog.Int("pid", pid))
 	}
+}
+
+// level is the level a line of output is logged at.
+func (s *Supervisor) level(line string) slog.Level {
+	if s.cfg.LineLevel != nil {
+		return s.cfg.LineLevel(line)
+	}
+	return s.cfg.OutputLevel
 }
