@@ -256,6 +256,17 @@ func (p *Params) listenSockets() []xmlListen {
 	return ls
 }
 
+// fallbackOf is where a mount's listeners go while it has no source: its
+// own fallback, or silence of its format. On the master this keeps
+// listeners, and the relays of other nodes, connected while a source
+// reconnects or moves to a new master; fallback-override brings them back.
+func fallbackOf(m *autoradio.Mount) string {
+	if m.Fallback != "" {
+		return m.Fallback
+	}
+	return SilenceFile(m)
+}
+
 // masterMounts: sources connect here with each mount's own credentials;
 // mounts with a relay URL are pulled from upstream.
 func (p *Params) masterMounts(mounts []*autoradio.Mount) ([]xmlRelay, []xmlMount, error) {
@@ -269,7 +280,7 @@ func (p *Params) masterMounts(mounts []*autoradio.Mount) ([]xmlRelay, []xmlMount
 			}
 			relays = append(relays, r)
 		}
-		b := p.mountBlock(m.Name, m.Fallback)
+		b := p.mountBlock(m.Name, fallbackOf(m))
 		b.Username, b.Password = m.Username, m.Password
 		blocks = append(blocks, b)
 	}
@@ -289,11 +300,7 @@ func (p *Params) relayMounts(mounts []*autoradio.Mount) ([]xmlRelay, []xmlMount)
 			LocalMount: m.Name,
 			OnDemand:   0,
 		})
-		fallback := m.Fallback
-		if fallback == "" {
-			fallback = SilenceFile(m)
-		}
-		blocks = append(blocks, p.mountBlock(m.Name, fallback))
+		blocks = append(blocks, p.mountBlock(m.Name, fallbackOf(m)))
 	}
 	return relays, blocks
 }
