@@ -1,0 +1,257 @@
+// Package audiotest drives real audio through a cluster in tests: ffmpeg as
+// a source, HTTP listeners that record what they receive and when, and
+// ffmpeg as the judge of whether a capture decodes.
+package audiotest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"autoradio/internal/testenv"
+)
+
+// Source pushes a 440 Hz tone in real time to an Icecast-protocol URL
+// (http://USER:PASS@HOST:PORT/mount): Ogg Vorbis for .ogg mounts, MP3
+// otherwise. Like real sources it reconnects, a fifth of a second after
+// each failure, until the test ends and its process group is killed.
+func Source(t testing.TB, rawURL string) *testenv.Proc {
+	t.Helper()
+	testenv.RequireBinaries(t, "ffmpeg")
+	target := "icecast://" + strings.TrimPrefix(rawURL, "http://")
+	args := append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"}, EncodeArgs(rawURL)...)
+	args = append(args, target)
+	script := `while :; do ffmpeg "$@"; sleep 0.2; done`
+	return testenv.Start(t, "sh", append([]string{"-c", script, "source"}, args...)...)
+}
+
+// EncodeArgs are ffmpeg arguments that produce, in real time, a stream like
+// a real station's for the mount in url: a tone over pink noise, so that
+// the encoder cannot shrink it to almost nothing, in small Ogg pages (a
+// pure tone makes one page a second, which looks like a stall). Ogg Vorbis
+// for .ogg, 128 kbit/s MP3 otherwise.
+func EncodeArgs(url string) []string {
+	args := []string{"-re", "-f", "lavfi", "-i",
+		"sine=frequency=440:sample_rate=44100[s];anoisesrc=color=pink:amplitude=0.1:sample_rate=44100[n];[s][n]amix=inputs=2"}
+	if strings.HasSuffix(url, ".ogg") {
+		return append(args, "-c:a", "libvorbis", "-q:a", "5", "-content_type", "application/ogg", "-f", "ogg", "-page_duration", "200000")
+	}
+	return append(args, "-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3")
+}
+
+// Listener is an HTTP client reading a stream and recording its progress.
+type Listener struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	data     bytes.Buffer
+	status   int
+	finalURL string
+	last     time.Time
+	maxGap   time.Duration
+	err      error
+}
+
+// Listen connects to url (following redirects) and reads until Stop.
+func Listen(ctx context.Context, url string) *Listener {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &Listener{cancel: cancel, done: make(chan struct{})}
+	go l.run(ctx, url)
+	return l
+}
+
+func (l *Listener) run(ctx context.Context, url string) {
+	defer close(l.done)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		l.fail(err)
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		l.fail(err)
+		return
+	}
+	defer resp.Body.Close()
+	l.mu.Lock()
+	l.status, l.finalURL, l.last = resp.StatusCode, resp.Request.URL.String(), time.Now()
+	l.mu.Unlock()
+	if resp.StatusCode != http.StatusOK {
+		l.fail(fmt.Errorf("GET %s: %s", url, resp.Status))
+		return
+	}
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			l.record(buf[:n])
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				l.fail(fmt.Errorf("stream ended: %w", err))
+			}
+			return
+		}
+	}
+}
+
+func (l *Listener) record(p []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if gap := now.Sub(l.last); gap > l.maxGap {
+		l.maxGap = gap
+	}
+	l.last = now
+	l.data.Write(p)
+}
+
+func (l *Listener) fail(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil {
+		l.err = err
+	}
+}
+
+// Bytes is how much was received so far.
+func (l *Listener) Bytes() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.data.Len()
+}
+
+// Err is why the stream ended before Stop, if it did.
+func (l *Listener) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// URL is where the listener ended up after redirects.
+func (l *Listener) URL() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.finalURL
+}
+
+// MaxGap is the longest time between two reads that returned data.
+func (l *Listener) MaxGap() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.maxGap
+}
+
+// Mark returns the current size, for DataSince.
+func (l *Listener) Mark() int { return l.Bytes() }
+
+// DataSince returns a copy of what was received after mark.
+func (l *Listener) DataSince(mark int) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.data.Bytes()[mark:])
+}
+
+// WaitBytes waits until at least n more bytes than mark have arrived; it
+// fails early if the stream ends.
+func (l *Listener) WaitBytes(mark, n int, timeout time.Duration) error {
+	return testenv.Poll(context.Background(), timeout, func() error {
+		if err := l.Err(); err != nil {
+			return err
+		}
+		if got := l.Bytes() - mark; got < n {
+			return fmt.Errorf("received %d of %d bytes", got, n)
+		}
+		return nil
+	})
+}
+
+
+// Stop disconnects and returns everything received.
+func (l *Listener) Stop() []byte {
+	l.cancel()
+	<-l.done
+	return l.DataSince(0)
+}
+
+// Capture reads url for d and returns what arrived.
+func Capture(ctx context.Context, url string, d time.Duration) ([]byte, error) {
+	l := Listen(ctx, url)
+	select {
+	case <-time.After(d):
+	case <-l.done:
+	}
+	data := l.Stop()
+	if err := l.Err(); err != nil {
+		return data, err
+	}
+	return data, nil
+}
+
+// Decode checks with ffmpeg that data is decodable audio: ffmpeg must
+// decode all of it without a single error, and find at least min of audio.
+func Decode(ctx context.Context, data []byte, min time.Duration) error {
+	if len(data) == 0 {
+		return errors.New("decode: no data")
+	}
+	dir, err := os.MkdirTemp("", "audiotest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "capture")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-stats_period", "100",
+		"-i", file, "-f", "null", "-")
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("decode: ffmpeg: %v: %s", err, stderr.String())
+	}
+	if s := strings.TrimSpace(stderr.String()); s != "" {
+		return fmt.Errorf("decode: ffmpeg reported errors: %s", s)
+	}
+	got, err := Duration(ctx, file)
+	if err != nil {
+		return err
+	}
+	if got < min {
+		return fmt.Errorf("decode: %v of audio, want at least %v", got, min)
+	}
+	return nil
+}
+
+// Duration asks ffmpeg how much audio a file holds, by decoding it.
+func Duration(ctx context.Context, file string) (time.Duration, error) {
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-i", file, "-f", "null", "-").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("duration: ffmpeg: %v", err)
+	}
+	// The last progress line says "time=HH:MM:SS.cc".
+	s := string(out)
+	i := strings.LastIndex(s, "time=")
+	if i < 0 {
+		return 0, fmt.Errorf("duration: no time in ffmpeg output")
+	}
+	var h, m int
+	var sec float64
+	if _, err := fmt.Sscanf(s[i+5:], "%d:%d:%f", &h, &m, &sec); err != nil {
+		return 0, fmt.Errorf("duration: %v", err)
+	}
+	return time.Duration((float64(h*3600+m*60) + sec) * float64(time.Second)), nil
+}
+
