@@ -1,0 +1,175 @@
+// Command radiod runs on every node of an autoradio cluster: it keeps the
+// local Icecast configured from etcd and running, publishes the node's
+// presence and status, and takes part in the master election.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"autoradio"
+	"autoradio/cmd/internal/cli"
+	"autoradio/coordination/embedded"
+	"autoradio/instrumentation"
+	"autoradio/node"
+)
+
+type flags struct {
+	etcd         autoradio.EtcdConfig
+	logLevel     string
+	name         string
+	ips          []string
+	monitorAddr  string
+	sessionTTL   time.Duration
+	stateDir     string
+	icecastCfg   string
+	icecastBin   string
+	icecastPort  int
+	maxListeners int
+	bwlimit      cli.BitsPerSecond
+	iface        string
+	liquidsoap   string
+	embedded     bool
+	etcdDataDir  string
+}
+
+func main() { cli.Main(newRootCmd()) }
+
+func newRootCmd() *cobra.Command {
+	var f flags
+	cmd := &cobra.Command{
+		Use:   "radiod",
+		Short: "Run an autoradio node: the local Icecast, configured from etcd",
+		Long: `radiod runs on every node of an autoradio cluster. It supervises the local
+Icecast with a configuration generated from the mounts stored in etcd (the
+elected master serves the sources, every other node relays every mount from
+it), publishes the node's presence and load for the front-ends, and takes part
+in the master election.
+
+Every flag can also be set in the environment as AUTORADIO_<FLAG>, for
+example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), &f) },
+	}
+	fs := cmd.Flags()
+	cli.AddEtcdFlags(fs, &f.etcd)
+	cli.AddLogLevelFlag(fs, &f.logLevel)
+	fs.StringVar(&f.name, "name", cli.DefaultName(), "name of this node, unique in the cluster")
+	fs.StringSliceVar(&f.ips, "ip", nil, "public IP address of this node (repeatable; default: the addresses that hostname -f resolves to)")
+	fs.StringVar(&f.monitorAddr, "monitor-addr", "127.0.0.1:2112", "address for /metrics, /healthz and /debug/ (empty: disabled)")
+	fs.DurationVar(&f.sessionTTL, "session-ttl", 5*time.Second, "TTL of this node's presence and elections: how fast a dead node is noticed")
+	fs.StringVar(&f.stateDir, "state-dir", "/var/lib/autoradio", "directory for the generated Icecast config and runtime files")
+	fs.StringVar(&f.icecastCfg, "icecast-config", "", "path of the generated Icecast config (default: <state-dir>/icecast.xml)")
+	fs.StringVar(&f.icecastBin, "icecast-bin", "icecast2", "Icecast program")
+	fs.IntVar(&f.icecastPort, "icecast-port", 8000, "Icecast HTTP port")
+	fs.IntVar(&f.maxListeners, "max-listeners", 1000, "listeners this node serves at most")
+	fs.Var(&f.bwlimit, "bwlimit", "outgoing bandwidth (bits/s, e.g. 100M) above which no more listeners are sent here; 0: none")
+	fs.StringVar(&f.iface, "interface", "", "network interface whose bandwidth is measured (default: that of the default route)")
+	fs.StringVar(&f.liquidsoap, "liquidsoap-bin", "liquidsoap", "liquidsoap program, for transcoding mounts")
+	fs.BoolVar(&f.embedded, "embedded-etcd", false, "run a single-member etcd in this process, on the first --etcd-urls address")
+	fs.StringVar(&f.etcdDataDir, "etcd-data-dir", "", "data directory of the embedded etcd (default: <state-dir>/etcd)")
+	return cmd
+}
+
+func run(ctx context.Context, f *flags) error {
+	log := cli.NewLogger(f.logLevel)
+	if f.name == "" {
+		return &cli.UsageError{Err: fmt.Errorf("--name is empty and the host name is unknown")}
+	}
+	if len(f.ips) == 0 {
+		ips, err := cli.DefaultIPs(ctx)
+		if err != nil {
+			return err
+		}
+		f.ips = ips
+	}
+	if err := cli.CheckIPs(f.ips); err != nil {
+		return err
+	}
+	if f.embedded {
+		srv, err := startEmbeddedEtcd(ctx, f)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		log.Info("embedded etcd running", "url", srv.ClientURL())
+	}
+	etcd, err := autoradio.NewEtcdClient(f.etcd)
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+
+	reg := instrumentation.NewRegistry()
+	n, err := node.New(ctx, node.Config{
+		Name:           f.name,
+		IPs:            f.ips,
+		IcecastPort:    f.icecastPort,
+		StateDir:       f.stateDir,
+		IcecastConfig:  f.icecastCfg,
+		IcecastBin:     f.icecastBin,
+		MaxListeners:   f.maxListeners,
+		BandwidthLimit: float64(f.bwlimit),
+		Interface:      f.iface,
+		SessionTTL:     f.sessionTTL,
+		Logger:         log,
+	}, etcd, reg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if f.monitorAddr != "" {
+		mux := instrumentation.NewMonitorMux(instrumentation.MonitorConfig{
+			Gatherer: reg,
+			Health:   func(context.Context) error { return n.Healthy() },
+			Debug:    map[string]http.Handler{"node": n.DebugHandler()},
+		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := instrumentation.ListenAndServe(ctx, f.monitorAddr, mux); err != nil {
+				log.Error("monitoring server", "err", err)
+			}
+		}()
+	}
+	log.Info("radiod starting", "name", f.name, "ips", f.ips, "icecast_port", f.icecastPort)
+	err = n.Run(ctx)
+	cancel()
+	return err
+}
+
+// startEmbeddedEtcd runs etcd in this process on the first --etcd-urls
+// address, with its peer port one above the client port.
+func startEmbeddedEtcd(ctx context.Context, f *flags) (*embedded.Server, error) {
+	endpoints := f.etcd.Endpoints
+	if len(endpoints) == 0 {
+		endpoints = []string{autoradio.DefaultEtcdURL}
+	}
+	u, err := url.Parse(endpoints[0])
+	if err != nil || u.Scheme != "http" || u.Port() == "" {
+		return nil, &cli.UsageError{Err: fmt.Errorf("--embedded-etcd needs an http://HOST:PORT first --etcd-urls, got %q", endpoints[0])}
+	}
+	peer := *u
+	port, _ := net.LookupPort("tcp", u.Port())
+	peer.Host = net.JoinHostPort(u.Hostname(), fmt.Sprint(port+1))
+	dir := f.etcdDataDir
+	if dir == "" {
+		dir = filepath.Join(f.stateDir, "etcd")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	return embedded.Start(ctx, embedded.Config{Name: f.name, DataDir: dir, ClientURL: u.String(), PeerURL: peer.String()})
+}

@@ -1,0 +1,103 @@
+// Package node is radiod: it keeps the local Icecast configured from etcd and
+// running, publishes the node's presence and status, and takes part in the
+// master election.
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config of a node. Zero fields take the defaults given in their comments.
+type Config struct {
+	// Name of the node, unique in the cluster; required.
+	Name string
+	// IPs are the node's public addresses: Icecast listens on them and
+	// they are published for the front-ends; at least one is required.
+	IPs []string
+	// IcecastPort is the Icecast HTTP port. Default: 8000.
+	IcecastPort int
+	// StateDir holds the generated config, the Icecast web root and the
+	// node's secrets. Default: /var/lib/autoradio.
+	StateDir string
+	// IcecastConfig is the path of the generated Icecast config.
+	// Default: StateDir/icecast.xml.
+	IcecastConfig string
+	// IcecastBin is the icecast2 program. Default: "icecast2".
+	IcecastBin string
+	// IcecastUser and IcecastGroup are what Icecast drops to when radiod
+	// runs as root. Default: icecast2 and icecast (as root only).
+	IcecastUser, IcecastGroup string
+	// MaxListeners is how many listeners this node serves. Default: 1000.
+	MaxListeners int
+	// BandwidthLimit is the outgoing bandwidth (bits/s) above which the
+	// front-ends send no more listeners here. 0: no limit.
+	BandwidthLimit float64
+	// Interface is the network interface whose outgoing bandwidth is
+	// measured. Default: the interface of the default route.
+	Interface string
+	// ProcPath is where procfs is mounted. Default: /proc.
+	ProcPath string
+	// SessionTTL is the lease TTL of the node's presence and elections:
+	// how long a dead node keeps its place. Default: 5s.
+	SessionTTL time.Duration
+	// PollInterval is how often Icecast's status is read. Default: 1s.
+	PollInterval time.Duration
+	// Heartbeat is the longest time between two status publications even
+	// when nothing changed, so that readers see it is fresh. Default: 30s.
+	Heartbeat time.Duration
+	// Logger. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.Name == "" {
+		return errors.New("node: no name")
+	}
+	if len(c.IPs) == 0 {
+		return errors.New("node: no IP address")
+	}
+	setDefault(&c.IcecastPort, 8000)
+	setDefault(&c.StateDir, "/var/lib/autoradio")
+	setDefault(&c.IcecastConfig, filepath.Join(c.StateDir, "icecast.xml"))
+	setDefault(&c.IcecastBin, "icecast2")
+	if os.Geteuid() == 0 {
+		setDefault(&c.IcecastUser, "icecast2")
+		setDefault(&c.IcecastGroup, "icecast")
+	}
+	setDefault(&c.MaxListeners, 1000)
+	setDefault(&c.ProcPath, "/proc")
+	setDefault(&c.SessionTTL, 5*time.Second)
+	setDefault(&c.PollInterval, time.Second)
+	setDefault(&c.Heartbeat, 30*time.Second)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.IcecastPort < 1 || c.IcecastPort > 65535 {
+		return fmt.Errorf("node: bad Icecast port %d", c.IcecastPort)
+	}
+	if c.SessionTTL < time.Second {
+		return fmt.Errorf("node: session TTL %v is under a second", c.SessionTTL)
+	}
+	return nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// icecastDir is Icecast's base directory, owned by the Icecast user.
+func (c *Config) icecastDir() string { return filepath.Join(c.StateDir, "icecast") }
+
+// webRoot is the Icecast web root made by icecast.InstallWebroot.
+func (c *Config) webRoot() string { return filepath.Join(c.StateDir, "webroot") }
+
+// secretsFile keeps the node's Icecast passwords across restarts.
+func (c *Config) secretsFile() string { return filepath.Join(c.StateDir, "secrets.json") }

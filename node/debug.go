@@ -1,0 +1,74 @@
+package node
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"time"
+
+	"autoradio"
+)
+
+// debugView is what /debug/ shows of the node. No password is in it.
+type debugView struct {
+	Name        string
+	Role        string
+	Master      string
+	IcecastUp   bool
+	Mounts      []autoradio.MountStatus
+	Listeners   int
+	Bandwidth   float64
+	LastReload  time.Time
+	LastEtcdErr string
+	LastEtcdAt  time.Time
+}
+
+var debugPage = template.Must(template.New("debug").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>radiod {{.Name}}</title></head><body>
+<h1>radiod {{.Name}}</h1>
+<p>Role: <b>{{.Role}}</b>. Master: {{.Master}}. Icecast up: {{.IcecastUp}}.
+Listeners: {{.Listeners}}. Bandwidth: {{printf "%.0f" .Bandwidth}} bit/s.</p>
+<p>Last config change: {{if .LastReload.IsZero}}never{{else}}{{.LastReload.Format "2006-01-02 15:04:05 MST"}}{{end}}.
+Last etcd error: {{if .LastEtcdErr}}{{.LastEtcdErr}} at {{.LastEtcdAt.Format "15:04:05"}}{{else}}none{{end}}.</p>
+<table border="1" cellpadding="4"><tr><th>mount</th><th>listeners</th><th>source</th><th>kbit/s</th><th>title</th></tr>
+{{range .Mounts}}<tr><td>{{.Name}}</td><td>{{.Listeners}}</td><td>{{.SourceConnected}}</td><td>{{.BitrateKbps}}</td><td>{{.Title}}</td></tr>
+{{else}}<tr><td colspan="5">no mounts</td></tr>{{end}}</table>
+</body></html>
+`))
+
+func (n *Node) debugView() debugView {
+	r := n.state.role(n.cfg.Name)
+	v := debugView{Name: n.cfg.Name, Role: "relay", Master: "unknown"}
+	switch {
+	case r.isMaster:
+		v.Role, v.Master = "master", n.cfg.Name
+	case r.master != nil:
+		v.Master = r.master.Name
+	}
+	n.state.mu.Lock()
+	v.LastReload, v.LastEtcdErr, v.LastEtcdAt = n.state.lastReload, n.state.lastEtcdErr, n.state.lastEtcdAt
+	n.state.mu.Unlock()
+	if st := n.status.Current(); st != nil {
+		v.IcecastUp, v.Mounts, v.Listeners, v.Bandwidth = st.IcecastOK, st.Mounts, st.Listeners, st.BandwidthBps
+	}
+	return v
+}
+
+// DebugHandler serves the node's view as an HTML page.
+func (n *Node) DebugHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := debugPage.Execute(w, n.debugView()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+}
+
+// Healthy reports whether the node serves: its Icecast answers.
+func (n *Node) Healthy() error {
+	if !n.icecast.Up() {
+		return errors.New("icecast is not up")
+	}
+	return nil
+}

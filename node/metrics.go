@@ -1,0 +1,66 @@
+package node
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "autoradio"
+
+// metrics is built at scrape time from the node's last measured status, so
+// that deleted mounts disappear from /metrics with them.
+type metrics struct {
+	n *Node
+
+	up, master, listeners, bandwidth, reloads, restarts *prometheus.Desc
+	mountListeners, mountSource                         *prometheus.Desc
+}
+
+func newMetrics(n *Node) *metrics {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+	}
+	return &metrics{
+		n:              n,
+		up:             d("icecast_up", "Whether the local Icecast answers (1) or not (0)."),
+		master:         d("is_master", "Whether this node is the Icecast master (1) or a relay (0)."),
+		listeners:      d("listeners", "Listeners on this node, relays excluded."),
+		bandwidth:      d("bandwidth_bits_per_second", "Outgoing bandwidth of the measured interface."),
+		reloads:        d("icecast_config_reloads_total", "Icecast reloads after a config change."),
+		restarts:       d("icecast_restarts_total", "Icecast starts after the first one."),
+		mountListeners: d("mount_listeners", "Listeners of a mount on this node, relays excluded.", "mount"),
+		mountSource:    d("mount_source_connected", "Whether a mount has a live source on this node.", "mount"),
+	}
+}
+
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.up, m.master, m.listeners, m.bandwidth, m.reloads, m.restarts, m.mountListeners, m.mountSource} {
+		ch <- d
+	}
+}
+
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	ch <- prometheus.MustNewConstMetric(m.reloads, prometheus.CounterValue, float64(m.n.icecast.reloads.Load()))
+	ch <- prometheus.MustNewConstMetric(m.restarts, prometheus.CounterValue, float64(m.n.icecast.sup.Restarts()))
+	st := m.n.status.Current()
+	if st == nil {
+		return
+	}
+	gauge(m.up, boolFloat(st.IcecastOK))
+	gauge(m.master, boolFloat(st.IsMaster))
+	gauge(m.listeners, float64(st.Listeners))
+	gauge(m.bandwidth, st.BandwidthBps)
+	for _, ms := range st.Mounts {
+		gauge(m.mountListeners, float64(ms.Listeners), ms.Name)
+		gauge(m.mountSource, boolFloat(ms.SourceConnected), ms.Name)
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,144 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"autoradio"
+	"autoradio/coordination"
+	"autoradio/node/bandwidth"
+	"autoradio/node/icecast"
+)
+
+// Node is radiod: one per server.
+type Node struct {
+	cfg     Config
+	etcd    *clientv3.Client
+	log     *slog.Logger
+	secrets *secrets
+	state   *state
+	icecast *icecastProcess
+	status  *publisher
+	metrics *metrics
+
+	served map[string]bool // mounts in the last rendered config; render loop only
+}
+
+// New prepares a node: it checks cfg, creates the state directory, loads or
+// creates the node's secrets and installs the Icecast web root. Nothing
+// runs before Run.
+func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Node, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("component", "radiod")
+	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("node: state dir: %w", err)
+	}
+	sec, err := loadSecrets(cfg.secretsFile())
+	if err != nil {
+		return nil, err
+	}
+	if err := icecast.InstallWebroot(ctx, cfg.webRoot()); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	bw, err := bandwidth.New(bandwidth.Config{ProcPath: cfg.ProcPath, Interface: cfg.Interface})
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n := &Node{cfg: cfg, etcd: etcd, log: log, secrets: sec, state: newState()}
+	if n.icecast, err = newIcecastProcess(&n.cfg, sec, log); err != nil {
+		return nil, err
+	}
+	n.status = newPublisher(&n.cfg, n.state, n.icecast, bw, sec, log)
+	n.metrics = newMetrics(n)
+	if reg != nil {
+		if err := reg.Register(n.metrics); err != nil {
+			return nil, fmt.Errorf("node: metrics: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// Run runs the node until ctx ends: the watchers of the cluster's
+// configuration and master, the node's session (presence and election),
+// the render loop, the status poller and Icecast. It returns after every
+// part has stopped and Icecast has exited.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opts := []coordination.Option{coordination.WithLogger(n.cfg.Logger)}
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	run := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				n.log.Error("stopped", "part", name, "err", err)
+				select {
+				case errc <- fmt.Errorf("node: %s: %w", name, err):
+				default:
+				}
+				cancel()
+			}
+		}()
+	}
+	run("mounts", func(ctx context.Context) error {
+		return coordination.WatchMounts(ctx, n.etcd, func(ms []*autoradio.Mount, _ int64) { n.state.setMounts(ms) }, opts...)
+	})
+	run("master", func(ctx context.Context) error {
+		return coordination.ObserveLeader(ctx, n.etcd, autoradio.MasterElection, n.onMaster, opts...)
+	})
+	run("session", func(ctx context.Context) error {
+		return coordination.RunSession(ctx, n.etcd, n.cfg.SessionTTL, n.session,
+			append(opts, coordination.WithSessionLost(n.state.etcdError))...)
+	})
+	run("render", n.renderLoop)
+	run("status", n.status.Run)
+	run("icecast", n.icecast.Run)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func (n *Node) onMaster(leader []byte) {
+	if leader == nil {
+		n.state.setMaster(nil)
+		return
+	}
+	m, err := autoradio.DecodeMasterInfo(leader)
+	if err != nil {
+		n.log.Warn("ignoring bad master record", "err", err)
+		n.state.setMaster(nil)
+		return
+	}
+	n.state.setMaster(m)
+}
+
+// session is the work done under one etcd session: the node's presence and
+// its candidacy for master. It returns when the session is lost.
+func (n *Node) session(ctx context.Context, s *concurrency.Session) error {
+	n.status.setPresence(coordination.NewPresence(s, autoradio.NodeKey(n.cfg.Name)))
+	defer n.status.setPresence(nil)
+	self := autoradio.MasterInfo{Name: n.cfg.Name, IPs: n.cfg.IPs, IcecastPort: n.cfg.IcecastPort}
+	el := coordination.NewElection(s, autoradio.MasterElection, coordination.WithLogger(n.cfg.Logger))
+	return el.Run(ctx, self, func(lctx context.Context) {
+		n.log.Info("elected master")
+		n.state.setLeader(true)
+		<-lctx.Done()
+		n.state.setLeader(false)
+		n.log.Info("no longer master", "cause", context.Cause(lctx))
+	})
+}

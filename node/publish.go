@@ -1,0 +1,139 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net/url"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"autoradio"
+	"autoradio/coordination"
+	"autoradio/node/bandwidth"
+	"autoradio/node/icecast"
+)
+
+// publisher polls the local Icecast and the network interface, and
+// publishes the node's status under its presence key: when it changed, and
+// at least every Heartbeat.
+type publisher struct {
+	cfg     *Config
+	state   *state
+	icecast *icecastProcess
+	bw      *bandwidth.Monitor
+	client  *icecast.StatusClient
+	log     *slog.Logger
+	kick    chan struct{}
+
+	mu        sync.Mutex
+	presence  *coordination.Presence
+	published *autoradio.NodeStatus // last written, UpdatedAt zeroed
+	at        time.Time
+
+	current atomic.Pointer[autoradio.NodeStatus]
+}
+
+func newPublisher(cfg *Config, st *state, ic *icecastProcess, bw *bandwidth.Monitor, sec *secrets, log *slog.Logger) *publisher {
+	u, _ := url.Parse(ic.baseURL())
+	return &publisher{
+		cfg: cfg, state: st, icecast: ic, bw: bw, log: log,
+		client: &icecast.StatusClient{URL: u.String(), AdminPassword: sec.AdminPassword, Logger: cfg.Logger},
+		kick:   make(chan struct{}, 1),
+	}
+}
+
+// setPresence switches to a new session's presence (nil: none) and has it
+// published at once, so that a new node is seen without waiting.
+func (p *publisher) setPresence(pr *coordination.Presence) {
+	p.mu.Lock()
+	p.presence, p.published = pr, nil
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls every PollInterval until ctx ends.
+func (p *publisher) Run(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		p.publish(ctx, p.poll(ctx))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-p.kick:
+		}
+	}
+}
+
+// poll measures the node's status.
+func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
+	r := p.state.role(p.cfg.Name)
+	st := &autoradio.NodeStatus{
+		Name:              p.cfg.Name,
+		IPs:               p.cfg.IPs,
+		IcecastPort:       p.cfg.IcecastPort,
+		IsMaster:          r.isMaster,
+		Mounts:            []autoradio.MountStatus{},
+		MaxListeners:      p.cfg.MaxListeners,
+		BandwidthLimitBps: p.cfg.BandwidthLimit,
+	}
+	if rate, err := p.bw.Sample(time.Now()); err == nil {
+		st.BandwidthBps = roundSignificant(rate, 2)
+	}
+	if p.icecast.Up() {
+		p.client.ExcludeRelays = r.isMaster
+		if is, err := p.client.Fetch(ctx); err != nil {
+			p.log.Debug("reading Icecast status", "err", err)
+		} else {
+			st.IcecastOK = true
+			st.Mounts = is.MountStatuses(p.state.mountNames())
+			for _, m := range st.Mounts {
+				st.Listeners += m.Listeners
+			}
+		}
+	}
+	p.current.Store(st)
+	return st
+}
+
+// publish writes st if it differs from what was last written or the last
+// write is older than Heartbeat.
+func (p *publisher) publish(ctx context.Context, st *autoradio.NodeStatus) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.presence == nil {
+		return
+	}
+	if p.published != nil && reflect.DeepEqual(p.published, st) && time.Since(p.at) < p.cfg.Heartbeat {
+		return
+	}
+	out := *st
+	out.UpdatedAt = time.Now().UTC()
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.SessionTTL)
+	defer cancel()
+	if _, err := p.presence.Update(ctx, &out); err != nil {
+		p.log.Warn("publishing node status", "err", err)
+		return
+	}
+	p.published, p.at = st, time.Now()
+}
+
+// Current is the last status measured.
+func (p *publisher) Current() *autoradio.NodeStatus { return p.current.Load() }
+
+// roundSignificant keeps the first digits of a measurement, so that small
+// fluctuations do not cause a status write every second.
+func roundSignificant(v float64, digits int) float64 {
+	if v <= 0 {
+		return 0
+	}
+	scale := math.Pow(10, float64(digits)-math.Ceil(math.Log10(v)))
+	return math.Round(v*scale) / scale
+}

@@ -1,0 +1,97 @@
+package node
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"autoradio"
+)
+
+// state is the node's view of the cluster, fed by the watchers and the
+// election, and what the Icecast config is rendered from. The render loop
+// is woken through changed whenever it moves.
+type state struct {
+	mu       sync.Mutex
+	mounts   []*autoradio.Mount
+	mountsOK bool // the mounts have been read from etcd at least once
+	master   *autoradio.MasterInfo
+	isMaster bool
+	changed  chan struct{}
+
+	// What the debug page shows.
+	lastReload  time.Time
+	lastEtcdErr string
+	lastEtcdAt  time.Time
+}
+
+func newState() *state { return &state{changed: make(chan struct{}, 1)} }
+
+func (s *state) update(fn func()) {
+	s.mu.Lock()
+	fn()
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (s *state) setMounts(mounts []*autoradio.Mount) {
+	s.update(func() { s.mounts, s.mountsOK = mounts, true })
+}
+
+func (s *state) setMaster(m *autoradio.MasterInfo) { s.update(func() { s.master = m }) }
+
+func (s *state) setLeader(lead bool) { s.update(func() { s.isMaster = lead }) }
+
+func (s *state) etcdError(err error) {
+	s.mu.Lock()
+	s.lastEtcdErr, s.lastEtcdAt = err.Error(), time.Now()
+	s.mu.Unlock()
+}
+
+// role is a consistent copy of what the config depends on.
+type role struct {
+	mounts   []*autoradio.Mount
+	mountsOK bool
+	isMaster bool
+	// master is the node to relay from; nil when this node is master or
+	// when no other master is known.
+	master *autoradio.MasterInfo
+}
+
+func (s *state) role(self string) role {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := role{mounts: s.mounts, mountsOK: s.mountsOK, isMaster: s.isMaster}
+	// The observer may still show this node as master after it lost the
+	// election: only the election decides that this node is master.
+	if !s.isMaster && s.master != nil && s.master.Name != self {
+		r.master = s.master
+	}
+	return r
+}
+
+func (s *state) mountNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, len(s.mounts))
+	for i, m := range s.mounts {
+		names[i] = m.Name
+	}
+	return names
+}
+
+// lowBurstMounts are the mounts read by transcoders: they get no burst so
+// that transcoders run close to live.
+func lowBurstMounts(mounts []*autoradio.Mount) []string {
+	var names []string
+	for _, m := range mounts {
+		if m.Transcoding != nil && !slices.Contains(names, m.Transcoding.SourceName) {
+			names = append(names, m.Transcoding.SourceName)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
