@@ -9,8 +9,11 @@ import (
 
 // Defaults of the options.
 const (
-	DefaultMinBackoff     = 250 * time.Millisecond
-	DefaultMaxBackoff     = 5 * time.Second
+	DefaultMinBackoff = 250 * time.Millisecond
+	// DefaultMaxBackoff is short: after an etcd outage the cluster must
+	// see new configuration within a second or two, and a read a second
+	// per node is no load for etcd.
+	DefaultMaxBackoff     = time.Second
 	DefaultAttemptTimeout = 5 * time.Second
 )
 

@@ -31,6 +31,7 @@ type SessionFunc func(ctx context.Context, s *concurrency.Session) error
 func RunSession(ctx context.Context, cli *clientv3.Client, ttl time.Duration, fn SessionFunc, opts ...Option) error {
 	o := newOptions("coordination/session", opts)
 	b := o.backoff()
+	var lost []clientv3.LeaseID
 	for {
 		start := time.Now()
 		s, err := NewSession(ctx, cli, ttl, opts...)
@@ -40,7 +41,10 @@ func RunSession(ctx context.Context, cli *clientv3.Client, ttl time.Duration, fn
 			}
 			o.log.Warn("cannot start session", "err", err)
 		} else {
-			runOne(ctx, o, s, fn)
+			lost = revokeLost(ctx, o, cli, lost)
+			if runOne(ctx, o, s, fn) {
+				lost = append(lost, s.Lease())
+			}
 			b.settle(start)
 		}
 		if !b.wait(ctx) {
@@ -49,8 +53,28 @@ func RunSession(ctx context.Context, cli *clientv3.Client, ttl time.Duration, fn
 	}
 }
 
-// runOne runs fn with s and disposes of s.
-func runOne(ctx context.Context, o *options, s *concurrency.Session, fn SessionFunc) {
+// revokeLost revokes the leases of lost sessions, now that etcd answers.
+// etcd renews every lease when it restarts or elects a new leader, so a
+// lease lost in an outage may still hold its keys (a presence, a place in
+// an election) for a whole TTL after etcd is back: the new session would
+// queue behind its own predecessor. It returns the leases still to revoke.
+func revokeLost(ctx context.Context, o *options, cli *clientv3.Client, lost []clientv3.LeaseID) []clientv3.LeaseID {
+	var left []clientv3.LeaseID
+	for _, id := range lost {
+		actx, cancel := o.attempt(ctx)
+		_, err := cli.Revoke(actx, id)
+		cancel()
+		if err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			o.log.Info("revoking a lost lease", "lease", fmt.Sprintf("%x", id), "err", err)
+			left = append(left, id)
+		}
+	}
+	return left
+}
+
+// runOne runs fn with s and disposes of s. It reports whether the session
+// was lost, leaving its lease to revoke later.
+func runOne(ctx context.Context, o *options, s *concurrency.Session, fn SessionFunc) bool {
 	o.log.Info("session started", "lease", fmt.Sprintf("%x", s.Lease()))
 	fctx, stop := SessionContext(ctx, s)
 	err := fn(fctx, s)
@@ -63,13 +87,16 @@ func runOne(ctx context.Context, o *options, s *concurrency.Session, fn SessionF
 		if o.onSessionLost != nil {
 			o.onSessionLost(err)
 		}
-		// The lease is gone or unreachable: revoking it would only wait.
+		// The lease is gone or unreachable: revoking it now would only
+		// wait; RunSession does it once etcd answers again.
 		s.Orphan()
+		return true
 	default:
 		if err != nil && ctx.Err() == nil {
 			o.log.Warn("session work failed", "err", err)
 		}
 		closeSession(o, s)
+		return false
 	}
 }
 
