@@ -117,6 +117,7 @@ func (p *icecastProcess) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	}
+	p.stopStaleIcecast(5 * time.Second)
 	return p.sup.Run(ctx)
 }
 

@@ -102,7 +102,10 @@ func (r *radiod) start() {
 	r.proc = testenv.Start(r.t, testenv.Binary(r.t, "radiod"),
 		"--name", r.name, "--ip", r.ip, "--icecast-port", strconv.Itoa(r.port),
 		"--etcd-urls", r.etcdURL, "--state-dir", r.stateDir, "--session-ttl", sessionTTL.String(),
-		"--monitor-addr", "", "--interface", "lo", "--log-level", "debug")
+		"--monitor-addr", "", "--interface", "lo", "--log-level", "info")
+	// Icecast drops root and with it the parent-death signal: a radiod
+	// killed by the test leaves it running.
+	r.t.Cleanup(r.killIcecast)
 }
 
 func (r *radiod) url(path string) string {
@@ -159,6 +162,13 @@ func (r *radiod) icecastPID() int {
 		}
 	}
 	return 0
+}
+
+// killIcecast kills the node's Icecast, if it runs.
+func (r *radiod) killIcecast() {
+	if pid := r.icecastPID(); pid != 0 {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 // sourceStatus connects as a legacy SOURCE client and returns Icecast's
