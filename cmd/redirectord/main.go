@@ -1,0 +1,137 @@
+// Command redirectord is the front-end of an autoradio node: authoritative
+// DNS for the cluster's domain and HTTP redirects, proxies, playlists and
+// status pages, sending each listener to the least-loaded node and each
+// source to the master.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"autoradio"
+	"autoradio/cmd/internal/cli"
+	"autoradio/fe"
+	"autoradio/fe/lb"
+	"autoradio/instrumentation"
+)
+
+type flags struct {
+	etcd          autoradio.EtcdConfig
+	logLevel      string
+	name          string
+	ips           []string
+	monitorAddr   string
+	domain        string
+	dnsAddr       string
+	httpAddr      string
+	nameservers   []string
+	dnsTTL        time.Duration
+	dnsMaxRecords int
+	proxy         bool
+	policy        lb.Policy
+	icecastPort   int
+}
+
+func main() { cli.Main(newRootCmd()) }
+
+func newRootCmd() *cobra.Command {
+	var f flags
+	cmd := &cobra.Command{
+		Use:   "redirectord",
+		Short: "Run an autoradio front-end: DNS and HTTP for the cluster's domain",
+		Long: `redirectord runs on every node of an autoradio cluster. It is authoritative
+DNS for the cluster's domain (answering with the least-loaded healthy nodes)
+and an HTTP front-end: listeners of /<mount> are redirected to a node chosen by
+the load balancer, sources (SOURCE or PUT) are relayed to the master's Icecast,
+/<mount>.m3u and .pls are playlists, / is a status page and /_status.json the
+same as JSON.
+
+Every flag can also be set in the environment as AUTORADIO_<FLAG>, for
+example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), &f) },
+	}
+	fs := cmd.Flags()
+	cli.AddEtcdFlags(fs, &f.etcd)
+	cli.AddLogLevelFlag(fs, &f.logLevel)
+	fs.StringVar(&f.name, "name", cli.DefaultName(), "name of this node, as radiod publishes it")
+	fs.StringSliceVar(&f.ips, "ip", nil, "IP address of this node (repeatable; default: the addresses that hostname -f resolves to); the first one reaches the local Icecast")
+	fs.StringVar(&f.monitorAddr, "monitor-addr", "127.0.0.1:2113", "address for /metrics, /healthz and /debug/ (empty: disabled)")
+	fs.StringVar(&f.domain, "domain", "", "the cluster's DNS domain, e.g. radio.example.com (required)")
+	fs.StringVar(&f.dnsAddr, "dns-addr", ":53", "DNS address (UDP and TCP)")
+	fs.StringVar(&f.httpAddr, "http-addr", ":80", "HTTP address")
+	fs.StringSliceVar(&f.nameservers, "nameservers", nil, "NS names of the domain, comma-separated; the first is the SOA's primary (default: every healthy node, as <name>.<domain>)")
+	fs.DurationVar(&f.dnsTTL, "dns-ttl", 5*time.Second, "TTL of the A/AAAA answers: how long resolvers may keep sending clients to a dead node")
+	fs.IntVar(&f.dnsMaxRecords, "dns-max-records", 5, "most A/AAAA records in an answer for the domain")
+	fs.BoolVar(&f.proxy, "enable-icecast-proxy", true, "redirect listeners to this front-end's /_stream/ proxy on the chosen node (false: to its Icecast port)")
+	fs.Var(&f.policy, "lb-policy", "load balancing policy: weighted, least_loaded or random")
+	fs.IntVar(&f.icecastPort, "icecast-port", 8000, "port of the local Icecast (as given to radiod)")
+	_ = cmd.MarkFlagRequired("domain")
+	return cmd
+}
+
+func run(ctx context.Context, f *flags) error {
+	log := cli.NewLogger(f.logLevel)
+	if len(f.ips) == 0 {
+		ips, err := cli.DefaultIPs(ctx)
+		if err != nil {
+			return err
+		}
+		f.ips = ips
+	}
+	if err := cli.CheckIPs(f.ips); err != nil {
+		return err
+	}
+	etcd, err := autoradio.NewEtcdClient(f.etcd)
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+	reg := instrumentation.NewRegistry()
+	front, err := fe.New(fe.Config{
+		Domain:        f.domain,
+		Nameservers:   f.nameservers,
+		DNSAddr:       f.dnsAddr,
+		DNSTTL:        f.dnsTTL,
+		DNSMaxRecords: f.dnsMaxRecords,
+		HTTPAddr:      f.httpAddr,
+		DisableProxy:  !f.proxy,
+		Policy:        f.policy,
+		LocalIcecast:  net.JoinHostPort(f.ips[0], strconv.Itoa(f.icecastPort)),
+		Logger:        log,
+	}, etcd, reg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if f.monitorAddr != "" {
+		mux := instrumentation.NewMonitorMux(instrumentation.MonitorConfig{
+			Gatherer: reg,
+			Health:   func(context.Context) error { return front.Healthy() },
+		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := instrumentation.ListenAndServe(ctx, f.monitorAddr, mux); err != nil {
+				log.Error("monitoring server", "err", err)
+			}
+		}()
+	}
+	log.Info("redirectord starting", "name", f.name, "domain", f.domain)
+	err = front.Run(ctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("redirectord: %w", err)
+	}
+	return nil
+}
+
