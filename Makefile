@@ -39,3 +39,20 @@ run: deps build
 
 clean:
 	rm -rf $(BIN) dist
+
+# Debian packages (see debian/rules and scripts/build-deb).
+#   make deb       autoradio-server and autoradio-client .deb files into dist/
+#   make deb-test  installs them in a fresh Debian bookworm chroot and checks them
+.PHONY: deb deb-deps deb-test
+
+DEB_BUILD_PKGS := debhelper dpkg-dev fakeroot help2man lintian debootstrap
+
+deb-deps:
+	@scripts/install-deps $(DEB_BUILD_PKGS)
+
+deb: deb-deps
+	$(GO) mod download
+	GO=$(GO) scripts/build-deb dist
+
+deb-test: deb
+	scripts/deb-test dist
