@@ -24,7 +24,7 @@ func newMetrics(n *Node) *metrics {
 		up:             d("icecast_up", "Whether the local Icecast answers (1) or not (0)."),
 		master:         d("is_master", "Whether this node is the Icecast master (1) or a relay (0)."),
 		listeners:      d("listeners", "Listeners on this node, relays excluded."),
-		bandwidth:      d("bandwidth_bits_per_second", "Outgoing bandwidth of the measured interface."),
+		bandwidth:      d("bandwidth_bytes_per_second", "Outgoing bandwidth of the measured interface."),
 		reloads:        d("icecast_config_reloads_total", "Icecast reloads after a config change."),
 		restarts:       d("icecast_restarts_total", "Icecast starts after the first one."),
 		mountListeners: d("mount_listeners", "Listeners of a mount on this node, relays excluded.", "mount"),
@@ -36,6 +36,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.up, m.master, m.listeners, m.bandwidth, m.reloads, m.restarts, m.mountListeners, m.mountSource} {
 		ch <- d
 	}
+	m.n.transcoders.Describe(ch)
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
@@ -44,6 +45,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.reloads, prometheus.CounterValue, float64(m.n.icecast.reloads.Load()))
 	ch <- prometheus.MustNewConstMetric(m.restarts, prometheus.CounterValue, float64(m.n.icecast.sup.Restarts()))
+	m.n.transcoders.Collect(ch)
 	st := m.n.status.Current()
 	if st == nil {
 		return
@@ -51,7 +53,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.up, boolFloat(st.IcecastOK))
 	gauge(m.master, boolFloat(st.IsMaster))
 	gauge(m.listeners, float64(st.Listeners))
-	gauge(m.bandwidth, st.BandwidthBps)
+	gauge(m.bandwidth, st.BandwidthBps/8)
 	for _, ms := range st.Mounts {
 		gauge(m.mountListeners, float64(ms.Listeners), ms.Name)
 		gauge(m.mountSource, boolFloat(ms.SourceConnected), ms.Name)

@@ -80,10 +80,13 @@ type Radiod struct {
 	EtcdURL  string
 	StateDir string
 	Proc     *testenv.Proc
+	// Extra are more radiod arguments.
+	Extra []string
 }
 
-// StartRadiod runs radiod for node name on ip, Icecast on port.
-func StartRadiod(t testing.TB, etcdURL, name, ip string, port int) *Radiod {
+// StartRadiod runs radiod for node name on ip, Icecast on port, with
+// extra arguments.
+func StartRadiod(t testing.TB, etcdURL, name, ip string, port int, extra ...string) *Radiod {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "radiod-test-")
 	if err != nil {
@@ -91,7 +94,7 @@ func StartRadiod(t testing.TB, etcdURL, name, ip string, port int) *Radiod {
 	}
 	os.Chmod(dir, 0o755) // Icecast, once it dropped root, must traverse it
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	r := &Radiod{t: t, Name: name, IP: ip, Port: port, EtcdURL: etcdURL, StateDir: dir}
+	r := &Radiod{t: t, Name: name, IP: ip, Port: port, EtcdURL: etcdURL, StateDir: dir, Extra: extra}
 	r.Start()
 	return r
 }
@@ -99,10 +102,10 @@ func StartRadiod(t testing.TB, etcdURL, name, ip string, port int) *Radiod {
 // Start (re)starts the radiod process.
 func (r *Radiod) Start() {
 	r.t.Helper()
-	r.Proc = testenv.Start(r.t, testenv.Binary(r.t, "radiod"),
-		"--name", r.Name, "--ip", r.IP, "--icecast-port", strconv.Itoa(r.Port),
+	args := append([]string{"--name", r.Name, "--ip", r.IP, "--icecast-port", strconv.Itoa(r.Port),
 		"--etcd-urls", r.EtcdURL, "--state-dir", r.StateDir, "--session-ttl", SessionTTL.String(),
-		"--monitor-addr", "", "--interface", "lo")
+		"--monitor-addr", "", "--interface", "lo"}, r.Extra...)
+	r.Proc = testenv.Start(r.t, testenv.Binary(r.t, "radiod"), args...)
 	// Icecast drops root and with it the parent-death signal: a radiod
 	// killed by the test leaves it running.
 	r.t.Cleanup(r.KillIcecast)
