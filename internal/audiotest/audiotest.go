@@ -201,6 +201,22 @@ func Capture(ctx context.Context, url string, d time.Duration) ([]byte, error) {
 // Decode checks with ffmpeg that data is decodable audio: ffmpeg must
 // decode all of it without a single error, and find at least min of audio.
 func Decode(ctx context.Context, data []byte, min time.Duration) error {
+	return decode(ctx, data, min, 0)
+}
+
+// DecodeJoined is Decode for an MP3 capture that joined the stream
+// mid-way, as every listener does: its first frame may point back into
+// the bit reservoir of a frame that was never received, which ffmpeg
+// reports once as "invalid new backstep". That one error is allowed.
+func DecodeJoined(ctx context.Context, data []byte, min time.Duration) error {
+	return decode(ctx, data, min, 1)
+}
+
+// joinError is what ffmpeg says of an MP3 frame whose bit reservoir
+// lies before the start of the data.
+const joinError = "invalid new backstep"
+
+func decode(ctx context.Context, data []byte, min time.Duration, joinErrors int) error {
 	if len(data) == 0 {
 		return errors.New("decode: no data")
 	}
@@ -223,7 +239,10 @@ func Decode(ctx context.Context, data []byte, min time.Duration) error {
 		return fmt.Errorf("decode: ffmpeg: %v: %s", err, stderr.String())
 	}
 	if s := strings.TrimSpace(stderr.String()); s != "" {
-		return fmt.Errorf("decode: ffmpeg reported errors: %s", s)
+		lines := strings.Split(s, "\n")
+		if len(lines) > joinErrors || !strings.Contains(s, joinError) {
+			return fmt.Errorf("decode: ffmpeg reported errors: %s", s)
+		}
 	}
 	got, err := Duration(ctx, file)
 	if err != nil {
