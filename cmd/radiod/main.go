@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -85,16 +84,11 @@ func run(ctx context.Context, f *flags) error {
 	if f.name == "" {
 		return &cli.UsageError{Err: fmt.Errorf("--name is empty and the host name is unknown")}
 	}
-	if len(f.ips) == 0 {
-		ips, err := cli.DefaultIPs(ctx)
-		if err != nil {
-			return err
-		}
-		f.ips = ips
-	}
-	if err := cli.CheckIPs(f.ips); err != nil {
+	ips, err := cli.NodeIPs(ctx, f.ips)
+	if err != nil {
 		return err
 	}
+	f.ips = ips
 	if f.embedded {
 		srv, err := startEmbeddedEtcd(ctx, f)
 		if err != nil {
@@ -126,28 +120,13 @@ func run(ctx context.Context, f *flags) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if f.monitorAddr != "" {
-		mux := instrumentation.NewMonitorMux(instrumentation.MonitorConfig{
-			Gatherer: reg,
-			Health:   func(context.Context) error { return n.Healthy() },
-			Debug:    map[string]http.Handler{"node": n.DebugHandler()},
-		})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := instrumentation.ListenAndServe(ctx, f.monitorAddr, mux); err != nil {
-				log.Error("monitoring server", "err", err)
-			}
-		}()
-	}
+	monitor := instrumentation.NewMonitorMux(instrumentation.MonitorConfig{
+		Gatherer: reg,
+		Health:   func(context.Context) error { return n.Healthy() },
+		Debug:    map[string]http.Handler{"node": n.DebugHandler()},
+	})
 	log.Info("radiod starting", "name", f.name, "ips", f.ips, "icecast_port", f.icecastPort)
-	err = n.Run(ctx)
-	cancel()
-	return err
+	return cli.RunWithMonitor(ctx, f.monitorAddr, monitor, log, n.Run)
 }
 
 // startEmbeddedEtcd runs etcd in this process on the first --etcd-urls

@@ -6,10 +6,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,16 +76,11 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 
 func run(ctx context.Context, f *flags) error {
 	log := cli.NewLogger(f.logLevel)
-	if len(f.ips) == 0 {
-		ips, err := cli.DefaultIPs(ctx)
-		if err != nil {
-			return err
-		}
-		f.ips = ips
-	}
-	if err := cli.CheckIPs(f.ips); err != nil {
+	ips, err := cli.NodeIPs(ctx, f.ips)
+	if err != nil {
 		return err
 	}
+	f.ips = ips
 	etcd, err := autoradio.NewEtcdClient(f.etcd)
 	if err != nil {
 		return err
@@ -109,29 +102,10 @@ func run(ctx context.Context, f *flags) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if f.monitorAddr != "" {
-		mux := instrumentation.NewMonitorMux(instrumentation.MonitorConfig{
-			Gatherer: reg,
-			Health:   func(context.Context) error { return front.Healthy() },
-		})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := instrumentation.ListenAndServe(ctx, f.monitorAddr, mux); err != nil {
-				log.Error("monitoring server", "err", err)
-			}
-		}()
-	}
+	monitor := instrumentation.NewMonitorMux(instrumentation.MonitorConfig{
+		Gatherer: reg,
+		Health:   func(context.Context) error { return front.Healthy() },
+	})
 	log.Info("redirectord starting", "name", f.name, "domain", f.domain)
-	err = front.Run(ctx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("redirectord: %w", err)
-	}
-	return nil
+	return cli.RunWithMonitor(ctx, f.monitorAddr, monitor, log, front.Run)
 }
-
