@@ -50,6 +50,9 @@ type Config struct {
 	// Heartbeat is the longest time between two status publications even
 	// when nothing changed, so that readers see it is fresh. Default: 30s.
 	Heartbeat time.Duration
+	// LiquidsoapBin is the liquidsoap program that transcoders run.
+	// Default: "liquidsoap".
+	LiquidsoapBin string
 	// Logger. Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -65,6 +68,7 @@ func (c *Config) setDefaults() error {
 	setDefault(&c.StateDir, "/var/lib/autoradio")
 	setDefault(&c.IcecastConfig, filepath.Join(c.StateDir, "icecast.xml"))
 	setDefault(&c.IcecastBin, "icecast2")
+	setDefault(&c.LiquidsoapBin, "liquidsoap")
 	if os.Geteuid() == 0 {
 		setDefault(&c.IcecastUser, "icecast2")
 		setDefault(&c.IcecastGroup, "icecast")
@@ -98,6 +102,9 @@ func (c *Config) icecastDir() string { return filepath.Join(c.StateDir, "icecast
 
 // webRoot is the Icecast web root made by icecast.InstallWebroot.
 func (c *Config) webRoot() string { return filepath.Join(c.StateDir, "webroot") }
+
+// transcodeDir holds the transcoders' liquidsoap scripts.
+func (c *Config) transcodeDir() string { return filepath.Join(c.StateDir, "transcode") }
 
 // secretsFile keeps the node's Icecast passwords across restarts.
 func (c *Config) secretsFile() string { return filepath.Join(c.StateDir, "secrets.json") }

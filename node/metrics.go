@@ -36,6 +36,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.up, m.master, m.listeners, m.bandwidth, m.reloads, m.restarts, m.mountListeners, m.mountSource} {
 		ch <- d
 	}
+	m.n.transcoders.Describe(ch)
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
@@ -44,6 +45,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.reloads, prometheus.CounterValue, float64(m.n.icecast.reloads.Load()))
 	ch <- prometheus.MustNewConstMetric(m.restarts, prometheus.CounterValue, float64(m.n.icecast.sup.Restarts()))
+	m.n.transcoders.Collect(ch)
 	st := m.n.status.Current()
 	if st == nil {
 		return

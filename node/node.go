@@ -15,6 +15,7 @@ import (
 	"autoradio/coordination"
 	"autoradio/node/bandwidth"
 	"autoradio/node/icecast"
+	"autoradio/node/transcode"
 )
 
 // Node is radiod: one per server.
@@ -27,6 +28,8 @@ type Node struct {
 	icecast *icecastProcess
 	status  *publisher
 	metrics *metrics
+	// transcoders runs the liquidsoap transcoders this node wins.
+	transcoders *transcode.Manager
 
 	served map[string]bool // mounts in the last rendered config; render loop only
 }
@@ -53,7 +56,14 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{cfg: cfg, etcd: etcd, log: log, secrets: sec, state: newState()}
+	tm, err := transcode.NewManager(transcode.Config{
+		Node: cfg.Name, LocalHost: cfg.IPs[0], LocalPort: cfg.IcecastPort,
+		Dir: cfg.transcodeDir(), Liquidsoap: cfg.LiquidsoapBin, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n := &Node{cfg: cfg, etcd: etcd, log: log, secrets: sec, state: newState(tm.Update), transcoders: tm}
 	if n.icecast, err = newIcecastProcess(&n.cfg, sec, log); err != nil {
 		return nil, err
 	}
@@ -127,11 +137,29 @@ func (n *Node) onMaster(leader []byte) {
 	n.state.setMaster(m)
 }
 
-// session is the work done under one etcd session: the node's presence and
-// its candidacy for master. It returns when the session is lost.
+// session is the work done under one etcd session: the node's presence,
+// its candidacy for master and those for the transcoders. It returns when
+// the session is lost, once the transcoders it ran have stopped.
 func (n *Node) session(ctx context.Context, s *concurrency.Session) error {
 	n.status.setPresence(coordination.NewPresence(s, autoradio.NodeKey(n.cfg.Name)))
 	defer n.status.setPresence(nil)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	transcoders := make(chan error, 1)
+	go func() {
+		transcoders <- n.transcoders.RunSession(ctx, s)
+		cancel() // a session lost there is lost for the master election too
+	}()
+	err := n.masterElection(ctx, s)
+	cancel()
+	if terr := <-transcoders; err == nil {
+		err = terr
+	}
+	return err
+}
+
+// masterElection is the node's candidacy for master under session s.
+func (n *Node) masterElection(ctx context.Context, s *concurrency.Session) error {
 	self := autoradio.MasterInfo{Name: n.cfg.Name, IPs: n.cfg.IPs, IcecastPort: n.cfg.IcecastPort}
 	el := coordination.NewElection(s, autoradio.MasterElection, coordination.WithLogger(n.cfg.Logger))
 	return el.Run(ctx, self, func(lctx context.Context) {

@@ -18,6 +18,9 @@ type state struct {
 	master   *autoradio.MasterInfo
 	isMaster bool
 	changed  chan struct{}
+	// observe is given the mounts and the master after every change, in
+	// order (it is called with mu held, so it must not block).
+	observe func([]*autoradio.Mount, *autoradio.MasterInfo)
 
 	// What the debug page shows.
 	lastReload  time.Time
@@ -25,11 +28,16 @@ type state struct {
 	lastEtcdAt  time.Time
 }
 
-func newState() *state { return &state{changed: make(chan struct{}, 1)} }
+func newState(observe func([]*autoradio.Mount, *autoradio.MasterInfo)) *state {
+	return &state{changed: make(chan struct{}, 1), observe: observe}
+}
 
 func (s *state) update(fn func()) {
 	s.mu.Lock()
 	fn()
+	if s.observe != nil {
+		s.observe(s.mounts, s.master)
+	}
 	s.mu.Unlock()
 	select {
 	case s.changed <- struct{}{}:

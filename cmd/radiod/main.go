@@ -111,6 +111,7 @@ func run(ctx context.Context, f *flags) error {
 		StateDir:       f.stateDir,
 		IcecastConfig:  f.icecastCfg,
 		IcecastBin:     f.icecastBin,
+		LiquidsoapBin:  f.liquidsoap,
 		MaxListeners:   f.maxListeners,
 		BandwidthLimit: float64(f.bwlimit),
 		Interface:      f.iface,
