@@ -240,3 +240,62 @@ func TestRadiodRestartReplacesItsOldIcecast(t *testing.T) {
 	n1.waitSource(10*time.Second, m.Name)
 	decodeCapture(t, ctx, n1.url(m.Name), 3*time.Second)
 }
+
+func TestSourceLossKeepsRelayListeners(t *testing.T) {
+	requireRadiod(t)
+	ctx := testContext(t, 90*time.Second)
+	etcd := etcdtest.Start(t)
+	c := autoradio.NewClient(etcd.Client(), nil)
+	master, relay := twoNodes(t, etcd, c)
+	// MP3 decodes from any point of a stream: what the listener gets can
+	// be checked for silence (the fallback) or tone (live).
+	m := newMount(t, "/live.mp3")
+	if err := c.CreateMount(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	src := audiotest.Source(t, sourceURL(master, m))
+	l := listenUntilAudio(t, ctx, relay.url(m.Name), 15*time.Second)
+
+	src.Kill()
+	gone := time.Now()
+	for time.Since(gone) < 8*time.Second {
+		mark := l.Mark()
+		if err := l.WaitBytes(mark, 1024, 3*time.Second); err != nil {
+			t.Fatalf("%v after the source left: %v", time.Since(gone).Round(100*time.Millisecond), err)
+		}
+		time.Sleep(500 * time.Millisecond) // pacing the checks, not synchronising
+	}
+	// Meanwhile it heard the silence fallback.
+	mark := l.Mark()
+	if err := l.WaitBytes(mark, 16*1024, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := audiotest.MeanVolume(ctx, l.DataSince(mark)); err != nil || db > -80 {
+		t.Fatalf("without a source the listener hears %.1f dB (%v), want silence", db, err)
+	}
+	audiotest.Source(t, sourceURL(master, m))
+	back := time.Now()
+	relay.waitSource(15*time.Second, m.Name)
+	// The listener hears the live tone again, not the silence fallback.
+	var loud time.Duration
+	testenv.Eventually(t, 15*time.Second, func() error {
+		mark := l.Mark()
+		if err := l.WaitBytes(mark, 16*1024, 3*time.Second); err != nil {
+			return err
+		}
+		db, err := audiotest.MeanVolume(ctx, l.DataSince(mark))
+		if err != nil {
+			return err
+		}
+		if db < -50 {
+			return fmt.Errorf("listener hears silence (%.1f dB)", db)
+		}
+		loud = time.Since(back)
+		return nil
+	})
+	if err := l.Err(); err != nil {
+		t.Fatalf("the listener was disconnected: %v", err)
+	}
+	t.Logf("source back: the relay node's listener hears it within %v; connected throughout, longest gap %v",
+		loud.Round(time.Millisecond), l.MaxGap().Round(time.Millisecond))
+}

@@ -274,3 +274,28 @@ func Duration(ctx context.Context, file string) (time.Duration, error) {
 	return time.Duration((float64(h*3600+m*60) + sec) * float64(time.Second)), nil
 }
 
+
+// MeanVolume decodes data (a format that can be decoded from any point,
+// such as MP3) and returns its mean volume in dB, as ffmpeg's volumedetect
+// measures it: about -91 dB for digital silence, -20 dB or so for the
+// tone of Source.
+func MeanVolume(ctx context.Context, data []byte) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-i", "pipe:0", "-af", "volumedetect", "-f", "null", "-")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("volumedetect: ffmpeg: %v", err)
+	}
+	s := string(out)
+	i := strings.LastIndex(s, "mean_volume:")
+	if i < 0 {
+		return 0, fmt.Errorf("volumedetect: no mean_volume in ffmpeg output")
+	}
+	var db float64
+	if _, err := fmt.Sscanf(s[i+len("mean_volume:"):], "%f", &db); err != nil {
+		return 0, fmt.Errorf("volumedetect: %v", err)
+	}
+	return db, nil
+}
