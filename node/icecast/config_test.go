@@ -68,6 +68,8 @@ func TestRenderGolden(t *testing.T) {
 		{"master", master},
 		{"relay", relay},
 		{"empty", empty},
+		{"master-1000", thousandMounts(true)},
+		{"relay-1000", thousandMounts(false)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Render(tc.p)
