@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"autoradio/node/atomicfile"
 )
 
 //go:embed webroot/autoradio-status.xsl
@@ -68,24 +70,9 @@ func readFileLimited(name string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, 16<<20))
 }
 
-// writeFileAtomic writes data to name through a temporary file and a
-// rename, so that Icecast never reads half a file.
+// writeFileAtomic writes a world-readable web root file: Icecast reads
+// it after dropping root.
 func writeFileAtomic(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	_, err := atomicfile.WriteFile(name, data, 0o644)
+	return err
 }
