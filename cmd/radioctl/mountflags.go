@@ -80,6 +80,10 @@ func (f *mountFlags) applyTranscoding(fs *pflag.FlagSet, m *autoradio.Mount) err
 	if !encoding && !fs.Changed("source") {
 		return nil
 	}
+	if fs.Changed("bitrate") && f.bitrate == 0 {
+		// Like --quality 0: it would silently become the default.
+		return errors.New("--bitrate 0 cannot be stored (0 means unset): give a bitrate in kbit/s, e.g. 64")
+	}
 	if fs.Changed("quality") && f.quality == 0 {
 		// The record stores 0 as "not set", so it would silently
 		// become the default bitrate.
