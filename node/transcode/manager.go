@@ -56,6 +56,11 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := os.Chmod(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("transcode: script dir: %w", err)
 	}
+	// Scripts left by a radiod that was killed: nothing runs them now.
+	old, _ := filepath.Glob(filepath.Join(cfg.Dir, "*.liq"))
+	for _, f := range old {
+		os.Remove(f)
+	}
 	return &Manager{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "transcode"),

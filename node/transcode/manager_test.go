@@ -252,6 +252,9 @@ func TestManager(t *testing.T) {
 		if l := leader(t, ctx, srv); l != "" {
 			return fmt.Errorf("%s still leads the election", l)
 		}
+		if files, _ := filepath.Glob(filepath.Join(r2.dir, "*")); len(files) != 0 {
+			return fmt.Errorf("files left: %v", files)
+		}
 		return nil
 	})
 }

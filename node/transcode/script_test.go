@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,5 +174,20 @@ func TestQuoteWithLiquidsoap(t *testing.T) {
 	out, _ := exec.CommandContext(ctx, "liquidsoap", f).CombinedOutput()
 	if !slices.Contains(strings.Split(string(out), "\n"), s) {
 		t.Errorf("liquidsoap printed\n%s\nwant the line %s", out, s)
+	}
+}
+
+func TestLiquidsoapLineLevel(t *testing.T) {
+	for line, want := range map[string]slog.Level{
+		"2026/11/24 13:47:01 [output:3] Connecting mount /live-64.mp3 for source@127.0.0.11...": slog.LevelInfo,
+		"2026/11/24 13:49:34 [upstream:2] Feeding failed: Avutil.Error(Input/output error)":     slog.LevelWarn,
+		"2026/11/24 13:49:34 [main:1] Fatal":                                                    slog.LevelError,
+		"2026/11/24 13:47:01 [frame:3] Video frame size set to: 1280x720":                       slog.LevelDebug,
+		"2026/11/24 13:47:01 [radio:3] Switch to silence.":                                      slog.LevelInfo,
+		"[http @ 0x7f515c006c40] HTTP error 404 File Not Found":                                 slog.LevelDebug,
+	} {
+		if got := liquidsoapLineLevel(line); got != want {
+			t.Errorf("%q: %v, want %v", line, got, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ func newTranscoder(m *Manager, path string) *transcoder {
 // run keeps liquidsoap in line with the mount and the master until ctx
 // ends, then stops it and waits for it.
 func (t *transcoder) run(ctx context.Context) {
+	defer os.Remove(t.file) // it holds the mount's password
 	defer t.stopChild()
 	for {
 		p, wake, ok := t.m.params(t.path)
@@ -178,23 +180,31 @@ func (t *transcoder) redact(s string) string {
 }
 
 // liquidsoapTag is the "[source:level]" of a liquidsoap log line.
-var liquidsoapTag = regexp.MustCompile(`^\S+ \S+ \[[^\]:]+:(\d)\] `)
+var liquidsoapTag = regexp.MustCompile(`^\S+ \S+ \[([^\]:]+):(\d)\] `)
 
 // liquidsoapLineLevel maps liquidsoap's levels (1 critical, 2 severe,
-// 3 important, 4 info, 5 debug) to slog's. Lines of the libraries it uses
-// (ffmpeg's retries while the upstream is away) are Debug.
+// 3 important, 4 info, 5 debug) to slog's. Of the "important" lines, only
+// those of the script's own sources and output (connections, switches to
+// and from silence) are Info: the rest is start-up chatter. Lines of the
+// libraries it uses (ffmpeg's retries while the upstream is away) are
+// Debug.
 func liquidsoapLineLevel(line string) slog.Level {
 	m := liquidsoapTag.FindStringSubmatch(line)
 	if m == nil {
 		return slog.LevelDebug
 	}
-	switch m[1] {
+	switch m[2] {
 	case "1":
 		return slog.LevelError
 	case "2":
 		return slog.LevelWarn
 	case "3":
-		return slog.LevelInfo
+		if ownSources[m[1]] {
+			return slog.LevelInfo
+		}
 	}
 	return slog.LevelDebug
 }
+
+// ownSources are the ids the script gives its operators.
+var ownSources = map[string]bool{"upstream": true, "radio": true, "silence": true, "output": true}
