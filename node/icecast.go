@@ -46,14 +46,14 @@ func newIcecastProcess(cfg *Config, sec *secrets, log *slog.Logger) (*icecastPro
 		return nil, err
 	}
 	sup, err := child.New(child.Config{
-		Name:    "icecast",
-		Path:    cfg.IcecastBin,
-		Args:    []string{"-c", cfg.IcecastConfig},
+		Name:      "icecast",
+		Path:      cfg.IcecastBin,
+		Args:      []string{"-c", cfg.IcecastConfig},
 		Logger:    cfg.Logger,
 		Redact:    sec.redact,
 		LineLevel: icecastLineLevel,
-		Ready:   p.ready,
-		OnEvent: p.onEvent,
+		Ready:     p.ready,
+		OnEvent:   p.onEvent,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("node: icecast: %w", err)

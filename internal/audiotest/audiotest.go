@@ -176,7 +176,6 @@ func (l *Listener) WaitBytes(mark, n int, timeout time.Duration) error {
 	})
 }
 
-
 // Stop disconnects and returns everything received.
 func (l *Listener) Stop() []byte {
 	l.cancel()
@@ -273,7 +272,6 @@ func Duration(ctx context.Context, file string) (time.Duration, error) {
 	}
 	return time.Duration((float64(h*3600+m*60) + sec) * float64(time.Second)), nil
 }
-
 
 // MeanVolume decodes data (a format that can be decoded from any point,
 // such as MP3) and returns its mean volume in dB, as ffmpeg's volumedetect
