@@ -9,36 +9,20 @@ import (
 
 	"autoradio"
 	"autoradio/internal/audiotest"
+	"autoradio/internal/clustertest"
 	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
 
 // twoNodes starts radiod on 127.0.0.11 and 127.0.0.12 (same port) and
 // returns them as (master, relay) once a master is elected.
-func twoNodes(t *testing.T, etcd *etcdtest.Server, c *autoradio.Client) (*radiod, *radiod) {
+func twoNodes(t *testing.T, etcd *etcdtest.Server, c *autoradio.Client) (*clustertest.Radiod, *clustertest.Radiod) {
 	t.Helper()
-	port := freePort(t, "127.0.0.11", "127.0.0.12")
-	n1 := startRadiod(t, etcd.URL(), "n1", "127.0.0.11", port)
-	m := master(t, c, 10*time.Second, n1)
-	n2 := startRadiod(t, etcd.URL(), "n2", "127.0.0.12", port)
-	testenv.Eventually(t, 10*time.Second, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		nodes, err := c.ListNodes(ctx)
-		if err != nil {
-			return err
-		}
-		up := 0
-		for _, n := range nodes {
-			if n.IcecastOK {
-				up++
-			}
-		}
-		if up < 2 {
-			return fmt.Errorf("%d of 2 nodes up", up)
-		}
-		return nil
-	})
+	port := clustertest.FreePort(t, "127.0.0.11", "127.0.0.12")
+	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", port)
+	m := clustertest.Master(t, c, 10*time.Second, n1)
+	n2 := clustertest.StartRadiod(t, etcd.URL(), "n2", "127.0.0.12", port)
+	clustertest.WaitNodesUp(t, c, 2, 10*time.Second)
 	if m == n1 {
 		return n1, n2
 	}
@@ -62,21 +46,26 @@ func listenUntilAudio(t *testing.T, ctx context.Context, url string, timeout tim
 }
 
 func TestRelayNodeServesMount(t *testing.T) {
-	requireRadiod(t)
+	clustertest.Require(t)
 	ctx := testContext(t, 90*time.Second)
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
 	master, relay := twoNodes(t, etcd, c)
 
-	m := newMount(t, "/live.ogg")
+	m := clustertest.NewMount(t, "/live.ogg")
 	created := time.Now()
 	if err := c.CreateMount(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	audiotest.Source(t, sourceURL(master, m))
-	listenUntilAudio(t, ctx, relay.url(m.Name), 10*time.Second)
+	audiotest.Source(t, clustertest.SourceURL(master.Addr(), m))
+	listenUntilAudio(t, ctx, relay.URL(m.Name), 10*time.Second)
 	t.Logf("create-mount to first audio on the relay node: %v", time.Since(created).Round(time.Millisecond))
-	decodeCapture(t, ctx, relay.url(m.Name), 4*time.Second)
+	// That audio may be the silence fallback, which Icecast leaves
+	// mid-page when the relay comes up. A listener that arrives once the
+	// relay is live gets a clean stream.
+	relay.WaitSource(10*time.Second, m.Name)
+	t.Logf("create-mount to live relay: %v", time.Since(created).Round(time.Millisecond))
+	decodeCapture(t, ctx, relay.URL(m.Name), 4*time.Second)
 
 	// The master does not count the relay's connection as a listener.
 	testenv.Eventually(t, 5*time.Second, func() error {
@@ -85,7 +74,7 @@ func TestRelayNodeServesMount(t *testing.T) {
 			return err
 		}
 		for _, n := range nodes {
-			if ms, ok := n.Mount(m.Name); n.Name == master.name && (!ok || ms.Listeners != 0 || !ms.SourceConnected) {
+			if ms, ok := n.Mount(m.Name); n.Name == master.Name && (!ok || ms.Listeners != 0 || !ms.SourceConnected) {
 				return fmt.Errorf("master reports %+v", ms)
 			}
 		}
@@ -94,56 +83,54 @@ func TestRelayNodeServesMount(t *testing.T) {
 }
 
 func TestMasterFailover(t *testing.T) {
-	requireRadiod(t)
+	clustertest.Require(t)
 	ctx := testContext(t, 120*time.Second)
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
 	oldMaster, survivor := twoNodes(t, etcd, c)
-	m := newMount(t, "/live.ogg")
+	m := clustertest.NewMount(t, "/live.ogg")
 	if err := c.CreateMount(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	src := audiotest.Source(t, sourceURL(oldMaster, m))
-	l := listenUntilAudio(t, ctx, survivor.url(m.Name), 15*time.Second)
+	src := audiotest.Source(t, clustertest.SourceURL(oldMaster.Addr(), m))
+	l := listenUntilAudio(t, ctx, survivor.URL(m.Name), 15*time.Second)
 
 	// The master's host dies: radiod, its Icecast and the source on it.
-	oldMaster.proc.Kill()
-	oldMaster.killIcecast()
+	oldMaster.KillHost()
 	src.Kill()
-	oldMaster.proc = nil
 	killed := time.Now()
 
-	master(t, c, sessionTTL+2*time.Second, survivor)
+	clustertest.Master(t, c, clustertest.SessionTTL+2*time.Second, survivor)
 	elected := time.Since(killed)
 	// The source reconnects, now to the new master (as it would through
 	// the front-end or DNS).
-	audiotest.Source(t, sourceURL(survivor, m))
-	survivor.waitSource(15*time.Second, m.Name)
+	audiotest.Source(t, clustertest.SourceURL(survivor.Addr(), m))
+	survivor.WaitSource(15*time.Second, m.Name)
 	live := time.Since(killed)
 	mark := l.Mark()
 	if err := l.WaitBytes(mark, 32*1024, 10*time.Second); err != nil {
-		t.Fatalf("listener on %s after failover: %v", survivor.name, err)
+		t.Fatalf("listener on %s after failover: %v", survivor.Name, err)
 	}
 	t.Logf("failover: new master after %v, source live on it after %v; listener stayed connected: %v, longest gap between reads: %v",
 		elected.Round(time.Millisecond), live.Round(time.Millisecond), l.Err() == nil, l.MaxGap().Round(time.Millisecond))
 	if err := l.Err(); err != nil {
-		t.Errorf("the listener attached to %s was disconnected: %v", survivor.name, err)
+		t.Errorf("the listener attached to %s was disconnected: %v", survivor.Name, err)
 	}
-	decodeCapture(t, ctx, survivor.url(m.Name), 3*time.Second)
+	decodeCapture(t, ctx, survivor.URL(m.Name), 3*time.Second)
 }
 
 func TestEtcdOutage(t *testing.T) {
-	requireRadiod(t)
+	clustertest.Require(t)
 	ctx := testContext(t, 150*time.Second)
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
 	master1, relay := twoNodes(t, etcd, c)
-	m := newMount(t, "/live.ogg")
+	m := clustertest.NewMount(t, "/live.ogg")
 	if err := c.CreateMount(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	audiotest.Source(t, sourceURL(master1, m))
-	l := listenUntilAudio(t, ctx, relay.url(m.Name), 15*time.Second)
+	audiotest.Source(t, clustertest.SourceURL(master1.Addr(), m))
+	l := listenUntilAudio(t, ctx, relay.URL(m.Name), 15*time.Second)
 
 	etcd.Stop()
 	down := time.Now()
@@ -163,28 +150,28 @@ func TestEtcdOutage(t *testing.T) {
 
 	// After etcd returns, the cluster settles on a master (possibly the
 	// other node), and a new mount reaches it within 2 s.
-	master2 := settledMaster(t, c, back, 4*sessionTTL, master1, relay)
-	t.Logf("master %s settled %v after etcd returned", master2.name, time.Since(back).Round(time.Millisecond))
-	m2 := newMount(t, "/after.ogg")
+	master2 := settledMaster(t, c, back, 4*clustertest.SessionTTL, master1, relay)
+	t.Logf("master %s settled %v after etcd returned", master2.Name, time.Since(back).Round(time.Millisecond))
+	m2 := clustertest.NewMount(t, "/after.ogg")
 	if err := c.CreateMount(ctx, m2); err != nil {
 		t.Fatal(err)
 	}
 	created := time.Now()
 	testenv.Eventually(t, 2*time.Second, func() error {
-		code, err := sourceStatus(master2.addr(), m2.Name, m2.Username, m2.Password)
+		code, err := clustertest.SourceStatus(master2.Addr(), m2.Name, m2.Username, m2.Password)
 		if err == nil && code != http.StatusOK {
 			err = fmt.Errorf("status %d", code)
 		}
 		return err
 	})
-	t.Logf("mount created after the outage accepted on %s in %v", master2.name, time.Since(created).Round(time.Millisecond))
+	t.Logf("mount created after the outage accepted on %s in %v", master2.Name, time.Since(created).Round(time.Millisecond))
 }
 
 // settledMaster waits for an elected master that has published, since
 // after, a status saying it is master, and returns it.
-func settledMaster(t *testing.T, c *autoradio.Client, after time.Time, timeout time.Duration, nodes ...*radiod) *radiod {
+func settledMaster(t *testing.T, c *autoradio.Client, after time.Time, timeout time.Duration, nodes ...*clustertest.Radiod) *clustertest.Radiod {
 	t.Helper()
-	var found *radiod
+	var found *clustertest.Radiod
 	testenv.Eventually(t, timeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -199,7 +186,7 @@ func settledMaster(t *testing.T, c *autoradio.Client, after time.Time, timeout t
 		for _, st := range statuses {
 			if st.Name == m.Name && st.IsMaster && st.UpdatedAt.After(after) {
 				for _, n := range nodes {
-					if n.name == m.Name {
+					if n.Name == m.Name {
 						found = n
 						return nil
 					}
@@ -212,49 +199,49 @@ func settledMaster(t *testing.T, c *autoradio.Client, after time.Time, timeout t
 }
 
 func TestRadiodRestartReplacesItsOldIcecast(t *testing.T) {
-	requireRadiod(t)
+	clustertest.Require(t)
 	ctx := testContext(t, 60*time.Second)
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
-	n1 := startRadiod(t, etcd.URL(), "n1", "127.0.0.11", freePort(t, "127.0.0.11"))
-	master(t, c, 10*time.Second, n1)
-	m := newMount(t, "/live.ogg")
+	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
+	clustertest.Master(t, c, 10*time.Second, n1)
+	m := clustertest.NewMount(t, "/live.ogg")
 	if err := c.CreateMount(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 10*time.Second, func() error { _, err := n1.status(); return err })
-	old := n1.icecastPID()
-	n1.proc.Kill() // radiod only: its Icecast keeps running and holds the port
-	if old == 0 || n1.icecastPID() != old {
+	testenv.Eventually(t, 10*time.Second, func() error { _, err := n1.Status(); return err })
+	old := n1.IcecastPID()
+	n1.Proc.Kill() // radiod only: its Icecast keeps running and holds the port
+	if old == 0 || n1.IcecastPID() != old {
 		t.Fatalf("icecast %d did not outlive radiod", old)
 	}
-	n1.start()
+	n1.Start()
 	testenv.Eventually(t, 15*time.Second, func() error {
-		if pid := n1.icecastPID(); pid == 0 || pid == old {
+		if pid := n1.IcecastPID(); pid == 0 || pid == old {
 			return fmt.Errorf("old icecast %d still there", old)
 		}
-		_, err := n1.status()
+		_, err := n1.Status()
 		return err
 	})
-	audiotest.Source(t, sourceURL(n1, m))
-	n1.waitSource(10*time.Second, m.Name)
-	decodeCapture(t, ctx, n1.url(m.Name), 3*time.Second)
+	audiotest.Source(t, clustertest.SourceURL(n1.Addr(), m))
+	n1.WaitSource(10*time.Second, m.Name)
+	decodeCapture(t, ctx, n1.URL(m.Name), 3*time.Second)
 }
 
 func TestSourceLossKeepsRelayListeners(t *testing.T) {
-	requireRadiod(t)
+	clustertest.Require(t)
 	ctx := testContext(t, 90*time.Second)
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
 	master, relay := twoNodes(t, etcd, c)
 	// MP3 decodes from any point of a stream: what the listener gets can
 	// be checked for silence (the fallback) or tone (live).
-	m := newMount(t, "/live.mp3")
+	m := clustertest.NewMount(t, "/live.mp3")
 	if err := c.CreateMount(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	src := audiotest.Source(t, sourceURL(master, m))
-	l := listenUntilAudio(t, ctx, relay.url(m.Name), 15*time.Second)
+	src := audiotest.Source(t, clustertest.SourceURL(master.Addr(), m))
+	l := listenUntilAudio(t, ctx, relay.URL(m.Name), 15*time.Second)
 
 	src.Kill()
 	gone := time.Now()
@@ -273,9 +260,9 @@ func TestSourceLossKeepsRelayListeners(t *testing.T) {
 	if db, err := audiotest.MeanVolume(ctx, l.DataSince(mark)); err != nil || db > -80 {
 		t.Fatalf("without a source the listener hears %.1f dB (%v), want silence", db, err)
 	}
-	audiotest.Source(t, sourceURL(master, m))
+	audiotest.Source(t, clustertest.SourceURL(master.Addr(), m))
 	back := time.Now()
-	relay.waitSource(15*time.Second, m.Name)
+	relay.WaitSource(15*time.Second, m.Name)
 	// The listener hears the live tone again, not the silence fallback.
 	var loud time.Duration
 	testenv.Eventually(t, 15*time.Second, func() error {

@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"autoradio"
 	"autoradio/coordination"
 	"autoradio/internal/audiotest"
+	"autoradio/internal/clustertest"
 	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
@@ -32,47 +29,16 @@ const (
 
 func requireTranscoding(t *testing.T) {
 	t.Helper()
-	requireRadiod(t)
+	clustertest.Require(t)
 	testenv.RequireBinaries(t, "liquidsoap", "ffprobe")
 }
 
 func newTranscodingMount(t *testing.T, name, source string, tr autoradio.Transcoding) *autoradio.Mount {
-	m := newMount(t, name)
+	m := clustertest.NewMount(t, name)
 	tr.SourceName = source
 	tr.ApplyDefaults()
 	m.Transcoding = &tr
 	return m
-}
-
-// liquidsoapPIDs finds the liquidsoap processes that r's radiod started,
-// by their script's directory.
-func (r *radiod) liquidsoapPIDs() []int {
-	dir := filepath.Join(r.stateDir, "transcode") + "/"
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 1 && strings.HasSuffix(args[0], "liquidsoap") && strings.HasPrefix(args[1], dir) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// killHost kills r's radiod and every process it started, as if its host
-// died.
-func (r *radiod) killHost() {
-	r.proc.Kill()
-	r.killIcecast()
-	for _, pid := range r.liquidsoapPIDs() {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	r.proc = nil
 }
 
 // transcoderRunner asks etcd which node leads the election of mount.
@@ -160,31 +126,31 @@ func TestTranscodingMount(t *testing.T) {
 	ctx := testContext(t, 100*time.Second)
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
-	n1 := startRadiod(t, etcd.URL(), "n1", "127.0.0.11", freePort(t, "127.0.0.11"))
-	t.Cleanup(func() { n1.killLiquidsoap() })
-	master(t, c, 10*time.Second, n1)
-	live := newMount(t, "/live.ogg")
+	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
+	t.Cleanup(func() { n1.KillLiquidsoap() })
+	clustertest.Master(t, c, 10*time.Second, n1)
+	live := clustertest.NewMount(t, "/live.ogg")
 	if err := c.CreateMount(ctx, live); err != nil {
 		t.Fatal(err)
 	}
-	src := audiotest.Source(t, sourceURL(n1, live))
-	n1.waitSource(5*time.Second, live.Name)
+	src := audiotest.Source(t, clustertest.SourceURL(n1.Addr(), live))
+	n1.WaitSource(5*time.Second, live.Name)
 
 	m := newTranscodingMount(t, "/live-64.mp3", live.Name, autoradio.Transcoding{Codec: "mp3", Bitrate: 64})
 	created := time.Now()
 	if err := c.CreateMount(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	n1.waitSource(20*time.Second, m.Name)
+	n1.WaitSource(20*time.Second, m.Name)
 	t.Logf("create-transcoding-mount to first audio on %s: %v", m.Name, time.Since(created).Round(time.Millisecond))
-	checkTranscoded(t, ctx, n1.url(m.Name), 64, 4*time.Second)
-	if pids := n1.liquidsoapPIDs(); len(pids) != 1 {
+	checkTranscoded(t, ctx, n1.URL(m.Name), 64, 4*time.Second)
+	if pids := n1.LiquidsoapPIDs(); len(pids) != 1 {
 		t.Errorf("%d liquidsoap processes, want 1", len(pids))
 	}
 
 	// The source goes away for 10 s: the listener stays connected and
 	// hears silence, then the source again.
-	l := listenUntilAudio(t, ctx, n1.url(m.Name), 5*time.Second)
+	l := listenUntilAudio(t, ctx, n1.URL(m.Name), 5*time.Second)
 	src.Kill()
 	killed, mark := time.Now(), l.Mark()
 	silent, err := waitLevel(ctx, l, mark, killed, 10*time.Second, func(v float64) bool { return v < quiet })
@@ -193,8 +159,8 @@ func TestTranscodingMount(t *testing.T) {
 	}
 	time.Sleep(time.Until(killed.Add(10 * time.Second))) // the outage itself
 	mark, markTime := l.Mark(), time.Now()
-	audiotest.Source(t, sourceURL(n1, live))
-	n1.waitSource(5*time.Second, live.Name)
+	audiotest.Source(t, clustertest.SourceURL(n1.Addr(), live))
+	n1.WaitSource(5*time.Second, live.Name)
 	back := time.Now()
 	heard, err := waitLevel(ctx, l, mark, markTime, 15*time.Second, func(v float64) bool { return v > loud })
 	if err != nil {
@@ -214,14 +180,6 @@ func TestTranscodingMount(t *testing.T) {
 	}
 }
 
-// killLiquidsoap kills liquidsoap processes left by r's radiod.
-func (r *radiod) killLiquidsoap() {
-	for _, pid := range r.liquidsoapPIDs() {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-}
-
-// TestTranscoderTakeover: when the node running a transcoder dies, the
 // other node wins its election and the mount serves again.
 func TestTranscoderTakeover(t *testing.T) {
 	requireTranscoding(t)
@@ -229,53 +187,53 @@ func TestTranscoderTakeover(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
 	mst, relay := twoNodes(t, etcd, c)
-	t.Cleanup(func() { mst.killLiquidsoap(); relay.killLiquidsoap() })
-	live := newMount(t, "/live.ogg")
+	t.Cleanup(func() { mst.KillLiquidsoap(); relay.KillLiquidsoap() })
+	live := clustertest.NewMount(t, "/live.ogg")
 	if err := c.CreateMount(ctx, live); err != nil {
 		t.Fatal(err)
 	}
-	src := audiotest.Source(t, sourceURL(mst, live))
+	src := audiotest.Source(t, clustertest.SourceURL(mst.Addr(), live))
 	m := newTranscodingMount(t, "/live-64.mp3", live.Name, autoradio.Transcoding{Codec: "mp3", Bitrate: 64})
 	if err := c.CreateMount(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	mst.waitSource(20*time.Second, m.Name)
+	mst.WaitSource(20*time.Second, m.Name)
 	runnerName, err := transcoderRunner(ctx, c, m.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runner, other := mst, relay
-	if runnerName == relay.name {
+	if runnerName == relay.Name {
 		runner, other = relay, mst
 	}
-	if pids := other.liquidsoapPIDs(); len(pids) != 0 {
-		t.Fatalf("%s runs liquidsoap too: %v", other.name, pids)
+	if pids := other.LiquidsoapPIDs(); len(pids) != 0 {
+		t.Fatalf("%s runs liquidsoap too: %v", other.Name, pids)
 	}
 
-	runner.killHost()
+	runner.KillHost()
 	killed := time.Now()
 	if runner == mst {
 		// The source reconnects to the new master, as it would through
 		// the front-end.
 		src.Kill()
-		master(t, c, sessionTTL+3*time.Second, other)
-		audiotest.Source(t, sourceURL(other, live))
+		clustertest.Master(t, c, clustertest.SessionTTL+3*time.Second, other)
+		audiotest.Source(t, clustertest.SourceURL(other.Addr(), live))
 	}
 	// The dead node's liquidsoap left the master with its connection;
 	// the survivor's connects once it won the election.
-	testenv.Eventually(t, 2*sessionTTL, func() error {
+	testenv.Eventually(t, 2*clustertest.SessionTTL, func() error {
 		name, err := transcoderRunner(ctx, c, m.Name)
-		if err != nil || name != other.name {
-			return fmt.Errorf("transcoder run by %q (%v), want %s", name, err, other.name)
+		if err != nil || name != other.Name {
+			return fmt.Errorf("transcoder run by %q (%v), want %s", name, err, other.Name)
 		}
 		return nil
 	})
 	elected := time.Since(killed)
-	other.waitSource(30*time.Second, m.Name)
+	other.WaitSource(30*time.Second, m.Name)
 	t.Logf("kill -9 of %s (master: %v), which ran the transcoder: %s elected after %v, serves %s again after %v",
-		runner.name, runner == mst, other.name, elected.Round(time.Millisecond), m.Name, time.Since(killed).Round(time.Millisecond))
-	if pids := other.liquidsoapPIDs(); len(pids) != 1 {
-		t.Errorf("%s runs %d liquidsoap processes, want 1", other.name, len(pids))
+		runner.Name, runner == mst, other.Name, elected.Round(time.Millisecond), m.Name, time.Since(killed).Round(time.Millisecond))
+	if pids := other.LiquidsoapPIDs(); len(pids) != 1 {
+		t.Errorf("%s runs %d liquidsoap processes, want 1", other.Name, len(pids))
 	}
-	checkTranscoded(t, ctx, other.url(m.Name), 64, 3*time.Second)
+	checkTranscoded(t, ctx, other.URL(m.Name), 64, 3*time.Second)
 }

@@ -107,8 +107,9 @@ func (r *Radiod) Start() {
 		"--monitor-addr", "", "--interface", "lo"}, r.Extra...)
 	r.Proc = testenv.Start(r.t, testenv.Binary(r.t, "radiod"), args...)
 	// Icecast drops root and with it the parent-death signal: a radiod
-	// killed by the test leaves it running.
-	r.t.Cleanup(r.KillIcecast)
+	// killed by the test leaves it running. Transcoders are killed too in
+	// case a test stopped radiod before it could stop them.
+	r.t.Cleanup(func() { r.KillIcecast(); r.KillLiquidsoap() })
 }
 
 // Addr is host:port of the node's Icecast.
@@ -152,6 +153,27 @@ func (r *Radiod) WaitSource(timeout time.Duration, mount string) time.Duration {
 // IcecastPID finds the node's Icecast by its config path; 0 if none.
 func (r *Radiod) IcecastPID() int {
 	cfg := filepath.Join(r.StateDir, "icecast.xml")
+	pids := pidsOf(func(args []string) bool {
+		return len(args) > 2 && strings.HasSuffix(args[0], "icecast2") && args[2] == cfg
+	})
+	if len(pids) == 0 {
+		return 0
+	}
+	return pids[0]
+}
+
+// LiquidsoapPIDs finds the transcoders the node's radiod started, by the
+// directory of their scripts.
+func (r *Radiod) LiquidsoapPIDs() []int {
+	dir := filepath.Join(r.StateDir, "transcode") + "/"
+	return pidsOf(func(args []string) bool {
+		return len(args) > 1 && strings.HasSuffix(args[0], "liquidsoap") && strings.HasPrefix(args[1], dir)
+	})
+}
+
+// pidsOf lists the processes whose command line matches.
+func pidsOf(match func(args []string) bool) []int {
+	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -159,12 +181,11 @@ func (r *Radiod) IcecastPID() int {
 			continue
 		}
 		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 2 && strings.HasSuffix(args[0], "icecast2") && args[2] == cfg {
-			return pid
+		if match(strings.Split(string(cmdline), "\x00")) {
+			pids = append(pids, pid)
 		}
 	}
-	return 0
+	return pids
 }
 
 // KillIcecast kills the node's Icecast, if it runs.
@@ -172,6 +193,21 @@ func (r *Radiod) KillIcecast() {
 	if pid := r.IcecastPID(); pid != 0 {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
+}
+
+// KillLiquidsoap kills the transcoders the node's radiod started.
+func (r *Radiod) KillLiquidsoap() {
+	for _, pid := range r.LiquidsoapPIDs() {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// KillHost kills radiod and every process it started, as if the node's
+// host died.
+func (r *Radiod) KillHost() {
+	r.Proc.Kill()
+	r.KillIcecast()
+	r.KillLiquidsoap()
 }
 
 // Redirectord is a redirectord process.
