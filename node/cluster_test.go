@@ -46,10 +46,7 @@ func listenUntilAudio(t *testing.T, ctx context.Context, url string, timeout tim
 }
 
 func TestRelayNodeServesMount(t *testing.T) {
-	clustertest.Require(t)
-	ctx := testContext(t, 90*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
+	ctx, etcd, c := setup(t, 90*time.Second)
 	master, relay := twoNodes(t, etcd, c)
 
 	m := clustertest.NewMount(t, "/live.ogg")
@@ -83,15 +80,9 @@ func TestRelayNodeServesMount(t *testing.T) {
 }
 
 func TestMasterFailover(t *testing.T) {
-	clustertest.Require(t)
-	ctx := testContext(t, 120*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
+	ctx, etcd, c := setup(t, 120*time.Second)
 	oldMaster, survivor := twoNodes(t, etcd, c)
-	m := clustertest.NewMount(t, "/live.ogg")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	m := createMount(t, ctx, c, "/live.ogg")
 	src := audiotest.Source(t, clustertest.SourceURL(oldMaster.Addr(), m))
 	l := listenUntilAudio(t, ctx, survivor.URL(m.Name), 15*time.Second)
 
@@ -120,15 +111,9 @@ func TestMasterFailover(t *testing.T) {
 }
 
 func TestEtcdOutage(t *testing.T) {
-	clustertest.Require(t)
-	ctx := testContext(t, 150*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
+	ctx, etcd, c := setup(t, 150*time.Second)
 	master1, relay := twoNodes(t, etcd, c)
-	m := clustertest.NewMount(t, "/live.ogg")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	m := createMount(t, ctx, c, "/live.ogg")
 	audiotest.Source(t, clustertest.SourceURL(master1.Addr(), m))
 	l := listenUntilAudio(t, ctx, relay.URL(m.Name), 15*time.Second)
 
@@ -152,10 +137,7 @@ func TestEtcdOutage(t *testing.T) {
 	// other node), and a new mount reaches it within 2 s.
 	master2 := settledMaster(t, c, back, 4*clustertest.SessionTTL, master1, relay)
 	t.Logf("master %s settled %v after etcd returned", master2.Name, time.Since(back).Round(time.Millisecond))
-	m2 := clustertest.NewMount(t, "/after.ogg")
-	if err := c.CreateMount(ctx, m2); err != nil {
-		t.Fatal(err)
-	}
+	m2 := createMount(t, ctx, c, "/after.ogg")
 	created := time.Now()
 	testenv.Eventually(t, 2*time.Second, func() error {
 		code, err := clustertest.SourceStatus(master2.Addr(), m2.Name, m2.Username, m2.Password)
@@ -199,16 +181,9 @@ func settledMaster(t *testing.T, c *autoradio.Client, after time.Time, timeout t
 }
 
 func TestRadiodRestartReplacesItsOldIcecast(t *testing.T) {
-	clustertest.Require(t)
-	ctx := testContext(t, 60*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
-	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
-	clustertest.Master(t, c, 10*time.Second, n1)
-	m := clustertest.NewMount(t, "/live.ogg")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	ctx, etcd, c := setup(t, 60*time.Second)
+	n1 := oneNode(t, etcd, c)
+	m := createMount(t, ctx, c, "/live.ogg")
 	testenv.Eventually(t, 10*time.Second, func() error { _, err := n1.Status(); return err })
 	old := n1.IcecastPID()
 	n1.Proc.Kill() // radiod only: its Icecast keeps running and holds the port
@@ -229,17 +204,11 @@ func TestRadiodRestartReplacesItsOldIcecast(t *testing.T) {
 }
 
 func TestSourceLossKeepsRelayListeners(t *testing.T) {
-	clustertest.Require(t)
-	ctx := testContext(t, 90*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
+	ctx, etcd, c := setup(t, 90*time.Second)
 	master, relay := twoNodes(t, etcd, c)
 	// MP3 decodes from any point of a stream: what the listener gets can
 	// be checked for silence (the fallback) or tone (live).
-	m := clustertest.NewMount(t, "/live.mp3")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	m := createMount(t, ctx, c, "/live.mp3")
 	src := audiotest.Source(t, clustertest.SourceURL(master.Addr(), m))
 	l := listenUntilAudio(t, ctx, relay.URL(m.Name), 15*time.Second)
 

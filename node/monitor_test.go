@@ -14,27 +14,19 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"autoradio"
 	"autoradio/internal/audiotest"
 	ct "autoradio/internal/clustertest"
-	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
 
 // TestMonitoring checks radiod's /metrics, /healthz and /debug/node on a
 // node serving a mount with a source and a listener.
 func TestMonitoring(t *testing.T) {
-	ct.Require(t)
-	ctx := testContext(t, 60*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
+	ctx, etcd, c := setup(t, 60*time.Second)
 	monitor := "127.0.0.11:" + strconv.Itoa(ct.FreePort(t, "127.0.0.11"))
 	n1 := ct.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", ct.FreePort(t, "127.0.0.11"), "--monitor-addr", monitor)
 	ct.Master(t, c, 10*time.Second, n1)
-	m := ct.NewMount(t, "/live.ogg")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	m := createMount(t, ctx, c, "/live.ogg")
 	audiotest.Source(t, ct.SourceURL(n1.Addr(), m))
 	n1.WaitSource(10*time.Second, m.Name)
 	l := audiotest.Listen(ctx, n1.URL(m.Name))

@@ -27,10 +27,33 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testContext(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+// setup starts what every test here needs, a real etcd and a client of
+// it, and returns a context that ends after timeout.
+func setup(t *testing.T, timeout time.Duration) (context.Context, *etcdtest.Server, *autoradio.Client) {
+	t.Helper()
+	clustertest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
-	return ctx
+	etcd := etcdtest.Start(t)
+	return ctx, etcd, autoradio.NewClient(etcd.Client(), nil)
+}
+
+// oneNode starts radiod n1 and waits until it is master.
+func oneNode(t *testing.T, etcd *etcdtest.Server, c *autoradio.Client) *clustertest.Radiod {
+	t.Helper()
+	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
+	clustertest.Master(t, c, 10*time.Second, n1)
+	return n1
+}
+
+// createMount creates a mount with fresh source credentials.
+func createMount(t *testing.T, ctx context.Context, c *autoradio.Client, name string) *autoradio.Mount {
+	t.Helper()
+	m := clustertest.NewMount(t, name)
+	if err := c.CreateMount(ctx, m); err != nil {
+		t.Fatalf("creating %s: %v", name, err)
+	}
+	return m
 }
 
 func decodeCapture(t *testing.T, ctx context.Context, url string, d time.Duration) {
@@ -45,12 +68,8 @@ func decodeCapture(t *testing.T, ctx context.Context, url string, d time.Duratio
 }
 
 func TestSingleNode(t *testing.T) {
-	clustertest.Require(t)
-	ctx := testContext(t, 90*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
-	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
-	clustertest.Master(t, c, 10*time.Second, n1)
+	ctx, etcd, c := setup(t, 90*time.Second)
+	n1 := oneNode(t, etcd, c)
 	testenv.Eventually(t, 10*time.Second, func() error { _, err := n1.Status(); return err })
 
 	m := clustertest.NewMount(t, "/live.ogg")
@@ -87,16 +106,9 @@ func TestSingleNode(t *testing.T) {
 }
 
 func TestIcecastCrashIsRestarted(t *testing.T) {
-	clustertest.Require(t)
-	ctx := testContext(t, 60*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
-	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
-	clustertest.Master(t, c, 10*time.Second, n1)
-	m := clustertest.NewMount(t, "/crash.ogg")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	ctx, etcd, c := setup(t, 60*time.Second)
+	n1 := oneNode(t, etcd, c)
+	m := createMount(t, ctx, c, "/crash.ogg")
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if n1.IcecastPID() == 0 {
 			return fmt.Errorf("icecast not running")
@@ -121,20 +133,13 @@ func TestIcecastCrashIsRestarted(t *testing.T) {
 }
 
 func TestCorruptRecordIsSkipped(t *testing.T) {
-	clustertest.Require(t)
-	ctx := testContext(t, 60*time.Second)
-	etcd := etcdtest.Start(t)
+	ctx, etcd, c := setup(t, 60*time.Second)
 	cli := etcd.Client()
-	c := autoradio.NewClient(cli, nil)
 	if _, err := cli.Put(ctx, autoradio.MountKey("/broken.ogg"), "{not json"); err != nil {
 		t.Fatal(err)
 	}
-	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
-	clustertest.Master(t, c, 10*time.Second, n1)
-	m := clustertest.NewMount(t, "/good.ogg")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	n1 := oneNode(t, etcd, c)
+	m := createMount(t, ctx, c, "/good.ogg")
 	if _, err := cli.Put(ctx, autoradio.MountKey("/broken2.ogg"), `{"name":"/other.ogg"}`); err != nil {
 		t.Fatal(err)
 	}

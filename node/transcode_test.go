@@ -12,7 +12,6 @@ import (
 	"autoradio/coordination"
 	"autoradio/internal/audiotest"
 	"autoradio/internal/clustertest"
-	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
 
@@ -29,7 +28,6 @@ const (
 
 func requireTranscoding(t *testing.T) {
 	t.Helper()
-	clustertest.Require(t)
 	testenv.RequireBinaries(t, "liquidsoap", "ffprobe")
 }
 
@@ -122,17 +120,10 @@ func waitLevel(ctx context.Context, l *audiotest.Listener, mark int, markTime ti
 // bitrate, and its listeners stay connected through the loss of the
 // upstream source, hearing silence, then the source again.
 func TestTranscodingMount(t *testing.T) {
+	ctx, etcd, c := setup(t, 100*time.Second)
 	requireTranscoding(t)
-	ctx := testContext(t, 100*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
-	n1 := clustertest.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
-	t.Cleanup(func() { n1.KillLiquidsoap() })
-	clustertest.Master(t, c, 10*time.Second, n1)
-	live := clustertest.NewMount(t, "/live.ogg")
-	if err := c.CreateMount(ctx, live); err != nil {
-		t.Fatal(err)
-	}
+	n1 := oneNode(t, etcd, c)
+	live := createMount(t, ctx, c, "/live.ogg")
 	src := audiotest.Source(t, clustertest.SourceURL(n1.Addr(), live))
 	n1.WaitSource(5*time.Second, live.Name)
 
@@ -182,16 +173,10 @@ func TestTranscodingMount(t *testing.T) {
 
 // other node wins its election and the mount serves again.
 func TestTranscoderTakeover(t *testing.T) {
+	ctx, etcd, c := setup(t, 100*time.Second)
 	requireTranscoding(t)
-	ctx := testContext(t, 100*time.Second)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
 	mst, relay := twoNodes(t, etcd, c)
-	t.Cleanup(func() { mst.KillLiquidsoap(); relay.KillLiquidsoap() })
-	live := clustertest.NewMount(t, "/live.ogg")
-	if err := c.CreateMount(ctx, live); err != nil {
-		t.Fatal(err)
-	}
+	live := createMount(t, ctx, c, "/live.ogg")
 	src := audiotest.Source(t, clustertest.SourceURL(mst.Addr(), live))
 	m := newTranscodingMount(t, "/live-64.mp3", live.Name, autoradio.Transcoding{Codec: "mp3", Bitrate: 64})
 	if err := c.CreateMount(ctx, m); err != nil {
