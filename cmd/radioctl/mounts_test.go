@@ -99,7 +99,7 @@ func TestCommandsRefuseBadInput(t *testing.T) {
 		{"opus quality", 1, "quality is not supported for opus", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--codec", "opus", "--quality", "3"}},
 		{"quality zero", 1, "--quality 0 cannot be stored", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--codec", "vorbis", "--quality", "0"}},
 		{"stereo mono", 1, `stereo mode "stereo" needs 2 channels`, []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--channels", "1", "--stereo-mode", "stereo"}},
-		{"no source flag", 1, `required flag(s) "source" not set`, []string{"create-transcoding-mount", "/t"}},
+		{"no source flag", 2, `required flag(s) "source" not set`, []string{"create-transcoding-mount", "/t"}},
 		{"in use", 1, "/live.ogg is the fallback of /main.ogg: mount is in use by another mount", []string{"delete-mount", "/live.ogg"}},
 		{"edit nothing", 1, "nothing to change", []string{"edit-mount", "/live.ogg"}},
 		{"edit encoding of plain mount", 1, "/live.ogg is not a transcoding mount: give --source", []string{"edit-mount", "/live.ogg", "--bitrate", "64"}},

@@ -174,8 +174,8 @@ func TestBindEnvSatisfiesRequiredFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	root.SetErr(&bytes.Buffer{})
-	if code := Run(context.Background(), root, nil); code != ExitFailure {
-		t.Fatalf("missing required flag: exit %d", code)
+	if code := Run(context.Background(), root, nil); code != ExitUsage {
+		t.Fatalf("missing required flag: exit %d, want %d", code, ExitUsage)
 	}
 	t.Setenv("AUTORADIO_DOMAIN", "radio.example.com")
 	if code := Run(context.Background(), root, nil); code != ExitOK || domain != "radio.example.com" {

@@ -17,7 +17,7 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1
 	// ExitUsage means the command line was wrong: unknown command or flag,
-	// wrong number of arguments.
+	// missing required flag, wrong number of arguments.
 	ExitUsage = 2
 )
 
@@ -106,8 +106,11 @@ func Run(ctx context.Context, root *cobra.Command, args []string) int {
 
 func isUsage(err error) bool {
 	var ue *UsageError
-	// cobra reports unknown subcommands with a plain error.
-	return errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ")
+	// cobra reports unknown subcommands and missing required flags with
+	// plain errors.
+	msg := err.Error()
+	return errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command ") ||
+		strings.HasPrefix(msg, "required flag(s) ")
 }
 
 // oneLine joins the lines of a multi-line error (etcd and gRPC errors can
