@@ -26,6 +26,8 @@ func TestMonitoring(t *testing.T) {
 	monitor := "127.0.0.11:" + strconv.Itoa(ct.FreePort(t, "127.0.0.11"))
 	n1 := ct.StartRadiod(t, etcd.URL(), "n1", "127.0.0.11", ct.FreePort(t, "127.0.0.11"), "--monitor-addr", monitor)
 	ct.Master(t, c, 10*time.Second, n1)
+	// Icecast runs before the mount exists, so that adding it is a reload.
+	testenv.Eventually(t, 10*time.Second, func() error { _, err := n1.Status(); return err })
 	m := createMount(t, ctx, c, "/live.ogg")
 	audiotest.Source(t, ct.SourceURL(n1.Addr(), m))
 	n1.WaitSource(10*time.Second, m.Name)

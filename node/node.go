@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 }
 
 // Run runs the node until ctx ends: the watchers of the cluster's
-// configuration and master, the node's session (presence and election),
+// configuration, nodes and master, the node's session (presence and election),
 // the render loop, the status poller and Icecast. It returns after every
 // part has stopped and Icecast has exited.
 func (n *Node) Run(ctx context.Context) error {
@@ -103,6 +103,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	run("mounts", func(ctx context.Context) error {
 		return coordination.WatchMounts(ctx, n.etcd, func(ms []*autoradio.Mount, _ int64) { n.state.setMounts(ms) }, opts...)
+	})
+	run("nodes", func(ctx context.Context) error {
+		return coordination.WatchNodes(ctx, n.etcd, func(ns []*autoradio.NodeStatus) { n.state.setNodes(n.cfg.Name, ns) }, opts...)
 	})
 	run("master", func(ctx context.Context) error {
 		return coordination.ObserveLeader(ctx, n.etcd, autoradio.MasterElection, n.onMaster, opts...)

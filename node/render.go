@@ -83,6 +83,7 @@ func (n *Node) params(r role) icecast.Params {
 		Port:           n.cfg.IcecastPort,
 		MaxListeners:   n.cfg.MaxListeners,
 		IsMaster:       r.isMaster,
+		RelayNodes:     r.others,
 		Mounts:         r.mounts,
 		LowBurstMounts: lowBurstMounts(r.mounts),
 		AdminPassword:  n.secrets.AdminPassword,

@@ -17,7 +17,9 @@ type state struct {
 	mountsOK bool // the mounts have been read from etcd at least once
 	master   *autoradio.MasterInfo
 	isMaster bool
-	changed  chan struct{}
+	// others is how many other nodes are alive (presence records).
+	others  int
+	changed chan struct{}
 	// observe is given the mounts and the master after every change, in
 	// order (it is called with mu held, so it must not block).
 	observe func([]*autoradio.Mount, *autoradio.MasterInfo)
@@ -53,6 +55,24 @@ func (s *state) setMaster(m *autoradio.MasterInfo) { s.update(func() { s.master 
 
 func (s *state) setLeader(lead bool) { s.update(func() { s.isMaster = lead }) }
 
+// setNodes counts the live nodes other than self. Statuses change every
+// few seconds, their number seldom: only a new number wakes the render
+// loop.
+func (s *state) setNodes(self string, nodes []*autoradio.NodeStatus) {
+	others := 0
+	for _, st := range nodes {
+		if st.Name != self {
+			others++
+		}
+	}
+	s.mu.Lock()
+	same := s.others == others
+	s.mu.Unlock()
+	if !same {
+		s.update(func() { s.others = others })
+	}
+}
+
 func (s *state) etcdError(err error) {
 	s.mu.Lock()
 	s.lastEtcdErr, s.lastEtcdAt = err.Error(), time.Now()
@@ -67,12 +87,15 @@ type role struct {
 	// master is the node to relay from; nil when this node is master or
 	// when no other master is known.
 	master *autoradio.MasterInfo
+	// others is how many other nodes are alive: on the master, each
+	// relays every mount.
+	others int
 }
 
 func (s *state) role(self string) role {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := role{mounts: s.mounts, mountsOK: s.mountsOK, isMaster: s.isMaster}
+	r := role{mounts: s.mounts, mountsOK: s.mountsOK, isMaster: s.isMaster, others: s.others}
 	// The observer may still show this node as master after it lost the
 	// election: only the election decides that this node is master.
 	if !s.isMaster && s.master != nil && s.master.Name != self {
