@@ -1,0 +1,416 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Results is everything one `make bench` run measured.
+type Results struct {
+	Commit   string
+	Started  time.Time
+	Duration time.Duration
+	Machine  string
+	Runs     int
+	// Sections hold the side-by-side comparisons, in the issue's order.
+	Redirects []Compare
+	DNS       []Compare
+	Fanout    []FanoutRun
+	Converge  []float64 // seconds from create-mount to audio, per mount and node
+	Failover  []FailoverRun
+	Internals []GoBench
+	Etcd      *EtcdLoad
+	// Problems are sections that could not run, with the reason.
+	Problems []string
+}
+
+// Compare is one figure measured for autoradio and for a reference server
+// in the same run, once per repetition.
+type Compare struct {
+	Name    string
+	Unit    string
+	RefName string
+	Ours    []float64
+	Ref     []float64
+	// Target is the issue's target as a minimum ratio (0: none).
+	Target float64
+	// Failures counts answers that were not the expected ones (non-3xx
+	// HTTP answers, lost DNS queries), ours and the reference's.
+	OursFailures, RefFailures float64
+}
+
+// Ratio is median(ours) / median(ref).
+func (c Compare) Ratio() float64 {
+	r := Median(c.Ref)
+	if r == 0 {
+		return 0
+	}
+	return Median(c.Ours) / r
+}
+
+// FanoutRun is one run of N listeners against one target.
+type FanoutRun struct {
+	Target    string // "icecast", "nginx" or "autoradio"
+	Listeners int
+	Kept      int
+	Errors    int64
+	// Disconnects counts streams that ended before the run.
+	Disconnects int64
+	// BytesMedian and BytesMin are bytes/s per kept listener.
+	BytesMedian, BytesMin float64
+	// ProxyCPU is CPU-seconds per listener-minute and ProxyKiB the RSS
+	// growth per listener of the proxy (0 for Icecast direct);
+	// IcecastCPU and IcecastKiB the same for Icecast.
+	ProxyCPU, ProxyKiB, IcecastCPU, IcecastKiB float64
+}
+
+// FailoverRun is one kill of the master's host.
+type FailoverRun struct {
+	NewMaster    float64 // seconds from the kill to a new elected master
+	SourceBack   float64 // seconds to the source live on the new master
+	AudioBack    float64 // seconds to decodable audio on every surviving node
+	Listeners    int     // relay listeners attached before the kill
+	Disconnected int64   // of which were disconnected
+}
+
+// GoBench is a Go benchmark's medians over its -count runs.
+type GoBench struct {
+	Pkg, Name         string
+	NsOp, BOp, Allocs []float64
+}
+
+// EtcdLoad is the etcd writes over a steady-state window.
+type EtcdLoad struct {
+	Seconds   float64
+	Nodes     int
+	Writes    int64            // etcd revisions in the window
+	PerKey    map[string]int64 // puts seen by a watch, by key prefix class
+	Listeners int              // listener connections opened and closed
+}
+
+// Median of xs (0 for none).
+func Median(xs []float64) float64 {
+	return Quantile(xs, 0.5)
+}
+
+// Quantile is the q-quantile of xs by the nearest-rank method.
+func Quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if q == 0.5 && len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	i := int(q*float64(len(s))+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// Fanout reference figures (FIELD-NOTES), per proxy target.
+const (
+	refNginxCPU = 0.011
+	maxProxyKiB = 16
+)
+
+// FanoutCounts are the listener counts of the fan-out comparison.
+var FanoutCounts = []int{500, 1000, 2000, 5000}
+
+// FanoutTargets are its targets, in the order they are reported.
+var FanoutTargets = []string{"icecast", "nginx", "autoradio"}
+
+// fanoutMedian summarises the runs of one target and count.
+func (r *Results) fanoutMedian(target string, n int) (FanoutRun, int) {
+	var runs []FanoutRun
+	for _, f := range r.Fanout {
+		if f.Target == target && f.Listeners == n {
+			runs = append(runs, f)
+		}
+	}
+	med := func(get func(FanoutRun) float64) float64 {
+		xs := make([]float64, len(runs))
+		for i, f := range runs {
+			xs[i] = get(f)
+		}
+		return Median(xs)
+	}
+	m := FanoutRun{Target: target, Listeners: n,
+		Kept:        int(med(func(f FanoutRun) float64 { return float64(f.Kept) })),
+		Errors:      int64(med(func(f FanoutRun) float64 { return float64(f.Errors) })),
+		Disconnects: int64(med(func(f FanoutRun) float64 { return float64(f.Disconnects) })),
+		BytesMedian: med(func(f FanoutRun) float64 { return f.BytesMedian }),
+		BytesMin:    med(func(f FanoutRun) float64 { return f.BytesMin }),
+		ProxyCPU:    med(func(f FanoutRun) float64 { return f.ProxyCPU }),
+		ProxyKiB:    med(func(f FanoutRun) float64 { return f.ProxyKiB }),
+		IcecastCPU:  med(func(f FanoutRun) float64 { return f.IcecastCPU }),
+		IcecastKiB:  med(func(f FanoutRun) float64 { return f.IcecastKiB }),
+	}
+	return m, len(runs)
+}
+
+// WritePlotData writes the fan-out medians as columns for gnuplot:
+// listeners, then CPU-s per listener-minute and KiB per listener of
+// Icecast direct, the nginx proxy and autoradio's proxy.
+func (r *Results) WritePlotData(w io.Writer) {
+	fmt.Fprintln(w, "# listeners icecast_cpu nginx_cpu autoradio_cpu icecast_kib nginx_kib autoradio_kib")
+	for _, n := range FanoutCounts {
+		ic, k := r.fanoutMedian("icecast", n)
+		ng, _ := r.fanoutMedian("nginx", n)
+		ar, _ := r.fanoutMedian("autoradio", n)
+		if k == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%d %.6f %.6f %.6f %.2f %.2f %.2f\n", n,
+			ic.IcecastCPU, ng.ProxyCPU, ar.ProxyCPU, ic.IcecastKiB, ng.ProxyKiB, ar.ProxyKiB)
+	}
+}
+
+// PlotScript is the gnuplot script that draws the data of WritePlotData
+// (file data) into the PNG file png.
+func PlotScript(data, png string) string {
+	return fmt.Sprintf(`set terminal pngcairo size 1000,420 font ",10"
+set output %[1]q
+set multiplot layout 1,2 title "Listener fan-out, 128 kbit/s MP3 (medians; proxies exclude Icecast behind them)"
+set logscale x 2
+set xtics (500, 1000, 2000, 5000)
+set xlabel "listeners"
+set key top right
+set grid
+set ylabel "CPU-seconds per listener-minute"
+set yrange [0:*]
+plot %[2]q using 1:2 with linespoints title "Icecast direct", \
+     %[2]q using 1:3 with linespoints title "nginx proxy_pass", \
+     %[2]q using 1:4 with linespoints title "autoradio /_stream/"
+set ylabel "RSS KiB per listener"
+plot %[2]q using 1:5 with linespoints title "Icecast direct", \
+     %[2]q using 1:6 with linespoints title "nginx proxy_pass", \
+     %[2]q using 1:7 with linespoints title "autoradio /_stream/"
+unset multiplot
+`, png, data)
+}
+
+func met(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**missed**"
+}
+
+func f3(x float64) string { return fmt.Sprintf("%.3g", x) }
+
+// WriteMarkdown writes docs/BENCHMARKS.md.
+func (r *Results) WriteMarkdown(w io.Writer, plot string) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("# Benchmarks\n\n")
+	p("Generated by `make bench` (bench/run) on %s, commit `%s`, in %s.\n", r.Started.UTC().Format("2006-01-02 15:04 UTC"), r.Commit, r.Duration.Round(time.Second))
+	p("Machine: %s. **The machine is shared** with other work, which skews absolute\n", r.Machine)
+	p("figures: compare the ratios, measured side by side in the same run, not the\n")
+	p("numbers across runs. Everything runs on loopback, the load client on the same\n")
+	p("machine as the servers. Each figure is the median of %d runs unless stated.\n\n", r.Runs)
+	r.writeTargets(p)
+	r.writeCompare(p, "1. Redirects (wrk, 10 s per run)", r.Redirects)
+	r.writeCompare(p, "2. DNS (dnsperf, 10 s per run; apex A, stream A and SOA)", r.DNS)
+	r.writeFanout(p, plot)
+	r.writeConverge(p)
+	r.writeFailover(p)
+	r.writeInternals(p)
+	r.writeEtcd(p)
+	if len(r.Problems) > 0 {
+		p("## Problems in this run\n\n")
+		for _, s := range r.Problems {
+			p("- %s\n", s)
+		}
+		p("\n")
+	}
+}
+
+func (r *Results) writeTargets(p func(string, ...any)) {
+	p("## Targets\n\n| target | measured | |\n| --- | --- | --- |\n")
+	for _, c := range append(slices.Clone(r.Redirects), r.DNS...) {
+		if c.Target > 0 {
+			p("| %s ≥ %.2g× %s | %.2f× | %s |\n", c.Name, c.Target, c.RefName, c.Ratio(), met(c.Ratio() >= c.Target))
+		}
+	}
+	for _, c := range r.DNS {
+		if c.Target > 0 {
+			q := Median(c.Ours)
+			p("| %s ≥ 57k qps (1.2× CoreDNS-class) | %.0f qps | %s |\n", c.Name, q, met(q >= 57000))
+		}
+	}
+	if len(r.Fanout) > 0 {
+		top := 0
+		for _, f := range r.Fanout {
+			top = max(top, f.Listeners)
+		}
+		ar, _ := r.fanoutMedian("autoradio", top)
+		ng, _ := r.fanoutMedian("nginx", top)
+		ratio := 0.0
+		if ng.ProxyCPU > 0 {
+			ratio = ar.ProxyCPU / ng.ProxyCPU
+		}
+		p("| proxy CPU ≤ 1.0× nginx (%d listeners) | %.2f× (%.4f vs %.4f cpu-s/listener-min) | %s |\n", top, ratio, ar.ProxyCPU, ng.ProxyCPU, met(ratio > 0 && ratio <= 1))
+		p("| ≤ %d KiB per proxied listener (%d) | %.1f KiB | %s |\n", maxProxyKiB, top, ar.ProxyKiB, met(ar.ProxyKiB <= maxProxyKiB))
+		starved := ar.Kept < 5000 || ar.BytesMin < 16000*0.9
+		p("| 5,000 proxied listeners held, none starved | %d of %d kept, slowest %.0f B/s (stream 16,000 B/s) | %s |\n", ar.Kept, top, ar.BytesMin, met(!starved))
+	}
+	if len(r.Converge) > 0 {
+		p95 := Quantile(r.Converge, 0.95)
+		p("| convergence p95 ≤ 1 s | %.2f s | %s |\n", p95, met(p95 <= 1))
+	}
+	if len(r.Failover) > 0 {
+		var nm []float64
+		var disc int64
+		for _, f := range r.Failover {
+			nm = append(nm, f.NewMaster)
+			disc += f.Disconnected
+		}
+		worst := slices.Max(nm)
+		p("| new master ≤ 3 s | worst %.2f s of %d runs | %s |\n", worst, len(nm), met(worst <= 3))
+		p("| 0 relay listeners disconnected | %d | %s |\n", disc, met(disc == 0))
+	}
+	for _, b := range r.Internals {
+		if b.Pkg == "fe/lb" && strings.HasPrefix(b.Name, "Pick/weighted/nodes=100") {
+			ns := Median(b.NsOp)
+			p("| LB decision ≤ 2 µs at 100 nodes (weighted) | %.0f ns | %s |\n", ns, met(ns <= 2000))
+		}
+	}
+	if e := r.Etcd; e != nil && e.Seconds > 0 {
+		w := float64(e.Writes) / e.Seconds / float64(e.Nodes)
+		p("| etcd ≤ 1 write/s/node | %.2f | %s |\n", w, met(w <= 1))
+	}
+	p("\n")
+}
+
+func (r *Results) writeCompare(p func(string, ...any), title string, cs []Compare) {
+	if len(cs) == 0 {
+		return
+	}
+	p("## %s\n\n| | autoradio | reference | ratio | runs (autoradio / reference) |\n| --- | --- | --- | --- | --- |\n", title)
+	for _, c := range cs {
+		p("| %s | %.0f %s | %.0f %s (%s) | **%.2f×** | %s / %s |\n", c.Name, Median(c.Ours), c.Unit, Median(c.Ref), c.Unit, c.RefName,
+			c.Ratio(), joinF(c.Ours), joinF(c.Ref))
+	}
+	p("\n")
+	for _, c := range cs {
+		if c.OursFailures > 0 || c.RefFailures > 0 {
+			p("%s: unexpected answers or lost queries, autoradio %.0f, %s %.0f (over all runs).\n\n", c.Name, c.OursFailures, c.RefName, c.RefFailures)
+		}
+	}
+}
+
+func joinF(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprintf("%.0f", x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (r *Results) writeFanout(p func(string, ...any), plot string) {
+	if len(r.Fanout) == 0 {
+		return
+	}
+	p("## 3. Listener fan-out (128 kbit/s MP3 = 16,000 B/s)\n\n")
+	p("Icecast direct, through nginx `proxy_pass` (`proxy_buffering off`) and through\n")
+	p("redirectord's `/_stream/`. \"proxy\" columns are the proxy alone; \"Icecast\" is\n")
+	p("the Icecast behind it. CPU in CPU-seconds per listener-minute, memory as RSS\n")
+	p("growth per listener (KiB) from before the first listener to the end.\n")
+	p("The proxies are restarted before each run so that memory freed by a previous\n")
+	p("run does not hide a new run's growth; Icecast is not, so its per-listener\n")
+	p("memory after the first run is an underestimate for every target alike.\n\n")
+	p("| listeners | target | kept | disconnects | errors | B/s per listener (median / min) | proxy cpu-s/l-min | proxy KiB/l | Icecast cpu-s/l-min | Icecast KiB/l | runs |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, n := range FanoutCounts {
+		for _, t := range FanoutTargets {
+			m, k := r.fanoutMedian(t, n)
+			if k == 0 {
+				continue
+			}
+			proxyCPU, proxyKiB := "–", "–"
+			if t != "icecast" {
+				proxyCPU, proxyKiB = fmt.Sprintf("%.4f", m.ProxyCPU), fmt.Sprintf("%.1f", m.ProxyKiB)
+			}
+			p("| %d | %s | %d | %d | %d | %.0f / %.0f | %s | %s | %.4f | %.1f | %d |\n", n, t, m.Kept, m.Disconnects, m.Errors,
+				m.BytesMedian, m.BytesMin, proxyCPU, proxyKiB, m.IcecastCPU, m.IcecastKiB, k)
+		}
+	}
+	p("\nRatios autoradio / nginx (proxy alone):\n\n| listeners | CPU | memory |\n| --- | --- | --- |\n")
+	for _, n := range FanoutCounts {
+		ar, k := r.fanoutMedian("autoradio", n)
+		ng, _ := r.fanoutMedian("nginx", n)
+		if k == 0 || ng.ProxyCPU == 0 || ng.ProxyKiB == 0 {
+			continue
+		}
+		p("| %d | %.2f× | %.2f× |\n", n, ar.ProxyCPU/ng.ProxyCPU, ar.ProxyKiB/ng.ProxyKiB)
+	}
+	p("\nReference (FIELD-NOTES, same machine kind): Icecast direct ≈ 0.0053 cpu-s/l-min and ≈ 2 KiB/l;\n")
+	p("nginx ≈ %.3f and ≈ 17 KiB; a naive httputil.ReverseProxy ≈ 0.017 and ≈ 82 KiB.\n\n", refNginxCPU)
+	if plot != "" {
+		p("![CPU and memory per listener against listener count](%s)\n\n", plot)
+	}
+}
+
+func (r *Results) writeConverge(p func(string, ...any)) {
+	if len(r.Converge) == 0 {
+		return
+	}
+	p("## 4. Convergence (3-node loopback cluster)\n\n")
+	p("20 mounts created one by one; for each, the time from `CreateMount` in etcd to\n")
+	p("the first bytes of audio from every node's Icecast (a capture of each then\n")
+	p("decodes with ffmpeg); %d samples (mount × node).\n\n", len(r.Converge))
+	p("| p50 | p95 | max |\n| --- | --- | --- |\n| %.2f s | %.2f s | %.2f s |\n\n",
+		Quantile(r.Converge, 0.5), Quantile(r.Converge, 0.95), slices.Max(r.Converge))
+}
+
+func (r *Results) writeFailover(p func(string, ...any)) {
+	if len(r.Failover) == 0 {
+		return
+	}
+	p("## 5. Failover (3-node loopback cluster, %d runs)\n\n", len(r.Failover))
+	p("Each run kills the master's radiod, Icecast and redirectord (SIGKILL) while\n")
+	p("listeners are attached to the other two nodes' Icecast relays and the source\n")
+	p("pushes through a surviving node's front-end. Session TTL 3 s.\n\n")
+	p("| run | new master | source live on new master | audio on every node | relay listeners | disconnected |\n| --- | --- | --- | --- | --- | --- |\n")
+	for i, f := range r.Failover {
+		p("| %d | %.2f s | %.2f s | %.2f s | %d | %d |\n", i+1, f.NewMaster, f.SourceBack, f.AudioBack, f.Listeners, f.Disconnected)
+	}
+	p("\n")
+}
+
+func (r *Results) writeInternals(p func(string, ...any)) {
+	if len(r.Internals) == 0 {
+		return
+	}
+	p("## 6. Internals (Go benchmarks, `-benchmem`, medians of %d)\n\n", len(r.Internals[0].NsOp))
+	p("| package | benchmark | ns/op | B/op | allocs/op |\n| --- | --- | --- | --- | --- |\n")
+	for _, b := range r.Internals {
+		p("| %s | %s | %s | %.0f | %.0f |\n", b.Pkg, b.Name, f3(Median(b.NsOp)), Median(b.BOp), Median(b.Allocs))
+	}
+	p("\n")
+}
+
+func (r *Results) writeEtcd(p func(string, ...any)) {
+	e := r.Etcd
+	if e == nil {
+		return
+	}
+	p("## 7. etcd load\n\n")
+	p("%d nodes (radiod and redirectord each), %.0f s of steady state while %d listener\n", e.Nodes, e.Seconds, e.Listeners)
+	p("connections were opened and closed across the nodes. Writes are etcd\n")
+	p("revisions over the window; the watch on `/icecast/` tells whose they were.\n\n")
+	p("| writes | writes/s | writes/s/node |\n| --- | --- | --- |\n| %d | %.2f | %.2f |\n\n",
+		e.Writes, float64(e.Writes)/e.Seconds, float64(e.Writes)/e.Seconds/float64(e.Nodes))
+	keys := make([]string, 0, len(e.PerKey))
+	for k := range e.PerKey {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	p("| key | puts and deletes |\n| --- | --- |\n")
+	for _, k := range keys {
+		p("| `%s` | %d |\n", k, e.PerKey[k])
+	}
+	p("\n")
+}

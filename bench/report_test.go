@@ -1,0 +1,64 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestParseWrk(t *testing.T) {
+	out := `Running 10s test @ http://127.0.0.41:8080/bench.mp3
+  2 threads and 64 connections
+  Socket errors: connect 0, read 120, write 2, timeout 1
+  Non-2xx or 3xx responses: 5
+Requests/sec:  13184.52
+Transfer/sec:      2.64MB
+`
+	r, err := ParseWrk(out)
+	if err != nil || r.RequestsPerSec != 13184.52 || r.Failures != 8 {
+		t.Errorf("ParseWrk = %+v, %v; want 13184.52 req/s and 8 failures", r, err)
+	}
+	if _, err := ParseWrk("nothing"); err == nil {
+		t.Error("ParseWrk accepted output without a rate")
+	}
+}
+
+func TestParseDNSPerf(t *testing.T) {
+	out := "  Queries sent:         850000\n  Queries lost:         12 (0.00%)\n  Queries per second:   85012.345678\n"
+	r, err := ParseDNSPerf(out)
+	if err != nil || r.QPS != 85012.345678 || r.Lost != 12 {
+		t.Errorf("ParseDNSPerf = %+v, %v", r, err)
+	}
+}
+
+func TestParseGoBench(t *testing.T) {
+	out := `goos: linux
+BenchmarkPick/weighted/nodes=10-2   	 1000000	       120.0 ns/op	      0 B/op	       0 allocs/op
+BenchmarkRender1000-2   	     100	  10000000 ns/op	 2000000 B/op	   30000 allocs/op
+BenchmarkPick/weighted/nodes=10-2   	 1000000	       140.0 ns/op	      0 B/op	       0 allocs/op
+PASS
+`
+	got := ParseGoBench("fe/lb", out)
+	if len(got) != 2 || got[0].Name != "Pick/weighted/nodes=10" || Median(got[0].NsOp) != 130 || got[1].Allocs[0] != 30000 {
+		t.Errorf("ParseGoBench = %+v", got)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	xs := []float64{5, 1, 4, 2, 3}
+	if Median(xs) != 3 || Quantile(xs, 0.95) != 5 || Median([]float64{1, 2}) != 1.5 || Median(nil) != 0 {
+		t.Errorf("median %v, p95 %v", Median(xs), Quantile(xs, 0.95))
+	}
+}
+
+func TestWriteMarkdownRatios(t *testing.T) {
+	r := &Results{Runs: 3, Redirects: []Compare{{Name: "new connection", Unit: "req/s", RefName: "nginx",
+		Ours: []float64{9000, 10000, 11000}, Ref: []float64{20000, 20000, 20000}, Target: 0.9}}}
+	var b bytes.Buffer
+	r.WriteMarkdown(&b, "")
+	for _, want := range []string{"0.50×", "**missed**", "machine is shared"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}
