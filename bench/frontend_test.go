@@ -294,4 +294,3 @@ func (f *frontend) waitNoListeners() {
 		f.t.Logf("before a fan-out run: %v", err)
 	}
 }
-
