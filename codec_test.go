@@ -40,14 +40,14 @@ func fullMount() *Mount {
 	return &Mount{
 		Name: "/live-64.mp3", Username: "sourceabc", Password: "secret",
 		RelayURL: "http://up.example.org:8000/s.mp3", Fallback: "/backup.mp3",
-		Transcoding: &Transcoding{SourceName: "/live.ogg", Codec: CodecMP3, Bitrate: 64, Quality: 0,
+		Transcoding: &Transcoding{SourceName: "/live.ogg", Codec: CodecMP3, Bitrate: 64,
 			SampleRate: 44100, Channels: 2, StereoMode: StereoModeJointStereo},
 	}
 }
 
 func TestMountJSON(t *testing.T) {
 	m := fullMount()
-	m.Transcoding.Quality = 2 // every field set, even if not a valid pair
+	m.Transcoding.Quality = new(2.0) // every field set, even if not a valid pair
 	data, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +85,29 @@ func TestMountJSONOmitsEmptyFields(t *testing.T) {
 	}
 	if want := `{"name":"/a","transcoding":{"source_name":"/b","codec":"opus"}}`; string(data) != want {
 		t.Errorf("got %s, want %s", data, want)
+	}
+}
+
+// A quality of 0 (the best mp3 VBR, a valid vorbis quality) is a value,
+// not "unset".
+func TestTranscodingQualityZero(t *testing.T) {
+	tr := Transcoding{SourceName: "/live.ogg", Codec: CodecMP3, Quality: new(0.0)}
+	data, err := json.Marshal(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"quality":0`) {
+		t.Fatalf("JSON %s has no quality 0", data)
+	}
+	var back Transcoding
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Quality == nil || *back.Quality != 0 {
+		t.Fatalf("quality 0 read back as %v", back.Quality)
+	}
+	if back.ApplyDefaults(); back.Bitrate != 0 || back.Validate() != nil {
+		t.Errorf("quality 0 got bitrate %d, validation %v", back.Bitrate, back.Validate())
 	}
 }
 

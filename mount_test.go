@@ -1,6 +1,7 @@
 package autoradio
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -110,9 +111,9 @@ func TestTranscodingValidate(t *testing.T) {
 	}{
 		{"mp3 defaults (bitrate 0 before)", Transcoding{Codec: CodecMP3}, true, ""},
 		{"no codec gets mp3", Transcoding{}, true, ""},
-		{"vorbis quality", Transcoding{Codec: CodecVorbis, Quality: 0.4}, true, ""},
-		{"vorbis lowest quality", Transcoding{Codec: CodecVorbis, Quality: -0.1}, true, ""},
-		{"mp3 vbr", Transcoding{Codec: CodecMP3, Quality: 5}, true, ""},
+		{"vorbis quality", Transcoding{Codec: CodecVorbis, Quality: new(0.4)}, true, ""},
+		{"vorbis lowest quality", Transcoding{Codec: CodecVorbis, Quality: new(-0.1)}, true, ""},
+		{"mp3 vbr", Transcoding{Codec: CodecMP3, Quality: new(5.0)}, true, ""},
 		{"opus defaults", Transcoding{Codec: CodecOpus}, true, ""},
 		{"mp3 mono", Transcoding{Codec: CodecMP3, Bitrate: 64, Channels: 1}, true, ""},
 		{"unknown codec", Transcoding{Codec: "aac", Bitrate: 64}, true, `unknown codec "aac"`},
@@ -124,10 +125,10 @@ func TestTranscodingValidate(t *testing.T) {
 		{"negative bitrate", Transcoding{Codec: CodecMP3, Bitrate: -8}, true, "must be positive"},
 		{"samplerate 1234", Transcoding{Codec: CodecMP3, SampleRate: 1234}, true, "samplerate 1234 Hz is not supported by mp3"},
 		{"opus 44100", Transcoding{Codec: CodecOpus, SampleRate: 44100}, true, "not supported by opus"},
-		{"opus quality", Transcoding{Codec: CodecOpus, Quality: 5}, true, "quality is not supported for opus"},
-		{"vorbis quality 2", Transcoding{Codec: CodecVorbis, Quality: 2}, true, "vorbis quality 2 is out of range"},
-		{"mp3 quality 10", Transcoding{Codec: CodecMP3, Quality: 10}, true, "mp3 quality 10 is out of range"},
-		{"bitrate and quality", Transcoding{Codec: CodecVorbis, Bitrate: 128, Quality: 0.5}, true, "either a bitrate or a quality"},
+		{"opus quality", Transcoding{Codec: CodecOpus, Quality: new(5.0)}, true, "quality is not supported for opus"},
+		{"vorbis quality 2", Transcoding{Codec: CodecVorbis, Quality: new(2.0)}, true, "vorbis quality 2 is out of range"},
+		{"mp3 quality 10", Transcoding{Codec: CodecMP3, Quality: new(10.0)}, true, "mp3 quality 10 is out of range"},
+		{"bitrate and quality", Transcoding{Codec: CodecVorbis, Bitrate: 128, Quality: new(0.5)}, true, "either a bitrate or a quality"},
 		{"3 channels", Transcoding{Codec: CodecMP3, Channels: 3}, true, "channels must be 1 or 2"},
 		{"stereo with 1 channel", Transcoding{Codec: CodecMP3, Channels: 1, StereoMode: StereoModeStereo}, true, `stereo mode "stereo" needs 2 channels`},
 		{"joint stereo with 1 channel", Transcoding{Codec: CodecMP3, Channels: 1, StereoMode: StereoModeJointStereo}, true, "needs 2 channels"},
@@ -163,18 +164,18 @@ func TestTranscodingApplyDefaults(t *testing.T) {
 	}{
 		{Transcoding{}, Transcoding{Codec: CodecMP3, Bitrate: 128, SampleRate: 44100, Channels: 2, StereoMode: StereoModeJointStereo}},
 		{Transcoding{Codec: CodecOpus}, Transcoding{Codec: CodecOpus, Bitrate: 64, SampleRate: 48000, Channels: 2}},
-		{Transcoding{Codec: CodecVorbis, Quality: 0.3}, Transcoding{Codec: CodecVorbis, Quality: 0.3, SampleRate: 44100, Channels: 2}},
+		{Transcoding{Codec: CodecVorbis, Quality: new(0.3)}, Transcoding{Codec: CodecVorbis, Quality: new(0.3), SampleRate: 44100, Channels: 2}},
 		{Transcoding{Codec: CodecMP3, Channels: 1}, Transcoding{Codec: CodecMP3, Bitrate: 128, SampleRate: 44100, Channels: 1, StereoMode: StereoModeMono}},
 		{Transcoding{StereoMode: StereoModeMono}, Transcoding{Codec: CodecMP3, Bitrate: 128, SampleRate: 44100, Channels: 1, StereoMode: StereoModeMono}},
 		{Transcoding{Codec: CodecMP3, Bitrate: 64, SampleRate: 22050}, Transcoding{Codec: CodecMP3, Bitrate: 64, SampleRate: 22050, Channels: 2, StereoMode: StereoModeJointStereo}},
 	} {
 		got := tc.in
 		got.ApplyDefaults()
-		if got != tc.want {
+		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ApplyDefaults(%+v) = %+v, want %+v", tc.in, got, tc.want)
 		}
 		again := got
-		if again.ApplyDefaults(); again != got {
+		if again.ApplyDefaults(); !reflect.DeepEqual(again, got) {
 			t.Errorf("ApplyDefaults is not idempotent: %+v then %+v", got, again)
 		}
 	}

@@ -23,7 +23,8 @@ const (
 )
 
 // Transcoding describes how a mount is produced by re-encoding another one.
-// Zero numeric fields mean "not set"; ApplyDefaults fills them in.
+// Zero numeric fields (and a nil Quality) mean "not set"; ApplyDefaults
+// fills them in.
 type Transcoding struct {
 	// SourceName is the path of the mount that is re-encoded.
 	SourceName string `json:"source_name" yaml:"source_name"`
@@ -33,7 +34,8 @@ type Transcoding struct {
 	Bitrate int `json:"bitrate,omitempty" yaml:"bitrate,omitempty"`
 	// Quality for variable-bitrate encoding: -0.1..1 for vorbis, 0..9 for
 	// mp3 (0 is best); not supported for opus. Exclusive with Bitrate.
-	Quality float64 `json:"quality,omitempty" yaml:"quality,omitempty"`
+	// A pointer, because 0 is a quality: nil means none.
+	Quality *float64 `json:"quality,omitempty" yaml:"quality,omitempty"`
 	// SampleRate in Hz.
 	SampleRate int `json:"samplerate,omitempty" yaml:"samplerate,omitempty"`
 	// Channels is 1 or 2.
@@ -57,7 +59,7 @@ func (t *Transcoding) ApplyDefaults() {
 	if t.Codec == "" {
 		t.Codec = CodecMP3
 	}
-	if t.Bitrate == 0 && t.Quality == 0 {
+	if t.Bitrate == 0 && t.Quality == nil {
 		t.Bitrate = 128
 		if t.Codec == CodecOpus {
 			t.Bitrate = 64
@@ -122,7 +124,7 @@ func (t *Transcoding) Validate() error {
 }
 
 func (t *Transcoding) validateRate() error {
-	if t.Bitrate != 0 && t.Quality != 0 {
+	if t.Bitrate != 0 && t.Quality != nil {
 		return errors.New("set either a bitrate or a quality, not both")
 	}
 	if t.Bitrate < 0 {
@@ -140,21 +142,22 @@ func (t *Transcoding) validateRate() error {
 			return fmt.Errorf("bitrate %d kbit/s is out of range for %s (%d to %d)", t.Bitrate, t.Codec, lim[0], lim[1])
 		}
 	}
-	if t.Quality != 0 {
+	if t.Quality != nil {
+		q := *t.Quality
 		switch t.Codec {
 		case CodecVorbis:
-			if t.Quality < -0.1 || t.Quality > 1 {
-				return fmt.Errorf("vorbis quality %g is out of range (-0.1 to 1)", t.Quality)
+			if q < -0.1 || q > 1 {
+				return fmt.Errorf("vorbis quality %g is out of range (-0.1 to 1)", q)
 			}
 		case CodecMP3:
-			if t.Quality < 0 || t.Quality > 9 {
-				return fmt.Errorf("mp3 quality %g is out of range (0 to 9)", t.Quality)
+			if q < 0 || q > 9 {
+				return fmt.Errorf("mp3 quality %g is out of range (0 to 9)", q)
 			}
 		default:
 			return fmt.Errorf("quality is not supported for %s: set a bitrate", t.Codec)
 		}
 	}
-	if t.Bitrate == 0 && t.Quality == 0 {
+	if t.Bitrate == 0 && t.Quality == nil {
 		return errors.New("set a bitrate or a quality")
 	}
 	return nil

@@ -81,13 +81,8 @@ func (f *mountFlags) applyTranscoding(fs *pflag.FlagSet, m *autoradio.Mount) err
 		return nil
 	}
 	if fs.Changed("bitrate") && f.bitrate == 0 {
-		// Like --quality 0: it would silently become the default.
+		// It would silently become the default.
 		return errors.New("--bitrate 0 cannot be stored (0 means unset): give a bitrate in kbit/s, e.g. 64")
-	}
-	if fs.Changed("quality") && f.quality == 0 {
-		// The record stores 0 as "not set", so it would silently
-		// become the default bitrate.
-		return errors.New("--quality 0 cannot be stored (0 means unset): use a small positive quality or a bitrate")
 	}
 	t := m.Transcoding
 	if t == nil {
@@ -110,13 +105,14 @@ func (f *mountFlags) applyEncoding(fs *pflag.FlagSet, t *autoradio.Transcoding) 
 		t.SourceName = f.source
 	}
 	if fs.Changed("codec") && f.codec != t.Codec {
-		t.Codec, t.Bitrate, t.Quality, t.SampleRate, t.StereoMode = f.codec, 0, 0, 0, ""
+		t.Codec, t.Bitrate, t.Quality, t.SampleRate, t.StereoMode = f.codec, 0, nil, 0, ""
 	}
 	if fs.Changed("bitrate") {
-		t.Bitrate, t.Quality = f.bitrate, 0
+		t.Bitrate, t.Quality = f.bitrate, nil
 	}
 	if fs.Changed("quality") {
-		t.Quality = f.quality
+		q := f.quality
+		t.Quality = &q
 		if !fs.Changed("bitrate") {
 			t.Bitrate = 0
 		}

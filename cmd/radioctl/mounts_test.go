@@ -97,7 +97,6 @@ func TestCommandsRefuseBadInput(t *testing.T) {
 		{"bad mp3 bitrate", 1, "bitrate 100 kbit/s is not an mp3 bitrate", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--bitrate", "100"}},
 		{"bad samplerate", 1, "samplerate 1234 Hz", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--samplerate", "1234"}},
 		{"opus quality", 1, "quality is not supported for opus", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--codec", "opus", "--quality", "3"}},
-		{"quality zero", 1, "--quality 0 cannot be stored", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--codec", "vorbis", "--quality", "0"}},
 		{"stereo mono", 1, `stereo mode "stereo" needs 2 channels`, []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--channels", "1", "--stereo-mode", "stereo"}},
 		{"no source flag", 2, `required flag(s) "source" not set`, []string{"create-transcoding-mount", "/t"}},
 		{"in use", 1, "/live.ogg is the fallback of /main.ogg: mount is in use by another mount", []string{"delete-mount", "/live.ogg"}},
@@ -141,7 +140,8 @@ func TestTranscodingMountDefaultsAndEdits(t *testing.T) {
 		{[]string{"--bitrate", "64"}, autoradio.Transcoding{SourceName: "/live.ogg", Codec: "mp3", Bitrate: 64, SampleRate: 44100, Channels: 2, StereoMode: "joint_stereo"}},
 		{[]string{"--channels", "1"}, autoradio.Transcoding{SourceName: "/live.ogg", Codec: "mp3", Bitrate: 64, SampleRate: 44100, Channels: 1, StereoMode: "mono"}},
 		{[]string{"--codec", "opus"}, autoradio.Transcoding{SourceName: "/live.ogg", Codec: "opus", Bitrate: 64, SampleRate: 48000, Channels: 1}},
-		{[]string{"--codec", "vorbis", "--quality", "0.4", "--source", "/other.ogg"}, autoradio.Transcoding{SourceName: "/other.ogg", Codec: "vorbis", Quality: 0.4, SampleRate: 44100, Channels: 1}},
+		{[]string{"--codec", "vorbis", "--quality", "0.4", "--source", "/other.ogg"}, autoradio.Transcoding{SourceName: "/other.ogg", Codec: "vorbis", Quality: new(0.4), SampleRate: 44100, Channels: 1}},
+		{[]string{"--quality", "0"}, autoradio.Transcoding{SourceName: "/other.ogg", Codec: "vorbis", Quality: new(0.0), SampleRate: 44100, Channels: 1}},
 		{[]string{"--bitrate", "96"}, autoradio.Transcoding{SourceName: "/other.ogg", Codec: "vorbis", Bitrate: 96, SampleRate: 44100, Channels: 1}},
 		{[]string{"--codec", ""}, autoradio.Transcoding{SourceName: "/other.ogg", Codec: "mp3", Bitrate: 128, SampleRate: 44100, Channels: 1, StereoMode: "mono"}},
 	}
@@ -151,7 +151,7 @@ func TestTranscodingMountDefaultsAndEdits(t *testing.T) {
 			t.Errorf("radioctl %q printed %q", args, out)
 		}
 		got := c.mount("/live.mp3")
-		if got.Transcoding == nil || *got.Transcoding != s.want {
+		if got.Transcoding == nil || !reflect.DeepEqual(*got.Transcoding, s.want) {
 			t.Fatalf("after %q: %+v, want %+v", s.args, got.Transcoding, s.want)
 		}
 		if got.Password != m.Password {

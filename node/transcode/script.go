@@ -116,8 +116,8 @@ func encoder(t *autoradio.Transcoding) (enc, format string, err error) {
 	case autoradio.CodecMP3:
 		return mp3Encoder(t, stereo), "audio/mpeg", nil
 	case autoradio.CodecVorbis:
-		if t.Quality != 0 {
-			return fmt.Sprintf("%%vorbis(quality=%s, samplerate=%d, channels=%d)", float(t.Quality), t.SampleRate, channels(stereo)), "application/ogg", nil
+		if t.Quality != nil {
+			return fmt.Sprintf("%%vorbis(quality=%s, samplerate=%d, channels=%d)", float(*t.Quality), t.SampleRate, channels(stereo)), "application/ogg", nil
 		}
 		return fmt.Sprintf("%%vorbis.cbr(bitrate=%d, samplerate=%d, channels=%d)", t.Bitrate, t.SampleRate, channels(stereo)), "application/ogg", nil
 	case autoradio.CodecOpus:
@@ -137,8 +137,8 @@ func mp3Encoder(t *autoradio.Transcoding, stereo bool) string {
 	if stereo && t.StereoMode != "" && t.StereoMode != autoradio.StereoModeMono {
 		args += ", stereo_mode=" + Quote(t.StereoMode)
 	}
-	if t.Quality != 0 {
-		return fmt.Sprintf("%%mp3.vbr(quality=%d, %s)", int(math.Round(t.Quality)), args)
+	if t.Quality != nil {
+		return fmt.Sprintf("%%mp3.vbr(quality=%d, %s)", int(math.Round(*t.Quality)), args)
 	}
 	return fmt.Sprintf("%%mp3(bitrate=%d, %s)", t.Bitrate, args)
 }

@@ -27,10 +27,10 @@ var scriptCases = []struct {
 	edit func(*Params)
 }{
 	{"mp3-cbr", autoradio.Transcoding{Codec: "mp3", Bitrate: 64}, nil},
-	{"mp3-vbr", autoradio.Transcoding{Codec: "mp3", Quality: 2.4, SampleRate: 48000}, nil},
+	{"mp3-vbr", autoradio.Transcoding{Codec: "mp3", Quality: new(2.4), SampleRate: 48000}, nil},
 	{"mp3-mono", autoradio.Transcoding{Codec: "mp3", Bitrate: 32, SampleRate: 22050, Channels: 1}, nil},
 	{"mp3-stereo", autoradio.Transcoding{Codec: "mp3", Bitrate: 192, StereoMode: "stereo"}, nil},
-	{"vorbis-quality", autoradio.Transcoding{Codec: "vorbis", Quality: -0.1, SampleRate: 32000}, nil},
+	{"vorbis-quality", autoradio.Transcoding{Codec: "vorbis", Quality: new(-0.1), SampleRate: 32000}, nil},
 	{"vorbis-cbr-mono", autoradio.Transcoding{Codec: "vorbis", Bitrate: 96, Channels: 1}, nil},
 	{"opus", autoradio.Transcoding{Codec: "opus"}, nil},
 	{"opus-mono", autoradio.Transcoding{Codec: "opus", Bitrate: 24, SampleRate: 24000, Channels: 1}, nil},
@@ -38,7 +38,7 @@ var scriptCases = []struct {
 		p.Username = `us"er\`
 		p.Password = "pa#{shutdown()}ss\"\n$(rm -rf /)\x00é"
 	}},
-	{"ipv6", autoradio.Transcoding{Codec: "vorbis", Quality: 0.5}, func(p *Params) {
+	{"ipv6", autoradio.Transcoding{Codec: "vorbis", Quality: new(0.5)}, func(p *Params) {
 		p.LocalHost, p.MasterHost, p.Username = "::1", "fd00::12", ""
 	}},
 }
@@ -147,7 +147,7 @@ func TestRenderRefuses(t *testing.T) {
 		"no password":  func(p *Params) { p.Password = "" },
 		"no master":    func(p *Params) { p.MasterHost = "" },
 		"bad port":     func(p *Params) { p.MasterPort = 0 },
-		"opus quality": func(p *Params) { p.Transcoding = autoradio.Transcoding{Codec: "opus", Quality: 5, SampleRate: 48000} },
+		"opus quality": func(p *Params) { p.Transcoding = autoradio.Transcoding{Codec: "opus", Quality: new(5.0), SampleRate: 48000} },
 		"aac":          func(p *Params) { p.Transcoding.Codec = "aac" },
 	} {
 		p := testParams("x.mp3", autoradio.Transcoding{})

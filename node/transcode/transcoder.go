@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func (t *transcoder) run(ctx context.Context) {
 	defer t.stopChild()
 	for {
 		p, wake, ok := t.m.params(t.path)
-		if ok && (t.applied == nil || *t.applied != p) {
+		if ok && (t.applied == nil || !reflect.DeepEqual(*t.applied, p)) {
 			t.apply(ctx, p)
 		}
 		select {
