@@ -144,11 +144,13 @@ func TestQuote(t *testing.T) {
 
 func TestRenderRefuses(t *testing.T) {
 	for name, edit := range map[string]func(*Params){
-		"no password":  func(p *Params) { p.Password = "" },
-		"no master":    func(p *Params) { p.MasterHost = "" },
-		"bad port":     func(p *Params) { p.MasterPort = 0 },
-		"opus quality": func(p *Params) { p.Transcoding = autoradio.Transcoding{Codec: "opus", Quality: new(5.0), SampleRate: 48000} },
-		"aac":          func(p *Params) { p.Transcoding.Codec = "aac" },
+		"no password": func(p *Params) { p.Password = "" },
+		"no master":   func(p *Params) { p.MasterHost = "" },
+		"bad port":    func(p *Params) { p.MasterPort = 0 },
+		"opus quality": func(p *Params) {
+			p.Transcoding = autoradio.Transcoding{Codec: "opus", Quality: new(5.0), SampleRate: 48000}
+		},
+		"aac": func(p *Params) { p.Transcoding.Codec = "aac" },
 	} {
 		p := testParams("x.mp3", autoradio.Transcoding{})
 		edit(&p)
