@@ -219,7 +219,9 @@ func (c *Client) RestoreMounts(ctx context.Context, ms []*Mount) error {
 			ops = append(ops, clientv3.OpPut(MountKey(m.Name), string(data)))
 		}
 		if _, err := c.etcd.Txn(ctx).Then(ops...).Commit(); err != nil {
-			return fmt.Errorf("restoring mounts: %w", err)
+			// Everything was checked above: only etcd can fail here, and
+			// a second run writes the same records again.
+			return fmt.Errorf("restoring mounts: %d of %d written, run the restore again: %w", start, len(ms), err)
 		}
 	}
 	return nil
