@@ -38,38 +38,11 @@ func Require(t testing.TB) {
 	testenv.RequireBinaries(t, "icecast2", "ffmpeg")
 }
 
-// FreePort finds a TCP port free on every given address.
+// FreePort finds a port free for TCP and UDP on every given address; see
+// testenv.FreePort.
 func FreePort(t testing.TB, ips ...string) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", net.JoinHostPort(ips[0], "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if portFree(port, ips[1:]) {
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
-func portFree(port int, ips []string) bool {
-	for _, ip := range ips {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-		if err != nil {
-			return false
-		}
-		l.Close()
-		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port)))
-		if err != nil {
-			return false
-		}
-		u.Close()
-	}
-	return true
+	return testenv.FreePort(t, ips...)
 }
 
 // Radiod is a radiod process and the Icecast it runs.

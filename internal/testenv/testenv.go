@@ -76,7 +76,7 @@ func Poll(ctx context.Context, timeout time.Duration, cond func() error) error {
 type Proc struct {
 	Cmd  *exec.Cmd
 	Name string
-	out  *syncBuffer
+	out  *Buffer
 	done chan struct{}
 	err  error
 }
@@ -92,7 +92,7 @@ func Start(t testing.TB, name string, args ...string) *Proc {
 // StartCmd is Start for a prepared command.
 func StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
 	t.Helper()
-	p := &Proc{Cmd: cmd, Name: filepath.Base(cmd.Path), out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Proc{Cmd: cmd, Name: filepath.Base(cmd.Path), out: &Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -140,18 +140,22 @@ func (p *Proc) Stop(timeout time.Duration) {
 	p.Kill()
 }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer that a process or a logger may write to while
+// the test reads it.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns what was written so far.
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -2,6 +2,7 @@ package child
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"autoradio/internal/testenv"
 )
 
 // TestMain fails the package when a supervisor goroutine outlives the tests.
@@ -26,21 +29,20 @@ func TestMain(m *testing.M) {
 // checkGoroutines waits until no goroutine runs code of this package other
 // than TestMain.
 func checkGoroutines(timeout time.Duration) error {
-	var leaked []string
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	return testenv.Poll(context.Background(), timeout, func() error {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
-		leaked = leaked[:0]
+		var leaked []string
 		for _, g := range strings.Split(string(buf), "\n\n") {
 			if strings.Contains(g, "node/child.") && !strings.Contains(g, "child.TestMain") {
 				leaked = append(leaked, g)
 			}
 		}
-		if len(leaked) == 0 {
-			return nil
+		if len(leaked) > 0 {
+			return fmt.Errorf("leaked goroutines:\n%s", strings.Join(leaked, "\n\n"))
 		}
-	}
-	return fmt.Errorf("leaked goroutines:\n%s", strings.Join(leaked, "\n\n"))
+		return nil
+	})
 }
 
 // recorder collects a supervisor's events.
@@ -82,11 +84,12 @@ func (r *recorder) waitCount(t *testing.T, kind EventKind, n int, timeout time.D
 // eventually polls cond until it holds or fails the test after timeout.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	testenv.Eventually(t, timeout, func() error {
+		if !cond() {
+			return errors.New("waiting for " + what)
 		}
-	}
+		return nil
+	})
 }
 
 // running is a supervisor whose Run goroutine the test owns.

@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"autoradio/internal/testenv"
 )
 
 const icecastConfig = `<icecast>
@@ -34,19 +34,6 @@ const icecastConfig = `<icecast>
   </security>
 </icecast>
 `
-
-// needProgram skips the test when path is missing, or fails it in CI.
-func needProgram(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return path
-}
 
 // icecastDir makes a directory the icecast2 user can read and write.
 func icecastDir(t *testing.T) string {
@@ -69,16 +56,6 @@ func icecastDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // httpOK is a readiness check: url answers 200.
@@ -105,19 +82,18 @@ func TestIcecast(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts icecast2")
 	}
-	bin := needProgram(t, "icecast2")
-	if os.Geteuid() != 0 {
-		t.Skip("the icecast2 test config uses <changeowner>, which needs root")
-	}
+	testenv.RequireBinaries(t, "icecast2")
+	// The icecast2 test config uses <changeowner>, which needs root.
+	testenv.RequireRoot(t)
 	dir := icecastDir(t)
-	port := freePort(t)
+	port := testenv.FreePort(t, "127.0.0.1")
 	conf := filepath.Join(dir, "icecast.xml")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, icecastConfig, port, dir), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d/status-json.xsl", port)
 	logs := &syncBuffer{}
-	cfg := Config{Name: "icecast", Path: bin, Args: []string{"-c", conf},
+	cfg := Config{Name: "icecast", Path: "icecast2", Args: []string{"-c", conf},
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Ready:  httpOK(url), BackoffInitial: 100 * time.Millisecond}
 	r := start(t, cfg)

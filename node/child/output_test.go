@@ -1,41 +1,26 @@
 package child
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"autoradio/internal/testenv"
 )
 
 // syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type syncBuffer struct{ testenv.Buffer }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) contains(s string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Contains(b.buf.String(), s)
-}
+func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }
 
 // records decodes the JSON log records written so far.
 func (b *syncBuffer) records(t *testing.T) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
@@ -58,8 +43,8 @@ func TestOutputForwardedAndRedacted(t *testing.T) {
 	r.rec.waitCount(t, Ready, 1, 5*time.Second)
 	r.stop(t)
 
-	if strings.Contains(logs.buf.String(), "s3cret") {
-		t.Fatalf("secret leaked into the log:\n%s", logs.buf.String())
+	if strings.Contains(logs.String(), "s3cret") {
+		t.Fatalf("secret leaked into the log:\n%s", logs.String())
 	}
 	// Streams are read concurrently: order holds within a stream only.
 	lines := map[string][]string{}
