@@ -47,9 +47,35 @@ type Config struct {
 	// ResponseTimeout bounds the wait for an Icecast's response headers.
 	// Default 10s.
 	ResponseTimeout time.Duration
-	// StreamBufferSize is the size of the copy buffer of each proxied
-	// stream and source, taken from a pool. Default 4 KiB.
+	// StreamBufferSize is the size of the copy buffer of each relayed
+	// source, taken from a pool. Default 4 KiB.
 	StreamBufferSize int
+
+	// Proxied listeners of a mount share one connection to the local
+	// Icecast and a window of its recent data (see fanout.go).
+	//
+	// StreamQueueSize is the size of each mount's window: a listener that
+	// falls this far behind is disconnected. Default 512 KiB (32 s of
+	// 128 kbit/s), like Icecast's queue-size.
+	StreamQueueSize int
+	// StreamBurstSize is how much recent data a new listener gets at once,
+	// so that playback starts immediately. Default 64 KiB, like Icecast's
+	// burst-size; at most half of StreamQueueSize.
+	StreamBurstSize int
+	// StreamWriteTimeout disconnects a listener that accepts nothing for
+	// this long. Default 10s.
+	StreamWriteTimeout time.Duration
+	// StreamGrace is how long a mount's connection to Icecast stays open
+	// after its last listener leaves. Default 10s.
+	StreamGrace time.Duration
+	// StreamReconnect is how long a lost connection to Icecast is retried
+	// before the mount's listeners are disconnected. Default 5s.
+	StreamReconnect time.Duration
+	// MaxProxiedListeners bounds the proxied listeners of all mounts;
+	// more get 503. 0 (the default) means the MaxListeners that this node
+	// publishes (radiod --max-listeners), unbounded when it publishes
+	// none; negative means no limit.
+	MaxProxiedListeners int
 	// SourceIdleTimeout closes a relayed source that sends nothing for
 	// this long; every byte received restarts it. Default 2m.
 	SourceIdleTimeout time.Duration
@@ -70,6 +96,19 @@ const (
 	DefaultStreamBufferSize  = 4 << 10
 	DefaultSourceIdleTimeout = 2 * time.Minute
 	DefaultRetryAfter        = 5 * time.Second
+	DefaultStreamQueueSize   = 512 << 10
+	DefaultStreamBurstSize   = 64 << 10
+	DefaultStreamWrite       = 10 * time.Second
+	DefaultStreamGrace       = 10 * time.Second
+	DefaultStreamReconnect   = 5 * time.Second
+)
+
+// Fixed parameters of the stream fan-out.
+const (
+	streamChunkSize  = 16 << 10               // unit of a mount's window
+	streamMinRead    = 4 << 10                // bytes gathered before listeners wake
+	streamRetryDelay = 250 * time.Millisecond // between reconnections to Icecast
+	streamSendBuffer = 64 << 10               // SO_SNDBUF of listener connections (the kernel doubles it)
 )
 
 // withDefaults returns c with defaults filled in, or an error naming the
@@ -89,6 +128,15 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.StreamBufferSize, DefaultStreamBufferSize)
 	setDefault(&c.SourceIdleTimeout, DefaultSourceIdleTimeout)
 	setDefault(&c.RetryAfter, DefaultRetryAfter)
+	setDefault(&c.StreamQueueSize, DefaultStreamQueueSize)
+	setDefault(&c.StreamBurstSize, DefaultStreamBurstSize)
+	setDefault(&c.StreamWriteTimeout, DefaultStreamWrite)
+	setDefault(&c.StreamGrace, DefaultStreamGrace)
+	setDefault(&c.StreamReconnect, DefaultStreamReconnect)
+	if c.StreamBurstSize > c.StreamQueueSize/2 {
+		return c, fmt.Errorf("httpfe: config: StreamBurstSize %d is more than half of StreamQueueSize %d",
+			c.StreamBurstSize, c.StreamQueueSize)
+	}
 	if _, _, err := net.SplitHostPort(c.LocalIcecast); err != nil {
 		return c, fmt.Errorf("httpfe: config: LocalIcecast %q: %w", c.LocalIcecast, err)
 	}

@@ -24,7 +24,7 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics
 	bufs    *bufferPool
-	stream  http.Handler
+	fanout  *fanout
 	sources *relaySet
 }
 
@@ -53,13 +53,31 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		bufs:    newBufferPool(cfg.StreamBufferSize),
 		sources: newRelaySet(),
 	}
-	h.stream = h.newStreamProxy()
+	h.fanout = newFanout(fanoutConfig{
+		upstream: &upstreamTransport{
+			addr:           cfg.LocalIcecast,
+			dialTimeout:    cfg.DialTimeout,
+			headerTimeout:  cfg.ResponseTimeout,
+			readBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
+		},
+		chunkSize:    streamChunkSize,
+		chunks:       max(2, cfg.StreamQueueSize/streamChunkSize),
+		burst:        cfg.StreamBurstSize,
+		minRead:      streamMinRead,
+		writeTimeout: cfg.StreamWriteTimeout,
+		grace:        cfg.StreamGrace,
+		reconnect:    cfg.StreamReconnect,
+		retryDelay:   streamRetryDelay,
+	}, m, h.log)
 	return h, nil
 }
 
-// Close closes every relayed source connection, refuses new ones, and waits
-// for their goroutines to end.
-func (h *Handler) Close() { h.sources.closeAll() }
+// Close closes every relayed source connection and proxied stream, refuses
+// new ones, and waits for their goroutines to end.
+func (h *Handler) Close() {
+	h.sources.closeAll()
+	h.fanout.close()
+}
 
 // ServeHTTP routes a request and counts it by kind and status code.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -28,13 +28,15 @@ const (
 
 // metrics are the front-end's Prometheus metrics.
 type metrics struct {
-	requests    *prometheus.CounterVec
-	redirects   *prometheus.CounterVec
-	streams     prometheus.Gauge
-	streamBytes prometheus.Counter
-	sourceConns *prometheus.CounterVec
-	sources     prometheus.Gauge
-	sourceBytes prometheus.Counter
+	requests      *prometheus.CounterVec
+	redirects     *prometheus.CounterVec
+	streams       prometheus.Gauge
+	streamBytes   prometheus.Counter
+	upstreams     prometheus.Gauge
+	slowListeners prometheus.Counter
+	sourceConns   *prometheus.CounterVec
+	sources       prometheus.Gauge
+	sourceBytes   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -49,11 +51,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"node"}),
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "autoradio", Name: "proxied_streams",
-			Help: "Listener streams being proxied from the local Icecast.",
+			Help: "Listeners being streamed a mount from the local Icecast.",
 		}),
 		streamBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_stream_bytes_total",
 			Help: "Bytes sent to listeners of proxied streams.",
+		}),
+		upstreams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "autoradio", Name: "proxied_upstreams",
+			Help: "Connections to the local Icecast shared by the proxied listeners of a mount.",
+		}),
+		slowListeners: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "proxied_slow_listeners_total",
+			Help: "Proxied listeners disconnected for falling behind the stream.",
 		}),
 		sourceConns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "source_connections_total",
@@ -69,7 +79,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.redirects, m.streams,
-		m.streamBytes, m.sourceConns, m.sources, m.sourceBytes} {
+		m.streamBytes, m.upstreams, m.slowListeners, m.sourceConns, m.sources, m.sourceBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
 		}

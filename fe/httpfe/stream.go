@@ -2,73 +2,89 @@ package httpfe
 
 import (
 	"context"
-	"errors"
-	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httputil"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
-// Request headers passed to the local Icecast; everything else (cookies,
-// credentials, forwarding headers) stays here.
-var streamRequestHeaders = []string{"User-Agent", "Accept", "Icy-Metadata", "Range"}
-
-// serveStream streams a known mount from the local Icecast.
+// serveStream streams a known mount from the local Icecast, through the
+// mount's shared feed (see fanout.go). GET and HEAD hijack the connection;
+// the stream goes on in a goroutine of the fanout.
 func (h *Handler) serveStream(w *recorder, r *http.Request, mount string) {
 	if h.knownMount(w, r, mount) == nil {
 		return
 	}
-	h.metrics.streams.Inc()
-	defer h.metrics.streams.Dec()
-	r.URL.Path, r.URL.RawPath = mount, ""
-	h.stream.ServeHTTP(&countingWriter{recorder: w, m: h.metrics}, r)
+	fd, err := h.fanout.join(mount, h.streamLimit())
+	if err != nil {
+		h.unavailable(w, err.Error())
+		return
+	}
+	served := false
+	defer func() {
+		if !served {
+			h.fanout.leave(fd)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.DialTimeout+h.cfg.ResponseTimeout)
+	defer cancel()
+	if err := fd.waitReady(ctx); err != nil {
+		if r.Context().Err() == nil {
+			h.streamError(w, mount, http.StatusGatewayTimeout, err)
+		}
+		return
+	}
+	if fd.status != http.StatusOK {
+		h.streamError(w, mount, fd.status, nil)
+		return
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		h.streamError(w, mount, http.StatusInternalServerError, err)
+		return
+	}
+	w.setStatus(http.StatusOK)
+	if r.Method == http.MethodHead {
+		conn.SetWriteDeadline(time.Now().Add(h.cfg.ResponseTimeout))
+		conn.Write(fd.head)
+		conn.Close()
+		return
+	}
+	pos, oggHeaders := fd.start()
+	h.fanout.serve(fd, conn, net.Buffers{fd.head, oggHeaders}, pos)
+	served = true
 }
 
-// newStreamProxy builds the reverse proxy to the local Icecast. It flushes
-// every write (a stream has no length) and keeps its memory small: a
-// pooled copy buffer, and a goroutine-free transport with one small buffer.
-func (h *Handler) newStreamProxy() http.Handler {
-	upstream := h.cfg.LocalIcecast
-	transport := &upstreamTransport{
-		addr:           upstream,
-		dialTimeout:    h.cfg.DialTimeout,
-		headerTimeout:  h.cfg.ResponseTimeout,
-		readBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
+// streamError answers a stream request that cannot be served with code.
+func (h *Handler) streamError(w http.ResponseWriter, mount string, code int, err error) {
+	if code >= 500 {
+		h.log.Warn("streaming from the local Icecast", "mount", mount, "code", code, "err", err)
 	}
-	return &httputil.ReverseProxy{
-		Rewrite:        func(pr *httputil.ProxyRequest) { rewriteStream(pr, upstream) },
-		Transport:      transport,
-		FlushInterval:  -1,
-		BufferPool:     h.bufs,
-		ModifyResponse: func(resp *http.Response) error { setCORS(resp.Header); return nil },
-		ErrorHandler:   h.streamError,
-		// Mostly listeners that went away mid-stream: routine.
-		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
-	}
+	setCORS(w.Header())
+	http.Error(w, "stream unavailable", code)
 }
 
-// rewriteStream aims the outgoing request at the local Icecast, with only
-// the headers Icecast needs.
-func rewriteStream(pr *httputil.ProxyRequest, upstream string) {
-	out := pr.Out
-	out.URL.Scheme, out.URL.Host, out.Host = "http", upstream, upstream
-	hdr := make(http.Header, len(streamRequestHeaders))
-	for _, k := range streamRequestHeaders {
-		if v := pr.In.Header.Values(k); len(v) > 0 {
-			hdr[k] = v
+// streamLimit returns the most proxied listeners allowed (0: no limit):
+// Config.MaxProxiedListeners, or when it is 0 the MaxListeners that this
+// node (the one whose Icecast is LocalIcecast) publishes.
+func (h *Handler) streamLimit() int {
+	if h.cfg.MaxProxiedListeners != 0 {
+		return max(h.cfg.MaxProxiedListeners, 0)
+	}
+	host, port, _ := net.SplitHostPort(h.cfg.LocalIcecast)
+	for _, n := range h.cluster.Nodes() {
+		if strconv.Itoa(n.IcecastPort) == port && slices.Contains(n.IPs, host) {
+			return max(n.MaxListeners, 0)
 		}
 	}
-	out.Header = hdr
+	return 0
 }
 
-func (h *Handler) streamError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(r.Context().Err(), context.Canceled) {
-		return // the listener went away
-	}
-	h.log.Warn("streaming from the local Icecast", "mount", r.URL.Path, "err", err)
-	setCORS(w.Header())
-	http.Error(w, "stream unavailable", http.StatusBadGateway)
-}
+// ProxiedListeners returns the number of proxied listeners of each mount
+// that has a feed. Icecast counts each feed as one listener.
+func (h *Handler) ProxiedListeners() map[string]int { return h.fanout.counts() }
 
 // servePreflight answers a CORS preflight for a known mount.
 func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request, p string) string {
@@ -96,17 +112,3 @@ func setCORS(hdr http.Header) {
 		"Icy-MetaInt, Icy-Br, Icy-Name, Icy-Genre, Icy-Url, Icy-Description, Icy-Pub, Icy-Sr, Ice-Audio-Info, Content-Type")
 	hdr.Del("Access-Control-Allow-Credentials")
 }
-
-// countingWriter counts the bytes sent to a listener.
-type countingWriter struct {
-	*recorder
-	m *metrics
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.recorder.Write(b)
-	c.m.streamBytes.Add(float64(n))
-	return n, err
-}
-
-func (c *countingWriter) Unwrap() http.ResponseWriter { return c.recorder }

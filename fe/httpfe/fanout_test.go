@@ -1,0 +1,198 @@
+package httpfe
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"autoradio/internal/audiotest"
+)
+
+// Source encodings for the fan-out tests, by mount.
+var fanoutSources = map[string][]string{
+	"/vorbis.ogg": append(testSignal(440), "-content_type", "application/ogg"),
+	"/opus.ogg": {"-re", "-f", "lavfi", "-i", "sine=frequency=660[s];anoisesrc=color=pink:amplitude=0.1[n];[s][n]amix=inputs=2",
+		"-t", "600", "-c:a", "libopus", "-b:a", "64k", "-f", "ogg", "-page_duration", "200000", "-content_type", "application/ogg"},
+	"/music.mp3": append(audiotest.EncodeArgs("/music.mp3"), "-t", "600"),
+}
+
+// TestFanout runs proxied listeners of Ogg Vorbis, Ogg Opus and MP3 mounts
+// of a real Icecast through the front-end's shared feeds.
+func TestFanout(t *testing.T) {
+	var mounts []string
+	for m := range fanoutSources {
+		mounts = append(mounts, m)
+	}
+	cfg := Config{StreamGrace: time.Second, StreamWriteTimeout: time.Second,
+		StreamQueueSize: 128 << 10, StreamBurstSize: 32 << 10, MaxProxiedListeners: 20}
+	env := startLive(t, cfg, mounts...)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for m, args := range fanoutSources {
+		startFFmpeg(t, nil, append(args, fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, m))...)
+	}
+	for _, m := range mounts {
+		env.ic.waitSource(ctx, t, m)
+	}
+
+	t.Run("late joiners decode and share one upstream", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for _, m := range mounts {
+			for i := range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					env.joinAndDecode(ctx, t, m, time.Duration(i)*1500*time.Millisecond)
+				}()
+			}
+		}
+		// All nine listen between 3 and 4.5 s.
+		waitFor(ctx, t, "9 proxied streams", func() bool { return metricValue(t, env.reg, "autoradio_proxied_streams") == 9 })
+		for _, m := range mounts {
+			if n := env.ic.listeners(m); n != 1 {
+				t.Errorf("%s: Icecast counts %d listeners for 3 proxied ones, want 1", m, n)
+			}
+		}
+		wg.Wait()
+	})
+	t.Run("slow listener is dropped, fast one goes on", func(t *testing.T) {
+		env.slowListener(ctx, t, "/music.mp3")
+	})
+	t.Run("upstream closes after the grace period", func(t *testing.T) {
+		env.graceClose(ctx, t, "/vorbis.ogg", cfg.StreamGrace)
+	})
+	t.Run("listeners beyond the limit get 503", func(t *testing.T) {
+		env.limit(ctx, t, "/opus.ogg", cfg.MaxProxiedListeners)
+	})
+}
+
+// joinAndDecode waits, then captures 3 s of mount through the front-end and
+// checks that it decodes: strictly for Ogg, as a joined MP3 for MP3.
+func (env *liveEnv) joinAndDecode(ctx context.Context, t *testing.T, mount string, wait time.Duration) {
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return
+	}
+	data, err := audiotest.Capture(ctx, "http://"+env.fe+"/_stream"+mount, 3*time.Second)
+	if err != nil {
+		t.Errorf("%s joined after %v: %v", mount, wait, err)
+		return
+	}
+	decode := audiotest.Decode
+	if mount == "/music.mp3" {
+		decode = audiotest.DecodeJoined
+	}
+	if err := decode(ctx, data, 2*time.Second); err != nil {
+		t.Errorf("%s joined after %v: %d bytes: %v", mount, wait, len(data), err)
+		return
+	}
+	t.Logf("%s joined after %v: %d bytes in 3 s decode", mount, wait, len(data))
+}
+
+// slowListener connects a listener that stops reading with a small receive
+// buffer, next to a normal one: the slow one must be disconnected within
+// 20 s, the other must go on receiving without a gap.
+func (env *liveEnv) slowListener(ctx context.Context, t *testing.T, mount string) {
+	url := "http://" + env.fe + "/_stream" + mount
+	fast := audiotest.Listen(ctx, url)
+	defer fast.Stop()
+	slowBefore := metricValue(t, env.reg, "autoradio_proxied_slow_listeners_total")
+	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.DialContext(ctx, "tcp", env.fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /_stream%s HTTP/1.1\r\nHost: %s\r\n\r\n", mount, env.fe)
+	start := time.Now()
+	bctx, stop := context.WithTimeout(ctx, 20*time.Second)
+	defer stop()
+	waitFor(bctx, t, "the slow listener to be dropped", func() bool {
+		return metricValue(t, env.reg, "autoradio_proxied_slow_listeners_total") > slowBefore
+	})
+	dropped := time.Since(start)
+	// Its connection is closed: reading drains what was sent, then ends.
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := io.Copy(io.Discard, conn)
+	if err != nil {
+		t.Errorf("reading the slow listener's connection after %d bytes: %v, want EOF", n, err)
+	}
+	mark := fast.Mark()
+	if err := fast.WaitBytes(mark, 8<<10, 5*time.Second); err != nil {
+		t.Errorf("fast listener: %v", err)
+	}
+	if gap := fast.MaxGap(); gap > 2*time.Second || fast.Err() != nil {
+		t.Errorf("fast listener: longest gap %v, err %v", gap, fast.Err())
+	}
+	t.Logf("slow listener dropped after %v (%d bytes sent to it); fast listener's longest gap %v",
+		dropped, n, fast.MaxGap())
+}
+
+// graceClose checks that a mount's connection to Icecast outlives its last
+// listener by about grace, and no more.
+func (env *liveEnv) graceClose(ctx context.Context, t *testing.T, mount string, grace time.Duration) {
+	waitFor(ctx, t, "no upstreams", func() bool { return metricValue(t, env.reg, "autoradio_proxied_upstreams") == 0 })
+	l := audiotest.Listen(ctx, "http://"+env.fe+"/_stream"+mount)
+	err := l.WaitBytes(0, 4<<10, 5*time.Second)
+	l.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "no proxied streams", func() bool { return metricValue(t, env.reg, "autoradio_proxied_streams") == 0 })
+	left := time.Now()
+	if n := env.ic.listeners(mount); n != 1 {
+		t.Errorf("Icecast listeners %d just after the last listener left, want 1 until the grace period (%v) ends", n, grace)
+	}
+	gctx, stop := context.WithTimeout(ctx, grace+3*time.Second)
+	defer stop()
+	waitFor(gctx, t, "Icecast to drop the shared upstream", func() bool {
+		return env.ic.listeners(mount) == 0 && metricValue(t, env.reg, "autoradio_proxied_upstreams") == 0
+	})
+	if d := time.Since(left); d < grace {
+		t.Errorf("upstream closed %v after the last listener, before the grace period %v", d, grace)
+	} else {
+		t.Logf("upstream closed %v after the last listener (grace %v)", d, grace)
+	}
+}
+
+// limit holds max listeners of mount and checks that one more gets a 503
+// with a Retry-After.
+func (env *liveEnv) limit(ctx context.Context, t *testing.T, mount string, max int) {
+	var ls []*audiotest.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Stop()
+		}
+	}()
+	url := "http://" + env.fe + "/_stream" + mount
+	for range max {
+		ls = append(ls, audiotest.Listen(ctx, url))
+	}
+	waitFor(ctx, t, fmt.Sprintf("%d proxied streams", max), func() bool {
+		return metricValue(t, env.reg, "autoradio_proxied_streams") == float64(max)
+	})
+	conn := dialFE(t, env.fe)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /_stream%s HTTP/1.1\r\nHost: %s\r\n\r\n", mount, env.fe)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("listener %d: %s, Retry-After %q; want 503 with a Retry-After", max+1, resp.Status, resp.Header.Get("Retry-After"))
+	}
+	if n := env.ic.listeners(mount); n != 1 {
+		t.Errorf("Icecast counts %d listeners for %d proxied ones, want 1", n, max)
+	}
+}
