@@ -56,3 +56,17 @@ deb: deb-deps
 
 deb-test: deb
 	scripts/deb-test dist
+
+# Benchmarks side by side with nginx, Knot DNS and Icecast alone (see
+# docs/BENCHMARKS.md, which `make bench` rewrites with docs/bench-fanout.png).
+# BENCH_REF=HEAD measures a git ref instead of the working tree;
+# BENCH_ARGS passes options to the bench (e.g. "-bench.runs 1").
+.PHONY: bench bench-deps
+
+BENCH_PKGS := nginx knot wrk dnsperf gnuplot-nox
+
+bench-deps:
+	@scripts/install-deps $(BENCH_PKGS)
+
+bench: deps bench-deps
+	GO=$(GO) BENCH_REF="$(BENCH_REF)" BENCH_ARGS="$(BENCH_ARGS)" bench/run

@@ -15,6 +15,10 @@ type Results struct {
 	Duration time.Duration
 	Machine  string
 	Runs     int
+	// ToolSeconds is the length of each wrk and dnsperf run, FanoutWindow
+	// the measurement window of each fan-out run after its ramp-up.
+	ToolSeconds, FanoutWindow float64
+	FanoutRate                float64
 	// Sections hold the side-by-side comparisons, in the issue's order.
 	Redirects []Compare
 	DNS       []Compare
@@ -211,8 +215,8 @@ func (r *Results) WriteMarkdown(w io.Writer, plot string) {
 	p("numbers across runs. Everything runs on loopback, the load client on the same\n")
 	p("machine as the servers. Each figure is the median of %d runs unless stated.\n\n", r.Runs)
 	r.writeTargets(p)
-	r.writeCompare(p, "1. Redirects (wrk, 10 s per run)", r.Redirects)
-	r.writeCompare(p, "2. DNS (dnsperf, 10 s per run; apex A, stream A and SOA)", r.DNS)
+	r.writeCompare(p, fmt.Sprintf("1. Redirects (wrk -t 2 -c 64, %.0f s per run)", r.ToolSeconds), r.Redirects)
+	r.writeCompare(p, fmt.Sprintf("2. DNS (dnsperf -c 10, %.0f s per run; apex A, stream A and SOA in turn)", r.ToolSeconds), r.DNS)
 	r.writeFanout(p, plot)
 	r.writeConverge(p)
 	r.writeFailover(p)
@@ -318,6 +322,9 @@ func (r *Results) writeFanout(p func(string, ...any), plot string) {
 	p("redirectord's `/_stream/`. \"proxy\" columns are the proxy alone; \"Icecast\" is\n")
 	p("the Icecast behind it. CPU in CPU-seconds per listener-minute, memory as RSS\n")
 	p("growth per listener (KiB) from before the first listener to the end.\n")
+	p("Listeners start at %.0f/s (Icecast's listen backlog is 5, so some direct\n", r.FanoutRate)
+	p("connections are refused and retried: the errors column) and are measured over\n")
+	p("%.0f s after the ramp-up; bytes/s include the 64 KB burst a new listener gets.\n", r.FanoutWindow)
 	p("The proxies are restarted before each run so that memory freed by a previous\n")
 	p("run does not hide a new run's growth; Icecast is not, so its per-listener\n")
 	p("memory after the first run is an underestimate for every target alike.\n\n")
@@ -358,9 +365,11 @@ func (r *Results) writeConverge(p func(string, ...any)) {
 		return
 	}
 	p("## 4. Convergence (3-node loopback cluster)\n\n")
-	p("20 mounts created one by one; for each, the time from `CreateMount` in etcd to\n")
-	p("the first bytes of audio from every node's Icecast (a capture of each then\n")
-	p("decodes with ffmpeg); %d samples (mount × node).\n\n", len(r.Converge))
+	p("%d mounts created one by one, each with an ffmpeg source (128 kbit/s MP3)\n", len(r.Converge)/3)
+	p("already retrying against the master's Icecast; for each, the time from\n")
+	p("`CreateMount` in etcd until every node's Icecast reports the mount live (the\n")
+	p("master: the source is connected; the others: the relay runs). A capture from\n")
+	p("every node then decodes with ffmpeg. %d samples (mount × node).\n\n", len(r.Converge))
 	p("| p50 | p95 | max |\n| --- | --- | --- |\n| %.2f s | %.2f s | %.2f s |\n\n",
 		Quantile(r.Converge, 0.5), Quantile(r.Converge, 0.95), slices.Max(r.Converge))
 }

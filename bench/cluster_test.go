@@ -1,0 +1,385 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"autoradio"
+	"autoradio/internal/audiotest"
+	ct "autoradio/internal/clustertest"
+	"autoradio/internal/etcdtest"
+	"autoradio/internal/loadgen"
+	"autoradio/internal/testenv"
+)
+
+var (
+	convergeMounts = flag.Int("bench.converge-mounts", 20, "mounts created one by one in the convergence run")
+	failoverRuns   = flag.Int("bench.failover-runs", 5, "kills of the master in the failover run")
+	etcdWindow     = flag.Duration("bench.etcd-window", 60*time.Second, "steady-state window of the etcd load run")
+)
+
+// clusterIPs are the loopback addresses of the 3-node cluster.
+var clusterIPs = []string{"127.0.0.51", "127.0.0.52", "127.0.0.53"}
+
+type cluster struct {
+	t                          *testing.T
+	etcd                       *etcdtest.Server
+	cli                        *clientv3.Client
+	c                          *autoradio.Client
+	nodes                      []*ct.Radiod
+	fes                        []*ct.Redirectord
+	icePort, httpPort, dnsPort int
+}
+
+func benchCluster(t *testing.T, res *Results) {
+	cl := setupCluster(t)
+	t.Run("convergence", func(t *testing.T) { cl.convergence(t, res) })
+	t.Run("failover", func(t *testing.T) { cl.failover(t, res) })
+	t.Run("etcd", func(t *testing.T) { cl.etcdLoad(t, res) })
+}
+
+func setupCluster(t *testing.T) *cluster {
+	cl := &cluster{t: t, etcd: etcdtest.Start(t)}
+	cl.cli = cl.etcd.Client()
+	cl.c = autoradio.NewClient(cl.cli, nil)
+	cl.icePort, cl.httpPort, cl.dnsPort = ct.FreePort(t, clusterIPs...), ct.FreePort(t, clusterIPs...), ct.FreePort(t, clusterIPs...)
+	for i, ip := range clusterIPs {
+		n := ct.StartRadiod(t, cl.etcd.URL(), fmt.Sprintf("n%d", i+1), ip, cl.icePort)
+		track(t, n.Proc.PID())
+		if i == 0 {
+			ct.Master(t, cl.c, 15*time.Second, n)
+		}
+		cl.nodes = append(cl.nodes, n)
+	}
+	ct.WaitNodesUp(t, cl.c, len(clusterIPs), 20*time.Second)
+	for i := range cl.nodes {
+		cl.fes = append(cl.fes, nil)
+		cl.startFrontend(i)
+		track(t, cl.nodes[i].IcecastPID())
+	}
+	return cl
+}
+
+func (cl *cluster) startFrontend(i int) {
+	n := cl.nodes[i]
+	cl.fes[i] = ct.StartRedirectord(cl.t, cl.etcd.URL(), n.Name, n.IP, cl.icePort, cl.httpPort, cl.dnsPort)
+	track(cl.t, cl.fes[i].Proc.PID())
+}
+
+// liveOn tells whether node's Icecast has a live source for mount (on a
+// relay: a running relay of it).
+func liveOn(n *ct.Radiod, mount string) error {
+	st, err := n.Status()
+	if err != nil {
+		return err
+	}
+	if ms, ok := st.Mount(mount); !ok || !ms.SourceConnected {
+		return fmt.Errorf("%s: %s not live", n.Name, mount)
+	}
+	return nil
+}
+
+// waitLive waits until mount is live on every node given and returns,
+// per node, the time from t0 it became so.
+func waitLive(ctx context.Context, t0 time.Time, timeout time.Duration, mount string, nodes ...*ct.Radiod) ([]float64, error) {
+	times := make([]float64, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			errs[i] = testenv.Poll(ctx, timeout, func() error { return liveOn(n, mount) })
+			times[i] = time.Since(t0).Seconds()
+		})
+	}
+	wg.Wait()
+	return times, errors.Join(errs...)
+}
+
+// checkAudio captures two seconds of mount from each node's Icecast and
+// checks with ffmpeg that it decodes. A capture that caught Icecast's
+// switch from the silence fallback to the live source may hold a broken
+// frame, so each node gets a few tries.
+func checkAudio(ctx context.Context, mount string, nodes ...*ct.Radiod) error {
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			errs[i] = testenv.Poll(ctx, 10*time.Second, func() error {
+				data, err := audiotest.Capture(ctx, n.URL(mount), 1500*time.Millisecond)
+				if err == nil {
+					err = audiotest.DecodeJoined(ctx, data, time.Second)
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", n.Name, err)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (cl *cluster) master(t *testing.T) (int, *ct.Radiod) {
+	m := ct.Master(t, cl.c, 30*time.Second, cl.nodes...)
+	for i, n := range cl.nodes {
+		if n == m {
+			return i, n
+		}
+	}
+	return -1, nil
+}
+
+// convergence creates mounts one by one, each with its source already
+// trying to connect to the master, and times create → live everywhere.
+func (cl *cluster) convergence(t *testing.T, res *Results) {
+	ctx := context.Background()
+	_, master := cl.master(t)
+	for i := range *convergeMounts {
+		m := ct.NewMount(t, fmt.Sprintf("/conv%02d.mp3", i))
+		src := audiotest.Source(t, ct.SourceURL(master.Addr(), m))
+		track(t, src.PID())
+		t0 := time.Now()
+		if err := cl.c.CreateMount(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		times, err := waitLive(ctx, t0, 30*time.Second, m.Name, cl.nodes...)
+		if err != nil {
+			t.Errorf("%s: %v", m.Name, err)
+			src.Kill()
+			continue
+		}
+		if err := checkAudio(ctx, m.Name, cl.nodes...); err != nil {
+			t.Errorf("%s: live but no decodable audio: %v", m.Name, err)
+		}
+		t.Logf("%s: live after %v s", m.Name, times)
+		res.Converge = append(res.Converge, times...)
+		src.Kill()
+	}
+}
+
+// failover kills the master's host (radiod, Icecast, redirectord) with
+// listeners on the two other nodes' relays, the source pushing through a
+// surviving front-end.
+func (cl *cluster) failover(t *testing.T, res *Results) {
+	ctx := context.Background()
+	m := ct.NewMount(t, "/failover.mp3")
+	if err := cl.c.CreateMount(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	const perNode = 10
+	for range *failoverRuns {
+		mi, master := cl.master(t)
+		var survivors []*ct.Radiod
+		var via *ct.Redirectord
+		for i, n := range cl.nodes {
+			if i != mi {
+				survivors = append(survivors, n)
+				via = cl.fes[i]
+			}
+		}
+		src := audiotest.Source(t, ct.SourceURL(strings.TrimPrefix(via.URL(""), "http://"), m))
+		track(t, src.PID())
+		if _, err := waitLive(ctx, time.Now(), 30*time.Second, m.Name, cl.nodes...); err != nil {
+			t.Fatalf("before the kill: %v", err)
+		}
+		reps := make([]*loadgen.Report, len(survivors))
+		var wg sync.WaitGroup
+		for i, n := range survivors {
+			wg.Go(func() {
+				cfg := loadgen.Config{URL: n.URL(m.Name), Listeners: perNode, Duration: 12 * time.Second}
+				rep, err := loadgen.Run(ctx, cfg)
+				if err != nil {
+					t.Errorf("listeners on %s: %v", n.Name, err)
+					return
+				}
+				reps[i] = rep
+			})
+		}
+		for _, n := range survivors {
+			testenv.Eventually(t, 10*time.Second, func() error {
+				st, err := n.Status()
+				if err != nil {
+					return err
+				}
+				if ms, _ := st.Mount(m.Name); ms.Listeners < perNode {
+					return fmt.Errorf("%s: %d listeners", n.Name, ms.Listeners)
+				}
+				return nil
+			})
+		}
+
+		t0 := time.Now()
+		master.KillHost()
+		cl.fes[mi].Proc.Kill()
+		var fr FailoverRun
+		var newMaster *ct.Radiod
+		err := testenv.Poll(ctx, 30*time.Second, func() error {
+			mc, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			info, err := cl.c.Master(mc)
+			if err != nil {
+				return err
+			}
+			for _, n := range survivors {
+				if n.Name == info.Name {
+					newMaster = n
+					return nil
+				}
+			}
+			return fmt.Errorf("master is still %s", info.Name)
+		})
+		fr.NewMaster = time.Since(t0).Seconds()
+		if err != nil {
+			t.Fatalf("no new master: %v", err)
+		}
+		if ts, err := waitLive(ctx, t0, 30*time.Second, m.Name, newMaster); err == nil {
+			fr.SourceBack = ts[0]
+		} else {
+			t.Errorf("source on the new master: %v", err)
+		}
+		if ts, err := waitLive(ctx, t0, 30*time.Second, m.Name, survivors...); err == nil {
+			fr.AudioBack = max(ts[0], ts[1])
+		} else {
+			t.Errorf("audio after failover: %v", err)
+		}
+		if err := checkAudio(ctx, m.Name, survivors...); err != nil {
+			t.Errorf("after failover: %v", err)
+		}
+		wg.Wait()
+		for _, rep := range reps {
+			if rep != nil {
+				fr.Listeners += rep.Listeners
+				fr.Disconnected += int64(rep.Listeners - rep.Kept)
+			}
+		}
+		t.Logf("failover: %+v", fr)
+		res.Failover = append(res.Failover, fr)
+
+		src.Kill()
+		master.Start()
+		track(t, master.Proc.PID())
+		cl.startFrontend(mi)
+		ct.WaitNodesUp(t, cl.c, len(cl.nodes), 30*time.Second)
+		track(t, master.IcecastPID())
+	}
+}
+
+// etcdLoad counts etcd writes over a steady-state window while listeners
+// come and go on every node.
+func (cl *cluster) etcdLoad(t *testing.T, res *Results) {
+	ctx := context.Background()
+	m := ct.NewMount(t, "/steady.mp3")
+	if err := cl.c.CreateMount(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	src := audiotest.Source(t, ct.SourceURL(strings.TrimPrefix(cl.fes[0].URL(""), "http://"), m))
+	track(t, src.PID())
+	if _, err := waitLive(ctx, time.Now(), 30*time.Second, m.Name, cl.nodes...); err != nil {
+		t.Fatal(err)
+	}
+	get, err := cl.cli.Get(ctx, "/icecast/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev0 := get.Header.Revision
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	perKey := map[string]int64{}
+	var seen atomic.Int64 // the revision the watch has delivered up to
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watch := cl.cli.Watch(wctx, "/icecast/", clientv3.WithPrefix(), clientv3.WithRev(rev0+1), clientv3.WithProgressNotify())
+		for wr := range watch {
+			for _, ev := range wr.Events {
+				perKey[keyClass(string(ev.Kv.Key))]++
+			}
+			seen.Store(wr.Header.Revision)
+		}
+	}()
+
+	start := time.Now()
+	lctx, stop := context.WithTimeout(ctx, *etcdWindow)
+	defer stop()
+	opened := churn(lctx, m.Name, cl.nodes)
+	secs := time.Since(start).Seconds()
+	get, err = cl.cli.Get(ctx, "/icecast/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev1 := get.Header.Revision
+	// Writes outside /icecast/ (none expected) would only show as a
+	// difference between the revisions and the watch's count.
+	testenv.Poll(ctx, 5*time.Second, func() error {
+		if err := cl.cli.RequestProgress(ctx); err != nil {
+			return err
+		}
+		if seen.Load() < rev1 {
+			return fmt.Errorf("watch at revision %d of %d", seen.Load(), rev1)
+		}
+		return nil
+	})
+	stopWatch()
+	<-watched
+	res.Etcd = &EtcdLoad{Seconds: secs, Nodes: len(cl.nodes), Writes: rev1 - rev0, PerKey: perKey, Listeners: opened}
+	src.Kill()
+}
+
+// churn opens a listener on a random node every 250 ms, each staying 1
+// to 5 s, until ctx ends; it returns how many it opened.
+func churn(ctx context.Context, mount string, nodes []*ct.Radiod) int {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	opened := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return opened
+		case <-tick.C:
+		}
+		opened++
+		url := nodes[rand.IntN(len(nodes))].URL(mount)
+		stay := time.Second + rand.N(4*time.Second)
+		wg.Go(func() {
+			lctx, cancel := context.WithTimeout(ctx, stay)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(lctx, http.MethodGet, url, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+}
+
+// keyClass groups etcd keys for the report: node status keys by node,
+// the others by their first two levels.
+func keyClass(key string) string {
+	parts := strings.SplitN(key, "/", 5) // "", "icecast", kind, name, rest
+	if len(parts) >= 4 && parts[2] == "nodes" {
+		return strings.Join(parts[:4], "/")
+	}
+	if len(parts) >= 3 {
+		return strings.Join(parts[:3], "/") + "/…"
+	}
+	return key
+}
