@@ -11,8 +11,11 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"autoradio"
 )
 
 // discardWriter is a reusable ResponseWriter, so that the benchmark measures
@@ -94,7 +97,7 @@ type listeners struct {
 // openListeners connects n listeners to path on addr and waits until each
 // has received audio. Icecast answers a new Ogg listener only at the next
 // page, so the answers are awaited concurrently.
-func openListeners(ctx context.Context, t *testing.T, addr, path string, n int) *listeners {
+func openListeners(ctx context.Context, t testing.TB, addr, path string, n int) *listeners {
 	ls := &listeners{}
 	t.Cleanup(ls.close)
 	var got atomic.Int64
@@ -138,4 +141,133 @@ func (ls *listeners) close() {
 	}
 	ls.conns = nil
 	ls.wg.Wait()
+}
+
+// BenchmarkProxiedListeners measures what the front-end holds per proxied
+// listener: 1,000 listeners of one mount fed by an in-process upstream of
+// 128 kbit/s. The listeners' own cost is measured first, with as many
+// listeners of a server that just holds their connections, and subtracted.
+// The CPU figure is the whole process (listeners and upstream included)
+// over 10 s of streaming: an upper bound of the front-end's.
+func BenchmarkProxiedListeners(b *testing.B) {
+	const n = 1000
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	up := servePaced(b, 128_000/8)
+	c := newFakeCluster(&autoradio.Mount{Name: "/bench.mp3"})
+	s, reg := startServer(b, Config{LocalIcecast: up, MaxProxiedListeners: -1}, c)
+	hold := serveHeld(b)
+	for range b.N {
+		base := memInUse()
+		held := openListeners(ctx, b, hold, "/", n)
+		withHeld := memInUse()
+		held.close()
+		base2 := memInUse()
+		proxied := openListeners(ctx, b, s.Addr().String(), "/_stream/bench.mp3", n)
+		waitFor(ctx, b, "every proxied stream", func() bool {
+			return metricValue(b, reg, "autoradio_proxied_streams") == n
+		})
+		withProxy := memInUse()
+		cpu := cpuTime()
+		start := time.Now()
+		time.Sleep(10 * time.Second) // streaming for the CPU figure
+		cpu = (cpuTime() - cpu) / time.Since(start).Minutes() / n
+		proxied.close()
+		ch, cs := base.perStream(withHeld, n)
+		ph, ps := base2.perStream(withProxy, n)
+		b.ReportMetric((ph+ps)-(ch+cs), "KiB/listener")
+		b.ReportMetric(ph-ch, "heap-KiB/listener")
+		b.ReportMetric(ps-cs, "stack-KiB/listener")
+		b.ReportMetric(cpu, "process-CPU-s/listener-minute")
+		b.Logf("%d listeners: %.1f KiB each with the front-end, %.1f KiB without it; upstreams %v; process CPU %.4f s per listener-minute",
+			n, ph+ps, ch+cs, metricValue(b, reg, "autoradio_proxied_upstreams"), cpu)
+	}
+}
+
+// cpuTime returns the CPU time used by the process so far, in seconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// servePaced serves, to every request, an endless audio/mpeg response of
+// rate bytes a second in 4 KiB writes, until the test ends; it returns
+// its address.
+func servePaced(tb testing.TB, rate int) string {
+	return serveConns(tb, func(conn net.Conn) {
+		io.WriteString(conn, "HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\n\r\n")
+		chunk := make([]byte, 4<<10)
+		t := time.NewTicker(time.Second * time.Duration(len(chunk)) / time.Duration(rate))
+		defer t.Stop()
+		for range t.C {
+			if _, err := conn.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// serveHeld answers every request with a head and 1 KiB, then holds the
+// connection without a goroutine until the test ends; it returns its
+// address.
+func serveHeld(tb testing.TB) string {
+	var mu sync.Mutex
+	var held []net.Conn
+	tb.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return serveConns(tb, func(conn net.Conn) {
+		io.WriteString(conn, "HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n"+string(make([]byte, 1<<10)))
+		mu.Lock()
+		held = append(held, conn)
+		mu.Unlock()
+	})
+}
+
+// serveConns accepts connections on 127.0.0.1 and, for each, reads a
+// request head and calls serve in a goroutine; the connection is closed
+// when serve returns, unless it is held. Everything ends with the test.
+func serveConns(tb testing.TB, serve func(net.Conn)) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	tb.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[conn] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+					serve(conn)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }

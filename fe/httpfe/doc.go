@@ -11,11 +11,13 @@
 //
 //	GET|HEAD /<mount>              302 to a node (proxy mode: its /_stream/<mount>)
 //	GET|HEAD /_stream/<mount>      the mount, streamed from the local Icecast
+//	                               (one shared connection per mount, fanout.go)
 //	OPTIONS  /<mount>, /_stream/<mount>   CORS preflight (web players)
 //	SOURCE|PUT /<mount>, /_stream/<mount>
 //	                               a source, relayed to the master's Icecast
 //	GET|HEAD /<mount>.m3u, .pls    playlists
 //	GET|HEAD /, /_status.json      status page, as HTML and JSON
+//	GET|HEAD /_proxied.json        this front-end's proxied listeners per mount
 //
 // With the proxy disabled (Config.DisableProxy) listeners are redirected to
 // the node's Icecast port and a PUT source gets a 307 to the master's

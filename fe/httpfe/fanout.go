@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -120,13 +121,13 @@ func (f *fanout) forget(fd *feed) {
 	}
 }
 
-// counts returns the number of listeners of each mount with a feed.
-func (f *fanout) counts() map[string]int {
+// counts returns the listeners of each mount with a feed.
+func (f *fanout) counts() map[string]ProxiedMount {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]int, len(f.feeds))
+	out := make(map[string]ProxiedMount, len(f.feeds))
 	for m, fd := range f.feeds {
-		out[m] = fd.listeners
+		out[m] = ProxiedMount{Listeners: fd.listeners, Upstream: fd.connected.Load()}
 	}
 	return out
 }
@@ -206,9 +207,10 @@ type feed struct {
 	ready chan struct{} // closed once status and head are set
 	// status is Icecast's answer to the first request, or 502 when it
 	// could not be reached; head is the response head for listeners.
-	status int
-	head   []byte
-	kind   streamKind
+	status    int
+	head      []byte
+	kind      streamKind
+	connected atomic.Bool // reading Icecast's stream
 
 	// Guarded by fanout.mu.
 	listeners int
@@ -336,6 +338,8 @@ func contains(list []string, s string) bool {
 // the header timeout.
 func (fd *feed) read(resp *http.Response) error {
 	defer resp.Body.Close()
+	fd.connected.Store(true)
+	defer fd.connected.Store(false)
 	body := resp.Body.(*upstreamBody)
 	for {
 		buf := fd.space()

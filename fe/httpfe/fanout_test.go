@@ -3,6 +3,7 @@ package httpfe
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -55,9 +56,13 @@ func TestFanout(t *testing.T) {
 		}
 		// All nine listen between 3 and 4.5 s.
 		waitFor(ctx, t, "9 proxied streams", func() bool { return metricValue(t, env.reg, "autoradio_proxied_streams") == 9 })
+		proxied := env.proxied(t)
 		for _, m := range mounts {
 			if n := env.ic.listeners(m); n != 1 {
 				t.Errorf("%s: Icecast counts %d listeners for 3 proxied ones, want 1", m, n)
+			}
+			if p := proxied[m]; p != (ProxiedMount{Listeners: 3, Upstream: true}) {
+				t.Errorf("%s: /_proxied.json says %+v, want 3 listeners and the upstream", m, p)
 			}
 		}
 		wg.Wait()
@@ -195,4 +200,18 @@ func (env *liveEnv) limit(ctx context.Context, t *testing.T, mount string, max i
 	if n := env.ic.listeners(mount); n != 1 {
 		t.Errorf("Icecast counts %d listeners for %d proxied ones, want 1", n, max)
 	}
+}
+
+// proxied returns the front-end's /_proxied.json.
+func (env *liveEnv) proxied(t *testing.T) map[string]ProxiedMount {
+	resp, err := testClient(t).Get("http://" + env.fe + "/_proxied.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct{ Mounts map[string]ProxiedMount }
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatalf("/_proxied.json: %v", err)
+	}
+	return doc.Mounts
 }

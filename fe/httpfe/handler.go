@@ -123,6 +123,9 @@ func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	case p == "/_status.json":
 		h.serveStatusJSON(w, r)
 		return kindStatus
+	case p == "/_proxied.json":
+		h.serveProxiedJSON(w, r)
+		return kindStatus
 	case strings.HasPrefix(p, "/_"):
 		http.NotFound(w, r)
 		return kindOther

@@ -115,14 +115,34 @@ func mountView(m *autoradio.Mount, nodes []*autoradio.NodeStatus, master string)
 }
 
 func (h *Handler) serveStatusJSON(w http.ResponseWriter, r *http.Request) {
+	h.writeJSON(w, h.Status())
+}
+
+// ProxiedMount is one mount's proxied listeners on this front-end, as
+// shown by GET /_proxied.json. Icecast counts the mount's shared
+// connection as one listener: the mount's real listener count on this
+// node is Icecast's count, minus one if Upstream, plus Listeners.
+type ProxiedMount struct {
+	Listeners int  `json:"listeners"`
+	Upstream  bool `json:"upstream"`
+}
+
+// serveProxiedJSON shows ProxiedListeners: {"mounts": {path: ProxiedMount}}.
+func (h *Handler) serveProxiedJSON(w http.ResponseWriter, r *http.Request) {
+	h.writeJSON(w, struct {
+		Mounts map[string]ProxiedMount `json:"mounts"`
+	}{h.ProxiedListeners()})
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, v any) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("Access-Control-Allow-Origin", "*")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(h.Status()); err != nil {
-		h.log.Debug("writing status JSON", "err", err)
+	if err := enc.Encode(v); err != nil {
+		h.log.Debug("writing JSON", "err", err)
 	}
 }
 

@@ -82,9 +82,9 @@ func (h *Handler) streamLimit() int {
 	return 0
 }
 
-// ProxiedListeners returns the number of proxied listeners of each mount
-// that has a feed. Icecast counts each feed as one listener.
-func (h *Handler) ProxiedListeners() map[string]int { return h.fanout.counts() }
+// ProxiedListeners returns the proxied listeners of each mount that has a
+// shared connection to the local Icecast, open or opening.
+func (h *Handler) ProxiedListeners() map[string]ProxiedMount { return h.fanout.counts() }
 
 // servePreflight answers a CORS preflight for a known mount.
 func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request, p string) string {
