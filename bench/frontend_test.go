@@ -80,7 +80,6 @@ func setupFrontend(t *testing.T) *frontend {
 	f.radiod.WaitSource(20*time.Second, mount)
 	track(t, f.radiod.IcecastPID())
 	f.startFrontend()
-	testenv.Eventually(t, 15*time.Second, func() error { return expect302(f.fe.URL(mount)) })
 
 	f.nginxDir = filepath.Join(work(t), "nginx")
 	f.nginxConf = nginxConfig(f.nginxDir, f.nginxAddr(f.httpPort), "http://"+net.JoinHostPort(nodeIP, strconv.Itoa(f.httpPort))+"/_stream",
@@ -104,6 +103,8 @@ func (f *frontend) startFrontend() {
 	}
 	f.fe = ct.StartRedirectord(f.t, f.etcdURL, "bench1", nodeIP, f.icePort, f.httpPort, f.dnsPort)
 	track(f.t, f.fe.Proc.PID())
+	// It answers HTTP before it has read the mounts and nodes from etcd.
+	testenv.Eventually(f.t, 15*time.Second, func() error { return expect302(f.fe.URL(mount)) })
 }
 
 func (f *frontend) restartNginx() {
