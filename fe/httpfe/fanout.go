@@ -216,7 +216,7 @@ type feed struct {
 	listeners int
 	grace     *time.Timer
 
-	mu     sync.Mutex
+	mu     sync.RWMutex  // read-locked by listeners, locked by run
 	window [][]byte      // chunk k at window[k % len(window)]
 	base   int64         // the oldest position still in the window
 	end    int64         // bytes received so far
@@ -398,9 +398,9 @@ func (fd *feed) finish() {
 // left the window, io.EOF when the feed is over.
 func (fd *feed) next(ctx context.Context, pos int64) ([]byte, error) {
 	for {
-		fd.mu.Lock()
+		fd.mu.RLock()
 		if pos < fd.base {
-			fd.mu.Unlock()
+			fd.mu.RUnlock()
 			return nil, errSlow
 		}
 		if pos < fd.end {
@@ -408,11 +408,11 @@ func (fd *feed) next(ctx context.Context, pos int64) ([]byte, error) {
 			k := pos / cs
 			c := fd.window[k%int64(len(fd.window))]
 			lim := min(fd.end, (k+1)*cs)
-			fd.mu.Unlock()
+			fd.mu.RUnlock()
 			return c[pos-k*cs : lim-k*cs], nil
 		}
 		done, wake := fd.done, fd.wake
-		fd.mu.Unlock()
+		fd.mu.RUnlock()
 		if done {
 			return nil, io.EOF
 		}
@@ -428,8 +428,8 @@ func (fd *feed) next(ctx context.Context, pos int64) ([]byte, error) {
 // must get first: about burst bytes back, at an Ogg page or MP3 frame
 // boundary.
 func (fd *feed) start() (int64, []byte) {
-	fd.mu.Lock()
-	defer fd.mu.Unlock()
+	fd.mu.RLock()
+	defer fd.mu.RUnlock()
 	from := max(fd.base, fd.end-int64(fd.f.cfg.burst))
 	switch fd.kind {
 	case kindOgg:
