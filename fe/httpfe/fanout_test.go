@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"autoradio/internal/audiotest"
+	"autoradio/internal/testenv"
 )
 
 // Source encodings for the fan-out tests, by mount.
@@ -33,7 +34,7 @@ func TestFanout(t *testing.T) {
 	}
 	cfg := Config{StreamGrace: time.Second, StreamWriteTimeout: time.Second,
 		StreamQueueSize: 128 << 10, StreamBurstSize: 32 << 10, MaxProxiedListeners: 20}
-	env := startLive(t, cfg, mounts...)
+	env := startLive(t, cfg, append(mounts, "/restart.mp3")...)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for m, args := range fanoutSources {
@@ -72,6 +73,9 @@ func TestFanout(t *testing.T) {
 	})
 	t.Run("upstream closes after the grace period", func(t *testing.T) {
 		env.graceClose(ctx, t, "/vorbis.ogg", cfg.StreamGrace)
+	})
+	t.Run("listeners go on across a source restart, and end without a source", func(t *testing.T) {
+		env.sourceRestart(ctx, t, "/restart.mp3", DefaultStreamReconnect)
 	})
 	t.Run("listeners beyond the limit get 503", func(t *testing.T) {
 		env.limit(ctx, t, "/opus.ogg", cfg.MaxProxiedListeners)
@@ -217,4 +221,38 @@ func (env *liveEnv) proxied(t *testing.T) map[string]ProxiedMount {
 		t.Fatalf("/_proxied.json: %v", err)
 	}
 	return doc.Mounts
+}
+
+// sourceRestart listens to mount while its source stops and another takes
+// its place: the listener must go on receiving on the same connection. When
+// the source stops for good, the listener must be disconnected once the
+// front-end has retried Icecast for reconnect.
+func (env *liveEnv) sourceRestart(ctx context.Context, t *testing.T, mount string, reconnect time.Duration) {
+	source := func() *testenv.Proc {
+		testenv.RequireBinaries(t, "ffmpeg")
+		args := append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"}, fanoutSources["/music.mp3"]...)
+		return testenv.Start(t, "ffmpeg", append(args, fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, mount))...)
+	}
+	first := source()
+	env.ic.waitSource(ctx, t, mount)
+	l := audiotest.Listen(ctx, "http://"+env.fe+"/_stream"+mount)
+	defer l.Stop()
+	if err := l.WaitBytes(0, 16<<10, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	first.Kill()
+	waitFor(ctx, t, "Icecast to drop the source", func() bool { return env.ic.listeners(mount) < 0 })
+	second := source()
+	env.ic.waitSource(ctx, t, mount)
+	mark := l.Mark()
+	if err := l.WaitBytes(mark, 32<<10, 10*time.Second); err != nil || l.Err() != nil {
+		t.Fatalf("after the source restarted: %v, listener: %v", err, l.Err())
+	}
+	t.Logf("the listener went on across the source restart (longest gap %v)", l.MaxGap())
+	second.Kill()
+	gone := time.Now()
+	ectx, stop := context.WithTimeout(ctx, reconnect+5*time.Second)
+	defer stop()
+	waitFor(ectx, t, "the listener to be disconnected", func() bool { return l.Err() != nil })
+	t.Logf("the listener was disconnected %v after the source left (%v)", time.Since(gone), l.Err())
 }
