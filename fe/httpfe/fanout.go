@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +33,7 @@ type fanout struct {
 	wg     sync.WaitGroup // feed and listener goroutines
 
 	mu     sync.Mutex
-	feeds  map[string]*feed
+	feeds  map[feedKey]*feed
 	total  int // listeners of every mount
 	closed bool
 }
@@ -56,12 +58,20 @@ var (
 
 func newFanout(cfg fanoutConfig, m *metrics, log *slog.Logger) *fanout {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &fanout{cfg: cfg, m: m, log: log, ctx: ctx, cancel: cancel, feeds: map[string]*feed{}}
+	return &fanout{cfg: cfg, m: m, log: log, ctx: ctx, cancel: cancel, feeds: map[feedKey]*feed{}}
 }
 
-// join counts one more listener of mount, starting its feed if needed;
+// A feedKey names a feed: a mount, with Icy metadata (titles inserted
+// into the stream, for listeners that ask with Icy-MetaData: 1) or
+// without.
+type feedKey struct {
+	mount string
+	icy   bool
+}
+
+// join counts one more listener of the feed k, starting it if needed;
 // limit (0: none) bounds the listeners of all mounts. Call leave when done.
-func (f *fanout) join(mount string, limit int) (*feed, error) {
+func (f *fanout) join(k feedKey, limit int) (*feed, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -70,10 +80,10 @@ func (f *fanout) join(mount string, limit int) (*feed, error) {
 	if limit > 0 && f.total >= limit {
 		return nil, errFull
 	}
-	fd := f.feeds[mount]
+	fd := f.feeds[k]
 	if fd == nil {
-		fd = newFeed(f, mount)
-		f.feeds[mount] = fd
+		fd = newFeed(f, k)
+		f.feeds[k] = fd
 		f.wg.Add(1)
 		go fd.run()
 	}
@@ -93,7 +103,7 @@ func (f *fanout) leave(fd *feed) {
 	defer f.mu.Unlock()
 	fd.listeners--
 	f.total--
-	if fd.listeners == 0 && f.feeds[fd.mount] == fd {
+	if fd.listeners == 0 && f.feeds[fd.key] == fd {
 		fd.grace = time.AfterFunc(f.cfg.grace, func() { f.expire(fd) })
 	}
 }
@@ -102,8 +112,8 @@ func (f *fanout) leave(fd *feed) {
 func (f *fanout) expire(fd *feed) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if fd.listeners == 0 && f.feeds[fd.mount] == fd {
-		delete(f.feeds, fd.mount)
+	if fd.listeners == 0 && f.feeds[fd.key] == fd {
+		delete(f.feeds, fd.key)
 		fd.cancel()
 	}
 }
@@ -113,8 +123,8 @@ func (f *fanout) expire(fd *feed) {
 func (f *fanout) forget(fd *feed) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.feeds[fd.mount] == fd {
-		delete(f.feeds, fd.mount)
+	if f.feeds[fd.key] == fd {
+		delete(f.feeds, fd.key)
 	}
 	if fd.grace != nil {
 		fd.grace.Stop()
@@ -126,8 +136,13 @@ func (f *fanout) counts() map[string]ProxiedMount {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make(map[string]ProxiedMount, len(f.feeds))
-	for m, fd := range f.feeds {
-		out[m] = ProxiedMount{Listeners: fd.listeners, Upstream: fd.connected.Load()}
+	for k, fd := range f.feeds {
+		c := out[k.mount]
+		c.Listeners += fd.listeners
+		if fd.connected.Load() {
+			c.Upstreams++
+		}
+		out[k.mount] = c
 	}
 	return out
 }
@@ -200,6 +215,7 @@ func (f *fanout) send(fd *feed, conn net.Conn, head net.Buffers, pos int64) erro
 // recent data.
 type feed struct {
 	f      *fanout
+	key    feedKey
 	mount  string
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -223,11 +239,12 @@ type feed struct {
 	wake   chan struct{} // closed when data arrives or the feed ends
 	done   bool          // no more data will come
 	ogg    oggTracker
+	icy    icyTracker
 }
 
-func newFeed(f *fanout, mount string) *feed {
+func newFeed(f *fanout, k feedKey) *feed {
 	ctx, cancel := context.WithCancel(f.ctx)
-	return &feed{f: f, mount: mount, ctx: ctx, cancel: cancel, ready: make(chan struct{}),
+	return &feed{f: f, key: k, mount: k.mount, ctx: ctx, cancel: cancel, ready: make(chan struct{}),
 		window: make([][]byte, f.cfg.chunks), wake: make(chan struct{})}
 }
 
@@ -253,7 +270,9 @@ func (fd *feed) run() {
 			err = fd.read(resp)
 			lost = time.Now()
 		}
-		if fd.ctx.Err() != nil {
+		if fd.ctx.Err() != nil || fd.kind == kindIcy {
+			// Icy listeners count metadata intervals from where they
+			// joined: a new connection would not keep to them.
 			return
 		}
 		if time.Since(lost) > f.cfg.reconnect {
@@ -277,6 +296,9 @@ func (fd *feed) connect() (*http.Response, error) {
 		return nil, err
 	}
 	req.Header.Set("User-Agent", "autoradio-redirectord")
+	if fd.key.icy {
+		req.Header.Set("Icy-MetaData", "1")
+	}
 	resp, err := fd.f.cfg.upstream.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -298,6 +320,9 @@ func (fd *feed) setHead(resp *http.Response, err error) {
 	fd.status = resp.StatusCode
 	fd.head = responseHead(resp.Header)
 	fd.kind = kindOf(resp.Header.Get("Content-Type"))
+	if n, _ := strconv.Atoi(resp.Header.Get("Icy-MetaInt")); fd.key.icy && n > 0 {
+		fd.kind, fd.icy = kindIcy, newIcyTracker(n)
+	}
 }
 
 // Response headers passed from Icecast to listeners (lower case), besides
@@ -310,7 +335,7 @@ func responseHead(h http.Header) []byte {
 	out := http.Header{}
 	for k, v := range h {
 		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "icy-") || strings.HasPrefix(lk, "ice-") || contains(streamResponseHeaders, lk) {
+		if strings.HasPrefix(lk, "icy-") || strings.HasPrefix(lk, "ice-") || slices.Contains(streamResponseHeaders, lk) {
 			out[k] = v
 		}
 	}
@@ -321,15 +346,6 @@ func responseHead(h http.Header) []byte {
 	out.Write(&b)
 	b.WriteString("\r\n")
 	return []byte(b.String())
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // read copies a response body into the window until it fails. Reads
@@ -375,8 +391,11 @@ func (fd *feed) space() []byte {
 func (fd *feed) publish(p []byte) {
 	fd.mu.Lock()
 	defer fd.mu.Unlock()
-	if fd.kind == kindOgg {
+	switch fd.kind {
+	case kindOgg:
 		fd.ogg.observe(p, fd.end, fd.base)
+	case kindIcy:
+		fd.icy.observe(p, fd.end, fd.base)
 	}
 	fd.end += int64(len(p))
 	close(fd.wake)
@@ -436,6 +455,8 @@ func (fd *feed) start() (int64, []byte) {
 		return fd.ogg.joinPoint(from, fd.base)
 	case kindMP3:
 		return fd.mp3Sync(from), nil
+	case kindIcy:
+		return fd.icy.joinPoint(from, fd.base), nil
 	}
 	return from, nil
 }

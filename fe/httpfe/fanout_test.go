@@ -8,7 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -62,11 +67,14 @@ func TestFanout(t *testing.T) {
 			if n := env.ic.listeners(m); n != 1 {
 				t.Errorf("%s: Icecast counts %d listeners for 3 proxied ones, want 1", m, n)
 			}
-			if p := proxied[m]; p != (ProxiedMount{Listeners: 3, Upstream: true}) {
+			if p := proxied[m]; p != (ProxiedMount{Listeners: 3, Upstreams: 1}) {
 				t.Errorf("%s: /_proxied.json says %+v, want 3 listeners and the upstream", m, p)
 			}
 		}
 		wg.Wait()
+	})
+	t.Run("late listener with Icy metadata starts at a metadata block", func(t *testing.T) {
+		env.icyListener(ctx, t, "/music.mp3")
 	})
 	t.Run("slow listener is dropped, fast one goes on", func(t *testing.T) {
 		env.slowListener(ctx, t, "/music.mp3")
@@ -255,4 +263,107 @@ func (env *liveEnv) sourceRestart(ctx context.Context, t *testing.T, mount strin
 	defer stop()
 	waitFor(ectx, t, "the listener to be disconnected", func() bool { return l.Err() != nil })
 	t.Logf("the listener was disconnected %v after the source left (%v)", time.Since(gone), l.Err())
+}
+
+// icyListener has a listener join mount's feed with Icy metadata well
+// after another: its stream must hold whole metadata blocks at the
+// announced interval, among them the title set meanwhile, and its audio
+// must decode.
+func (env *liveEnv) icyListener(ctx context.Context, t *testing.T, mount string) {
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	first := env.icyGet(fctx, t, mount)
+	var got atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := first.Body.Read(buf)
+			got.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { stop(); <-done }()
+	waitFor(ctx, t, "64 KiB for the first listener", func() bool { return got.Load() >= 64<<10 })
+
+	sctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	second := env.icyGet(sctx, t, mount)
+	metaint, err := strconv.Atoi(second.Header.Get("Icy-MetaInt"))
+	if err != nil || metaint <= 0 {
+		t.Fatalf("Icy-MetaInt %q", second.Header.Get("Icy-MetaInt"))
+	}
+	const title = "Fanout Test"
+	env.setTitle(t, mount, title)
+	data, _ := io.ReadAll(second.Body) // until sctx ends
+	audio, titles, err := stripIcy(data, metaint)
+	if err != nil {
+		t.Fatalf("%d bytes, metadata every %d: %v", len(data), metaint, err)
+	}
+	if !slices.Contains(titles, "StreamTitle='"+title+"';") {
+		t.Errorf("titles %q, want %q", titles, title)
+	}
+	if err := audiotest.DecodeJoined(ctx, audio, 2*time.Second); err != nil {
+		t.Errorf("audio of %d bytes: %v", len(audio), err)
+	}
+	t.Logf("joined after %d bytes: %d bytes with metadata every %d bytes, titles %q", got.Load(), len(data), metaint, titles)
+}
+
+// icyGet requests mount through the front-end with Icy-MetaData: 1.
+func (env *liveEnv) icyGet(ctx context.Context, t *testing.T, mount string) *http.Response {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+env.fe+"/_stream"+mount, nil)
+	req.Header.Set("Icy-MetaData", "1")
+	resp, err := testClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s with Icy-MetaData: %s", mount, resp.Status)
+	}
+	return resp
+}
+
+// setTitle sets mount's title through Icecast's admin interface.
+func (env *liveEnv) setTitle(t *testing.T, mount, title string) {
+	q := url.Values{"mount": {mount}, "mode": {"updinfo"}, "song": {title}}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+env.ic.addr+"/admin/metadata?"+q.Encode(), nil)
+	req.SetBasicAuth("admin", "admin-"+srcPass)
+	resp, err := testClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("setting the title: %s", resp.Status)
+	}
+}
+
+// stripIcy splits a stream with Icy metadata every metaint bytes into its
+// audio and its non-empty metadata blocks; a block that is not a
+// StreamTitle means the stream did not start at a block boundary.
+func stripIcy(data []byte, metaint int) (audio []byte, meta []string, err error) {
+	for len(data) > 0 {
+		n := min(metaint, len(data))
+		audio, data = append(audio, data[:n]...), data[n:]
+		if len(data) == 0 {
+			break
+		}
+		size := 16 * int(data[0])
+		if size >= len(data) {
+			break // cut off by the end of the capture
+		}
+		m := strings.TrimRight(string(data[1:1+size]), "\x00")
+		if size > 0 && !strings.HasPrefix(m, "StreamTitle=") {
+			return nil, nil, fmt.Errorf("metadata block %d at byte %d is %q", len(meta), len(audio), m)
+		}
+		if m != "" {
+			meta = append(meta, m)
+		}
+		data = data[1+size:]
+	}
+	return audio, meta, nil
 }

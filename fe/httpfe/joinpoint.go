@@ -15,6 +15,7 @@ const (
 	kindRaw streamKind = iota // anything else: joined anywhere
 	kindOgg
 	kindMP3
+	kindIcy // Icy metadata every so many bytes (MP3 or AAC)
 )
 
 func kindOf(contentType string) streamKind {
@@ -34,7 +35,6 @@ const (
 	oggContinued   = 0x01 // the page's first packet began on an earlier page
 	oggBOS         = 0x02 // first page of a logical stream
 	oggMaxHeaders  = 256 << 10
-	oggMaxMarks    = 4096
 	oggNoGranule   = -1 // no packet ends on the page
 	oggChecksumEnd = 26
 )
@@ -94,13 +94,22 @@ func (t *oggTracker) observe(p []byte, at, base int64) {
 		t.page(t.pend[:size], t.pendAt)
 		t.drop(size)
 	}
+	t.marks = trimMarks(t.marks, func(m oggMark) int64 { return m.pos }, base)
+}
+
+// maxMarks bounds the join points a tracker keeps.
+const maxMarks = 4096
+
+// trimMarks drops the marks before base, and the oldest beyond maxMarks.
+func trimMarks[M any](marks []M, pos func(M) int64, base int64) []M {
 	i := 0
-	for i < len(t.marks) && (t.marks[i].pos < base || len(t.marks)-i > oggMaxMarks) {
+	for i < len(marks) && (pos(marks[i]) < base || len(marks)-i > maxMarks) {
 		i++
 	}
-	if i > 0 {
-		t.marks = append(t.marks[:0], t.marks[i:]...)
+	if i == 0 {
+		return marks
 	}
+	return append(marks[:0], marks[i:]...)
 }
 
 func (t *oggTracker) drop(n int) {
@@ -214,4 +223,58 @@ func mp3FrameLen(h [4]byte) int {
 		rate /= 2
 	}
 	return 72*mp3V2Rates[bi]*1000/rate + pad
+}
+
+// icyTracker follows a stream with Icy metadata: blocks of metaint bytes
+// of audio, each followed by a length byte and 16 times that many bytes of
+// metadata. A listener that asked for metadata counts the blocks from the
+// start of its data, so it must start at a block's start.
+type icyTracker struct {
+	metaint   int
+	audioLeft int // audio bytes left in the current block
+	metaLeft  int // metadata bytes left; -1: the length byte is next
+	marks     []int64
+}
+
+func newIcyTracker(metaint int) icyTracker {
+	return icyTracker{metaint: metaint, audioLeft: metaint, metaLeft: -1, marks: []int64{0}}
+}
+
+// observe follows p, which starts at position at of the stream; base is
+// the oldest position the stream window still holds.
+func (t *icyTracker) observe(p []byte, at, base int64) {
+	for i := 0; i < len(p); {
+		switch {
+		case t.audioLeft > 0:
+			n := min(t.audioLeft, len(p)-i)
+			t.audioLeft -= n
+			i += n
+		case t.metaLeft < 0:
+			t.metaLeft = 16 * int(p[i])
+			i++
+		default:
+			n := min(t.metaLeft, len(p)-i)
+			t.metaLeft -= n
+			i += n
+		}
+		if t.audioLeft == 0 && t.metaLeft == 0 {
+			t.audioLeft, t.metaLeft = t.metaint, -1
+			t.marks = append(t.marks, at+int64(i))
+		}
+	}
+	t.marks = trimMarks(t.marks, func(p int64) int64 { return p }, base)
+}
+
+// joinPoint returns the first block start at or after from, or failing
+// that the last one in the window.
+func (t *icyTracker) joinPoint(from, base int64) int64 {
+	for _, m := range t.marks {
+		if m >= from {
+			return m
+		}
+	}
+	if n := len(t.marks); n > 0 && t.marks[n-1] >= base {
+		return t.marks[n-1]
+	}
+	return from
 }

@@ -119,12 +119,13 @@ func (h *Handler) serveStatusJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 // ProxiedMount is one mount's proxied listeners on this front-end, as
-// shown by GET /_proxied.json. Icecast counts the mount's shared
-// connection as one listener: the mount's real listener count on this
-// node is Icecast's count, minus one if Upstream, plus Listeners.
+// shown by GET /_proxied.json. Icecast counts each of the mount's shared
+// connections (two when some listeners want Icy metadata and others do
+// not) as a listener: the mount's real listener count on this node is
+// Icecast's count, minus Upstreams, plus Listeners.
 type ProxiedMount struct {
-	Listeners int  `json:"listeners"`
-	Upstream  bool `json:"upstream"`
+	Listeners int `json:"listeners"`
+	Upstreams int `json:"upstreams"`
 }
 
 // serveProxiedJSON shows ProxiedListeners: {"mounts": {path: ProxiedMount}}.

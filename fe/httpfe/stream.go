@@ -17,7 +17,8 @@ func (h *Handler) serveStream(w *recorder, r *http.Request, mount string) {
 	if h.knownMount(w, r, mount) == nil {
 		return
 	}
-	fd, err := h.fanout.join(mount, h.streamLimit())
+	icy := r.Header.Get("Icy-MetaData") == "1"
+	fd, err := h.fanout.join(feedKey{mount: mount, icy: icy}, h.streamLimit())
 	if err != nil {
 		h.unavailable(w, err.Error())
 		return
