@@ -234,10 +234,18 @@ func (f *frontend) fanout(t *testing.T, res *Results) {
 	}
 }
 
-const fanoutRate = 1000 // new listeners per second
+// Listeners start at fanoutRate per second; the window starts
+// fanoutSettle after the last one started, so that connections Icecast's
+// listen backlog (5) made the kernel retry (after 1 and 3 s) are in.
+const (
+	fanoutRate   = 1000
+	fanoutSettle = 3 * time.Second
+)
 
 func (f *frontend) fanoutRun(ctx context.Context, target string, n int) (FanoutRun, error) {
+	t0 := time.Now()
 	f.waitNoListeners()
+	defer func() { f.t.Logf("fan-out %s %d: %v in all", target, n, time.Since(t0).Round(time.Second)) }()
 	icecastPID := f.radiod.IcecastPID()
 	watch := []loadgen.Process{{Name: "icecast", PIDs: []int{icecastPID}}}
 	var url string
@@ -254,8 +262,8 @@ func (f *frontend) fanoutRun(ctx context.Context, target string, n int) (FanoutR
 		watch = append(watch, loadgen.Process{Name: "proxy", PIDs: []int{f.fe.Proc.PID()}})
 	}
 	ramp := time.Duration(float64(n-1) / fanoutRate * float64(time.Second))
-	cfg := loadgen.Config{URL: url, Listeners: n, Rate: fanoutRate, Duration: ramp + *fanoutWindow,
-		Retries: 5, Watch: watch}
+	cfg := loadgen.Config{URL: url, Listeners: n, Rate: fanoutRate, Settle: fanoutSettle,
+		Duration: ramp + fanoutSettle + *fanoutWindow, Retries: 5, Watch: watch}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+time.Minute)
 	defer cancel()
 	rep, err := loadgen.Run(ctx, cfg)

@@ -26,10 +26,10 @@ var (
 	plotPath     = flag.String("bench.plot", "", "PNG plot to write (e.g. docs/bench-fanout.png), linked from the report")
 	runs         = flag.Int("bench.runs", 3, "repetitions of each comparison")
 	only         = flag.String("bench.only", "", "comma-separated sections to run (internals,redirects,dns,fanout,cluster); default all")
-	fanoutWindow = flag.Duration("bench.fanout-window", 8*time.Second, "measurement window of a fan-out run, after the ramp-up")
+	fanoutWindow = flag.Duration("bench.fanout-window", 5*time.Second, "measurement window of a fan-out run, after the ramp-up")
 	fanoutCounts = flag.String("bench.fanout-counts", "500,1000,2000,5000", "listener counts of the fan-out runs")
 	commitFlag   = flag.String("bench.commit", "", "what is measured (default: git HEAD and the uncommitted files)")
-	toolRun      = flag.Duration("bench.tool-duration", 10*time.Second, "length of each wrk and dnsperf run")
+	toolRun      = flag.Duration("bench.tool-duration", 8*time.Second, "length of each wrk and dnsperf run")
 )
 
 func TestMain(m *testing.M) {
@@ -94,7 +94,7 @@ func TestBench(t *testing.T) {
 		t.Fatal("make bench runs as root (Icecast, nginx and the ulimit need it)")
 	}
 	res := &Results{Started: time.Now(), Commit: commit(), Machine: machine(), Runs: *runs,
-		ToolSeconds: toolRun.Seconds(), FanoutWindow: fanoutWindow.Seconds(), FanoutRate: fanoutRate}
+		ToolSeconds: toolRun.Seconds(), FanoutWindow: fanoutWindow.Seconds(), FanoutRate: fanoutRate, FanoutSettle: fanoutSettle.Seconds()}
 	section := func(name string, f func(t *testing.T, res *Results)) {
 		if want(name) && !t.Run(name, func(t *testing.T) { f(t, res) }) {
 			res.Problems = append(res.Problems, name+": failed, see the bench log (the figures above may lack it)")

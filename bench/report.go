@@ -18,7 +18,7 @@ type Results struct {
 	// ToolSeconds is the length of each wrk and dnsperf run, FanoutWindow
 	// the measurement window of each fan-out run after its ramp-up.
 	ToolSeconds, FanoutWindow float64
-	FanoutRate                float64
+	FanoutRate, FanoutSettle  float64
 	// Sections hold the side-by-side comparisons, in the issue's order.
 	Redirects []Compare
 	DNS       []Compare
@@ -322,9 +322,13 @@ func (r *Results) writeFanout(p func(string, ...any), plot string) {
 	p("redirectord's `/_stream/`. \"proxy\" columns are the proxy alone; \"Icecast\" is\n")
 	p("the Icecast behind it. CPU in CPU-seconds per listener-minute, memory as RSS\n")
 	p("growth per listener (KiB) from before the first listener to the end.\n")
-	p("Listeners start at %.0f/s (Icecast's listen backlog is 5, so some direct\n", r.FanoutRate)
-	p("connections are refused and retried: the errors column) and are measured over\n")
-	p("%.0f s after the ramp-up; bytes/s include the 64 KB burst a new listener gets.\n", r.FanoutWindow)
+	p("Listeners start at %.0f/s and are measured over %.0f s that start %.0f s after\n", r.FanoutRate, r.FanoutWindow, r.FanoutSettle)
+	p("the last one started. Icecast listens with a backlog of 5: at that rate the\n")
+	p("kernel drops many of the connections to Icecast (from the listeners directly,\n")
+	p("or from nginx for each of its listeners) and they are retried, up to 5 times,\n")
+	p("or time out: that is the difference between listeners and kept, and the\n")
+	p("errors column. redirectord opens one connection to Icecast per mount.\n")
+	p("Per-listener figures divide by the listeners kept.\n")
 	p("The proxies are restarted before each run so that memory freed by a previous\n")
 	p("run does not hide a new run's growth; Icecast is not, so its per-listener\n")
 	p("memory after the first run is an underestimate for every target alike.\n\n")

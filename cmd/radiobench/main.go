@@ -35,7 +35,8 @@ func newRootCmd() *cobra.Command {
 		Short: "Open many concurrent listeners of a stream and report what they received",
 		Long: `radiobench opens --listeners concurrent listeners of URL, starting --rate
 of them per second, and keeps them reading until --duration has passed since
-the start. It reports, over the window from the end of the ramp-up to the end:
+the start. It reports, over the window from the end of the ramp-up (plus --settle) to
+the end:
 bytes/s per listener still connected (min, p5, median), disconnects, failed
 connection attempts, and time to first byte (p50, p99).
 
@@ -51,6 +52,7 @@ listener-minute and the resident memory per listener of those processes
 	fs := cmd.Flags()
 	fs.IntVarP(&f.cfg.Listeners, "listeners", "n", 100, "concurrent listeners")
 	fs.Float64Var(&f.cfg.Rate, "rate", 200, "new listeners per second during the ramp-up (0: all at once)")
+	fs.DurationVar(&f.cfg.Settle, "settle", 0, "wait this long after the ramp-up before measuring")
 	fs.DurationVarP(&f.cfg.Duration, "duration", "d", loadgen.DefaultDuration, "length of the run, ramp-up included")
 	fs.BoolVarP(&f.cfg.FollowRedirects, "follow", "L", true, "follow redirects (autoradio's GET /<mount> answers 302)")
 	fs.DurationVar(&f.cfg.ConnectTimeout, "connect-timeout", loadgen.DefaultConnectTimeout, "limit on connecting and receiving the response headers")

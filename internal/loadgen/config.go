@@ -18,9 +18,14 @@ type Config struct {
 	// 0 starts them all at once.
 	Rate float64
 	// Duration is how long the whole run lasts, ramp-up included
-	// (default 30s). Rates are measured from the end of the ramp-up, or
-	// from a listener's first byte if that came later, to the end.
+	// (default 30s). Rates are measured from the end of the ramp-up plus
+	// Settle, or from a listener's first byte if that came later, to the
+	// end.
 	Duration time.Duration
+	// Settle delays the measurement window after the ramp-up, so that
+	// listeners whose connection was retried (a server's full listen
+	// backlog) are in and their first burst is past (default 0).
+	Settle time.Duration
 	// FollowRedirects makes listeners follow 3xx answers (up to 10), as a
 	// player does with autoradio's GET /<mount>. Without it a 3xx is an
 	// error.
@@ -83,8 +88,8 @@ func (c Config) Validate() error {
 	if c.Listeners <= 0 {
 		return errors.New("loadgen: listeners must be at least 1")
 	}
-	if c.Rate < 0 || c.Retries < 0 {
-		return errors.New("loadgen: rate and retries must not be negative")
+	if c.Rate < 0 || c.Retries < 0 || c.Settle < 0 {
+		return errors.New("loadgen: rate, retries and settle must not be negative")
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	for i := range ls {
 		ls[i] = &listener{}
 	}
-	winStart := start.Add(min(r.cfg.rampDuration(), r.cfg.Duration))
+	winStart := start.Add(min(r.cfg.rampDuration()+r.cfg.Settle, r.cfg.Duration))
 	for i, l := range ls {
 		at := start.Add(r.cfg.startOffset(i))
 		if at.After(end) {
