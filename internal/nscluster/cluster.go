@@ -32,6 +32,10 @@ type Config struct {
 	SessionTTL time.Duration
 	// EtcdBin is the etcd server program. Default: etcd (Debian's 3.4).
 	EtcdBin string
+	// EtcdPreVote runs the members with --pre-vote (the default of etcd
+	// 3.5 and later, off in 3.4): a member cut off the network does not
+	// force a leader election when it comes back.
+	EtcdPreVote bool
 }
 
 // Cluster is a running test cluster.

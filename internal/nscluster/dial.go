@@ -14,17 +14,18 @@ import (
 // DialContext opens a connection from inside namespace ns, so that the
 // test process itself can be a client in the clients namespace without any
 // address or route of its own. A socket belongs to the namespace of the
-// thread that creates it: the dial runs on a goroutine locked to a thread
-// that enters ns and is never unlocked, so that the thread ends with the
-// goroutine instead of going back to the pool in the wrong namespace.
+// thread that creates it: the dial runs on a goroutine locked to its
+// thread, which enters ns, creates the socket and goes back to its own
+// namespace before it is unlocked. If it cannot go back, the goroutine
+// ends still locked and Go retires the thread.
 // addr must be an IP address and port: names are resolved by the caller,
 // with the cluster's DNS.
 func DialContext(ctx context.Context, ns, network, addr string) (net.Conn, error) {
-	f, err := os.Open(filepath.Join("/run/netns", ns))
+	target, err := os.Open(filepath.Join("/run/netns", ns))
 	if err != nil {
 		return nil, fmt.Errorf("nscluster: dial in %s: %w", ns, err)
 	}
-	defer f.Close()
+	defer target.Close()
 	type result struct {
 		conn net.Conn
 		err  error
@@ -32,12 +33,23 @@ func DialContext(ctx context.Context, ns, network, addr string) (net.Conn, error
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+		own, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{nil, fmt.Errorf("nscluster: own namespace: %w", err)}
+			return
+		}
+		defer own.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			ch <- result{nil, fmt.Errorf("nscluster: setns %s: %w", ns, err)}
 			return
 		}
 		var d net.Dialer
 		c, err := d.DialContext(ctx, network, addr)
+		if unix.Setns(int(own.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
 		ch <- result{c, err}
 	}()
 	r := <-ch
@@ -51,4 +63,3 @@ func Dialer(ns string) func(ctx context.Context, network, addr string) (net.Conn
 		return DialContext(ctx, ns, network, addr)
 	}
 }
-

@@ -46,12 +46,15 @@ func (h *Host) start(name string, args ...string) *testenv.Proc {
 // member of the initial cluster the first time, the same member after.
 func (h *Host) StartEtcd() {
 	h.c.t.Helper()
-	h.Etcd = h.start(h.c.cfg.EtcdBin,
-		"--name", h.Name, "--data-dir", h.EtcdDir,
+	args := []string{"--name", h.Name, "--data-dir", h.EtcdDir,
 		"--listen-peer-urls", h.etcdPeerURL(), "--initial-advertise-peer-urls", h.etcdPeerURL(),
 		"--listen-client-urls", h.etcdClientURL(), "--advertise-client-urls", h.etcdClientURL(),
 		"--initial-cluster", h.c.initialCluster(), "--initial-cluster-state", "new",
-		"--initial-cluster-token", "autoradio-nscluster", "--log-level", "warn")
+		"--initial-cluster-token", "autoradio-nscluster", "--log-level", "info"}
+	if h.c.cfg.EtcdPreVote {
+		args = append(args, "--pre-vote")
+	}
+	h.Etcd = h.start(h.c.cfg.EtcdBin, args...)
 }
 
 // StopEtcd kills the host's etcd member (SIGKILL, by PID).
@@ -165,9 +168,16 @@ func (h *Host) HasSource(ctx context.Context, mount string) bool {
 // a source connect to mount: only the master's config has the mount's
 // source credentials; every other node relays it.
 func (h *Host) AcceptsSources(mount string) bool {
+	creds, ok := h.ConfigMounts()[mount]
+	return ok && creds
+}
+
+// ConfigMounts reads the host's current Icecast config: its mounts, each
+// with whether it has source credentials (true on the master).
+func (h *Host) ConfigMounts() map[string]bool {
 	data, err := os.ReadFile(filepath.Join(h.StateDir, "icecast.xml"))
 	if err != nil {
-		return false
+		return nil
 	}
 	var cfg struct {
 		Mounts []struct {
@@ -176,14 +186,13 @@ func (h *Host) AcceptsSources(mount string) bool {
 		} `xml:"mount"`
 	}
 	if xml.Unmarshal(data, &cfg) != nil {
-		return false
+		return nil
 	}
+	mounts := make(map[string]bool, len(cfg.Mounts))
 	for _, m := range cfg.Mounts {
-		if m.Name == mount && m.Username != "" {
-			return true
-		}
+		mounts[m.Name] = m.Username != ""
 	}
-	return false
+	return mounts
 }
 
 // IcecastRunning reports whether an Icecast process runs in the host.

@@ -1,0 +1,254 @@
+//go:build cluster
+
+package cluster
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"autoradio/internal/nscluster"
+	"autoradio/internal/testenv"
+)
+
+// faultDuration is how long a partition or an etcd outage lasts.
+const faultDuration = 30 * time.Second
+
+// holdFault waits until the fault has lasted faultDuration: the length of
+// the outage is what is being tested, not a readiness wait.
+func (s *scenario) holdFault() {
+	time.Sleep(time.Until(s.fault.Add(faultDuration)))
+}
+
+// 1. The master's host dies: radiod, Icecast, redirectord and its etcd
+// member, all killed at once.
+func TestKillMasterHost(t *testing.T) {
+	s := start(t, "1. kill -9 the master's host")
+	master := s.c.Master(20 * time.Second)
+	s.injected()
+	master.Kill()
+	next := s.c.Master(30*time.Second, master)
+	elected := time.Since(s.fault)
+	s.waitServed(s.mount.Name, s.others(master), 60*time.Second)
+	s.fig.Notes = fmt.Sprintf("%s elected after %s; source reconnected %d times", next.Name, secs(elected), s.src.Connections()-1)
+	s.notDropped(master)
+	s.finish(s.others(master))
+}
+
+// 2. A node that is not the master dies: its listeners come back through
+// DNS and the redirect, and once its session has expired no new listener
+// is sent to it.
+func TestKillRelayHost(t *testing.T) {
+	s := start(t, "2. kill -9 a non-master host")
+	master := s.c.Master(20 * time.Second)
+	var victim *nscluster.Host
+	for _, h := range s.others(master) {
+		if victim == nil || s.listenersOn(h) > s.listenersOn(victim) {
+			victim = h
+		}
+	}
+	on := s.listenersOn(victim)
+	s.injected()
+	victim.Kill()
+	// After the TTL, the node's presence is gone: wait for it, then check
+	// the answers of DNS and of every surviving front-end.
+	s.c.WaitNodesUp(2, 30*time.Second)
+	testenv.Eventually(t, sessionTTL+5*time.Second, func() error {
+		nodes, err := s.c.Client.ListNodes(s.ctx)
+		if err != nil {
+			return err
+		}
+		if len(nodes) != 2 {
+			return fmt.Errorf("%d nodes registered", len(nodes))
+		}
+		return nil
+	})
+	gone := time.Since(s.fault)
+	got, err := s.targets(s.others(victim), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range got {
+		if strings.Contains(target, victim.IP) {
+			t.Errorf("a new listener was sent to the dead node %s after its TTL: %s", victim.Name, target)
+		}
+	}
+	s.fig.Notes = fmt.Sprintf("%d listeners were on %s; its presence expired after %s; %d DNS answers and redirects after that, none to it",
+		on, victim.Name, secs(gone), len(got))
+	s.notDropped(victim)
+	s.finish(s.others(victim))
+}
+
+// 3. The master is cut off the network for 30 s, then comes back: the
+// majority elects a new master, and the old one rejoins as a relay.
+func TestPartitionMaster(t *testing.T) {
+	s := start(t, "3. partition the master 30 s")
+	master := s.c.Master(20 * time.Second)
+	s.injected()
+	master.Partition(true)
+	next := s.c.Master(30*time.Second, master)
+	elected := time.Since(s.fault)
+	s.waitServed(s.mount.Name, s.others(master), 60*time.Second)
+	s.holdFault()
+	healed := time.Now()
+	master.Partition(false)
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if master.AcceptsSources(s.mount.Name) {
+			return fmt.Errorf("%s still has the master's config", master.Name)
+		}
+		if !master.HasSource(s.ctx, s.mount.Name) {
+			return fmt.Errorf("%s does not relay %s", master.Name, s.mount.Name)
+		}
+		return nil
+	})
+	rejoined := time.Since(healed)
+	d, who := s.mon.SplitBrain()
+	after := s.mon.LastSplit().Sub(healed)
+	s.fig.SplitBrain = splitText(d, who)
+	if after > 0 {
+		s.fig.SplitBrain += fmt.Sprintf(", until %s after the heal", secs(after))
+	}
+	// The isolated node cannot be reached by any client, so two masters
+	// never both had a source; but once healed, only one may remain.
+	if after > sessionTTL+5*time.Second {
+		t.Errorf("two nodes accepted sources until %s after the heal", secs(after))
+	}
+	s.fig.Notes = fmt.Sprintf("%s elected after %s; %s back as a relay %s after the heal",
+		next.Name, secs(elected), master.Name, secs(rejoined))
+	s.notDropped(master)
+	s.finish(s.c.Hosts)
+}
+
+// 4. etcd loses quorum for 30 s (two members of three stopped): Icecast
+// keeps serving from the last known state, old and new listeners play,
+// and the cluster works again once the members are back.
+func TestEtcdQuorumLoss(t *testing.T) {
+	s := start(t, "4. etcd quorum lost 30 s")
+	master := s.c.Master(20 * time.Second)
+	stopped := []*nscluster.Host{master, s.others(master)[0]}
+	s.injected()
+	for _, h := range stopped {
+		h.StopEtcd()
+	}
+	// Once every session has expired, new listeners must still play.
+	time.Sleep(2 * sessionTTL)
+	var late []*nscluster.Listener
+	for range 2 {
+		l := s.c.Listen(s.ctx, s.mount.Name)
+		t.Cleanup(func() { l.Stop() })
+		late = append(late, l)
+	}
+	for i, l := range late {
+		testenv.Eventually(t, 20*time.Second, func() error {
+			if n := l.Bytes(); n < 32<<10 {
+				return fmt.Errorf("new listener %d during the outage: %d bytes", i, n)
+			}
+			return nil
+		})
+	}
+	lateOn := make([]string, len(late))
+	for i, l := range late {
+		lateOn[i] = l.Node()
+	}
+	s.holdFault()
+	back := time.Now()
+	for _, h := range stopped {
+		h.StartEtcd()
+	}
+	s.c.WaitNodesUp(len(s.c.Hosts), 60*time.Second)
+	now := s.c.Master(30 * time.Second)
+	// The cluster takes changes again: a new mount reaches every node.
+	m := s.createMount("/after.mp3")
+	s.c.StartSource(t, m)
+	reached := s.waitServed(m.Name, s.c.Hosts, 60*time.Second)
+	s.fig.Notes = fmt.Sprintf("etcd of %s and %s stopped; 2 new listeners during the outage played (from %s); nodes and master (%s) back %s after quorum returned; a new mount served everywhere %s later",
+		stopped[0].Name, stopped[1].Name, strings.Join(lateOn, ", "), now.Name, secs(time.Since(back)-reached), secs(reached))
+	s.notDropped()
+	s.finish(s.c.Hosts)
+}
+
+// 5. Every node is restarted in turn, the master last, as in an upgrade:
+// radiod (and with it Icecast) and redirectord stop with SIGTERM and
+// start again. Listeners of a node that is not restarting must not lose
+// audio for long.
+func TestRollingRestart(t *testing.T) {
+	s := start(t, "5. rolling restart")
+	master := s.c.Master(20 * time.Second)
+	order := append(s.others(master), master)
+	s.injected()
+	worst := make([]time.Duration, len(s.ls))
+	var steps []string
+	for _, h := range order {
+		on := s.nodesOfListeners()
+		marks := make([]nscluster.Mark, len(s.ls))
+		for i, l := range s.ls {
+			l.ResetStall()
+			marks[i] = l.Mark()
+		}
+		begin := time.Now()
+		h.StopDaemons()
+		h.StartDaemons()
+		s.c.WaitNodesUp(len(s.c.Hosts), 60*time.Second)
+		s.waitServed(s.mount.Name, s.c.Hosts, 60*time.Second)
+		steps = append(steps, fmt.Sprintf("%s %s", h.Name, secs(time.Since(begin))))
+		for i, l := range s.ls {
+			if on[i] == h.Name {
+				continue
+			}
+			heard, err := nscluster.Analyze(s.ctx, l.Since(marks[i]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst[i] = max(worst[i], l.MaxStall(), heard.LongestSilence)
+		}
+	}
+	var over []string
+	for i, w := range worst {
+		if w > 2*time.Second {
+			over = append(over, fmt.Sprintf("listener %d: %s", i, secs(w)))
+		}
+	}
+	s.fig.Notes = fmt.Sprintf("restarts (until served again): %s; worst gap of listeners on the nodes not restarting: %s",
+		strings.Join(steps, ", "), joinOr(over, "none above 2 s"))
+	s.finish(s.c.Hosts)
+}
+
+// 6. A mount is created while a node is cut off: it reaches that node
+// once the partition heals.
+func TestMountDuringPartition(t *testing.T) {
+	s := start(t, "6. mount created during a partition")
+	master := s.c.Master(20 * time.Second)
+	cut := s.others(master)[0]
+	s.injected()
+	cut.Partition(true)
+	// Wait until the cluster has noticed, then create the mount.
+	testenv.Eventually(t, 30*time.Second, func() error {
+		nodes, err := s.c.Client.ListNodes(s.ctx)
+		if err != nil {
+			return err
+		}
+		if len(nodes) != len(s.c.Hosts)-1 {
+			return fmt.Errorf("%d nodes registered", len(nodes))
+		}
+		return nil
+	})
+	m := s.createMount("/new.mp3")
+	s.c.StartSource(t, m)
+	s.waitServed(m.Name, s.others(cut), 60*time.Second)
+	s.holdFault()
+	healed := time.Now()
+	cut.Partition(false)
+	reached := s.waitServed(m.Name, []*nscluster.Host{cut}, 60*time.Second)
+	s.fig.Notes = fmt.Sprintf("%s cut off %s; /new.mp3 created meanwhile, served by %s %s after the heal",
+		cut.Name, secs(healed.Sub(s.fault)), cut.Name, secs(reached))
+	s.notDropped(cut)
+	s.finish(s.c.Hosts)
+}
+
+func joinOr(parts []string, none string) string {
+	if len(parts) == 0 {
+		return none
+	}
+	return strings.Join(parts, ", ")
+}
