@@ -192,12 +192,16 @@ func cpuTime() float64 {
 }
 
 // servePaced serves, to every request, an endless audio/mpeg response of
-// rate bytes a second in 4 KiB writes, until the test ends; it returns
-// its address.
+// rate bytes a second in writes of ten 128 kbit/s MP3 frames (silent: a
+// header and zeros), until the test ends; it returns its address.
 func servePaced(tb testing.TB, rate int) string {
+	const frameLen = 417 // MPEG-1 layer III, 128 kbit/s, 44.1 kHz, no padding
+	chunk := make([]byte, 10*frameLen)
+	for i := 0; i < len(chunk); i += frameLen {
+		copy(chunk[i:], []byte{0xFF, 0xFB, 0x90, 0x00})
+	}
 	return serveConns(tb, func(conn net.Conn) {
 		io.WriteString(conn, "HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\n\r\n")
-		chunk := make([]byte, 4<<10)
 		t := time.NewTicker(time.Second * time.Duration(len(chunk)) / time.Duration(rate))
 		defer t.Stop()
 		for range t.C {
@@ -230,8 +234,8 @@ func serveHeld(tb testing.TB) string {
 }
 
 // serveConns accepts connections on 127.0.0.1 and, for each, reads a
-// request head and calls serve in a goroutine; the connection is closed
-// when serve returns, unless it is held. Everything ends with the test.
+// request head and calls serve in a goroutine. Connections are closed when
+// the test ends.
 func serveConns(tb testing.TB, serve func(net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -467,8 +467,12 @@ func (fd *feed) byteAt(pos int64) byte {
 	return fd.window[(pos/cs)%int64(len(fd.window))][pos%cs]
 }
 
+// mp3MaxScan bounds the search for a frame: two of the longest MP3 frames
+// (1,441 bytes) fit in it.
+const mp3MaxScan = 4 << 10
+
 // mp3Sync returns the first MP3 frame start at or after from that is
-// followed by another frame, or from when none is found in the data.
+// followed by another frame, or from when none is found within mp3MaxScan.
 func (fd *feed) mp3Sync(from int64) int64 {
 	var hdr [4]byte
 	at := func(p int64) ([4]byte, bool) {
@@ -480,7 +484,7 @@ func (fd *feed) mp3Sync(from int64) int64 {
 		}
 		return hdr, true
 	}
-	for p := from; p+4 <= fd.end; p++ {
+	for p := from; p+4 <= fd.end && p < from+mp3MaxScan; p++ {
 		h, _ := at(p)
 		n := mp3FrameLen(h)
 		if n == 0 {
