@@ -32,6 +32,8 @@ type Node struct {
 	transcoders *transcode.Manager
 
 	served map[string]bool // mounts in the last rendered config; render loop only
+	// servedAsMaster: the last rendered config was the master's; render loop only
+	servedAsMaster bool
 }
 
 // New prepares a node: it checks cfg, creates the state directory, loads or

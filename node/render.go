@@ -46,6 +46,25 @@ func (n *Node) render() {
 		n.log.Info("Icecast config updated", "mounts", len(r.mounts), "master", r.isMaster)
 	}
 	n.killDeleted(r)
+	n.killDemoted(r)
+}
+
+// killDemoted disconnects every source of a node that has just stopped
+// being master and now relays from another one. Icecast keeps connected
+// sources across a reload, so without this a source would stay on the
+// old master, where nobody relays it from, and block the relay of its
+// own mount there ("source already exists"), until it disconnected by
+// itself. Disconnected, it reconnects through a front-end, to the new
+// master.
+func (n *Node) killDemoted(r role) {
+	was := n.servedAsMaster
+	n.servedAsMaster = r.isMaster
+	if !was || r.isMaster {
+		return
+	}
+	for _, m := range r.mounts {
+		n.killSource(m.Name, "source of a node no longer master")
+	}
 }
 
 // killDeleted disconnects the sources of mounts deleted while this node is
@@ -62,18 +81,22 @@ func (n *Node) killDeleted(r role) {
 		return
 	}
 	for name := range previous {
-		if current[name] {
-			continue
+		if !current[name] {
+			n.killSource(name, "source of a deleted mount")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := icecast.KillSource(ctx, n.icecast.http, n.icecast.baseURL(), n.secrets.AdminPassword, name)
-		cancel()
-		if err != nil {
-			n.log.Warn("stopping the source of a deleted mount", "mount", name, "err", err)
-			continue
-		}
-		n.log.Info("stopped the source of a deleted mount", "mount", name)
 	}
+}
+
+// killSource disconnects the source of mount on the local Icecast; what
+// says which source, for the log.
+func (n *Node) killSource(mount, what string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := icecast.KillSource(ctx, n.icecast.http, n.icecast.baseURL(), n.secrets.AdminPassword, mount); err != nil {
+		n.log.Warn("stopping the "+what, "mount", mount, "err", err)
+		return
+	}
+	n.log.Info("stopped the "+what, "mount", mount)
 }
 
 func (n *Node) params(r role) icecast.Params {
