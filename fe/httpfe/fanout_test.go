@@ -40,7 +40,7 @@ func TestFanout(t *testing.T) {
 	cfg := Config{StreamGrace: time.Second, StreamWriteTimeout: time.Second,
 		StreamQueueSize: 128 << 10, StreamBurstSize: 32 << 10, MaxProxiedListeners: 20}
 	env := startLive(t, cfg, append(mounts, "/restart.mp3")...)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for m, args := range fanoutSources {
 		startFFmpeg(t, nil, append(args, fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, m))...)
@@ -56,12 +56,15 @@ func TestFanout(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					env.joinAndDecode(ctx, t, m, time.Duration(i)*1500*time.Millisecond)
+					env.joinAndDecode(ctx, t, m, time.Duration(i)*time.Second)
 				}()
 			}
 		}
-		// All nine listen between 3 and 4.5 s.
-		waitFor(ctx, t, "9 proxied streams", func() bool { return metricValue(t, env.reg, "autoradio_proxied_streams") == 9 })
+		// All nine listen from 2 s to 4 s (less the time they take to
+		// connect).
+		nctx, stop := context.WithTimeout(ctx, 4*time.Second)
+		waitFor(nctx, t, "9 proxied streams", func() bool { return metricValue(t, env.reg, "autoradio_proxied_streams") == 9 })
+		stop()
 		proxied := env.proxied(t)
 		for _, m := range mounts {
 			if n := env.ic.listeners(m); n != 1 {
@@ -90,7 +93,7 @@ func TestFanout(t *testing.T) {
 	})
 }
 
-// joinAndDecode waits, then captures 3 s of mount through the front-end and
+// joinAndDecode waits, then captures 4 s of mount through the front-end and
 // checks that it decodes: strictly for Ogg, as a joined MP3 for MP3.
 func (env *liveEnv) joinAndDecode(ctx context.Context, t *testing.T, mount string, wait time.Duration) {
 	select {
@@ -98,7 +101,7 @@ func (env *liveEnv) joinAndDecode(ctx context.Context, t *testing.T, mount strin
 	case <-ctx.Done():
 		return
 	}
-	data, err := audiotest.Capture(ctx, "http://"+env.fe+"/_stream"+mount, 3*time.Second)
+	data, err := audiotest.Capture(ctx, "http://"+env.fe+"/_stream"+mount, 4*time.Second)
 	if err != nil {
 		t.Errorf("%s joined after %v: %v", mount, wait, err)
 		return
@@ -111,7 +114,7 @@ func (env *liveEnv) joinAndDecode(ctx context.Context, t *testing.T, mount strin
 		t.Errorf("%s joined after %v: %d bytes: %v", mount, wait, len(data), err)
 		return
 	}
-	t.Logf("%s joined after %v: %d bytes in 3 s decode", mount, wait, len(data))
+	t.Logf("%s joined after %v: %d bytes in 4 s decode", mount, wait, len(data))
 }
 
 // slowListener connects a listener that stops reading with a small receive
