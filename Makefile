@@ -11,7 +11,7 @@ CMDS := radiod redirectord radioctl
 RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client \
 	bind9-dnsutils curl iproute2 procps ca-certificates
 
-.PHONY: all build test unit-test vet run deps clean
+.PHONY: all build test unit-test vet run deps clean cluster-test cluster
 
 all: build
 
@@ -36,6 +36,22 @@ unit-test:
 
 run: deps build
 	scripts/run-node
+
+# Fault-injection tests on a real 3-node cluster in network namespaces
+# (test/cluster, build tag "cluster"; needs root). The table of figures is
+# printed at the end and kept in bin/cluster-report.md.
+CLUSTER_REPORT := $(CURDIR)/$(BIN)/cluster-report.md
+
+cluster-test: deps
+	@mkdir -p $(BIN); rm -f $(CLUSTER_REPORT)
+	CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -tags cluster -count=1 -timeout 15m ./test/cluster/...; \
+	rc=$$?; [ -f $(CLUSTER_REPORT) ] && cat $(CLUSTER_REPORT); exit $$rc
+
+# make cluster: the same 3-node cluster, left running until Ctrl-C.
+cluster: deps
+	@mkdir -p $(BIN)
+	$(GO) test -c -tags cluster -o $(BIN)/cluster.test ./test/cluster
+	CLUSTER_HOLD=1 $(BIN)/cluster.test -test.run '^TestHold$$' -test.timeout 0 -test.v
 
 clean:
 	rm -rf $(BIN) dist
