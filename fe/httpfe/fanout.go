@@ -160,7 +160,17 @@ func (f *fanout) close() {
 // its own, after sending head (the response head, then any Ogg headers).
 // It calls leave when the listener is gone.
 func (f *fanout) serve(fd *feed, conn net.Conn, head net.Buffers, pos int64) {
-	f.wg.Add(1)
+	f.mu.Lock()
+	closed := f.closed
+	if !closed {
+		f.wg.Add(1) // under the lock, so that close waits for it
+	}
+	f.mu.Unlock()
+	if closed {
+		conn.Close()
+		f.leave(fd)
+		return
+	}
 	f.m.streams.Inc()
 	if tc, ok := conn.(*net.TCPConn); ok {
 		// A fixed send buffer, rather than one that grows to megabytes,
@@ -262,7 +272,8 @@ func (fd *feed) run() {
 		if first {
 			fd.setHead(resp, err)
 			if fd.status != http.StatusOK {
-				f.log.Warn("streaming from the local Icecast", "mount", fd.mount, "status", fd.status, "err", err)
+				// 404: no source. Listeners get the status.
+				f.log.Debug("streaming from the local Icecast", "mount", fd.mount, "status", fd.status, "err", err)
 				return
 			}
 		}
