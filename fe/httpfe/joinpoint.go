@@ -67,7 +67,9 @@ func (t *oggTracker) observe(p []byte, at, base int64) {
 	t.pendAt = at - int64(len(t.pend))
 	t.pend = append(t.pend, p...)
 	for len(t.pend) >= oggHeaderLen {
-		if !bytes.HasPrefix(t.pend, oggMagic) {
+		// Version 0 and no unknown flag, or not a page: a false start
+		// would make the tracker wait for a page of the wrong size.
+		if !bytes.HasPrefix(t.pend, oggMagic) || t.pend[4] != 0 || t.pend[5] > 7 {
 			i := bytes.Index(t.pend[1:], oggMagic)
 			if i < 0 {
 				t.drop(len(t.pend) - len(oggMagic) + 1)
