@@ -239,7 +239,7 @@ func (f *frontend) fanout(t *testing.T, res *Results) {
 // listen backlog (5) made the kernel retry (after 1 and 3 s) are in.
 const (
 	fanoutRate   = 1000
-	fanoutSettle = 3 * time.Second
+	fanoutSettle = 2 * time.Second
 )
 
 func (f *frontend) fanoutRun(ctx context.Context, target string, n int) (FanoutRun, error) {

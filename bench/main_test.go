@@ -29,7 +29,7 @@ var (
 	fanoutWindow = flag.Duration("bench.fanout-window", 5*time.Second, "measurement window of a fan-out run, after the ramp-up")
 	fanoutCounts = flag.String("bench.fanout-counts", "500,1000,2000,5000", "listener counts of the fan-out runs")
 	commitFlag   = flag.String("bench.commit", "", "what is measured (default: git HEAD and the uncommitted files)")
-	toolRun      = flag.Duration("bench.tool-duration", 8*time.Second, "length of each wrk and dnsperf run")
+	toolRun      = flag.Duration("bench.tool-duration", 6*time.Second, "length of each wrk and dnsperf run")
 )
 
 func TestMain(m *testing.M) {

@@ -175,7 +175,7 @@ func (r *Results) WritePlotData(w io.Writer) {
 // PlotScript is the gnuplot script that draws the data of WritePlotData
 // (file data) into the PNG file png.
 func PlotScript(data, png string) string {
-	return fmt.Sprintf(`set terminal pngcairo size 1000,420 font ",10"
+	return fmt.Sprintf(`set terminal pngcairo size 1000,420 font ",10" noenhanced
 set output %[1]q
 set multiplot layout 1,2 title "Listener fan-out, 128 kbit/s MP3 (medians; proxies exclude Icecast behind them)"
 set logscale x 2
@@ -245,20 +245,7 @@ func (r *Results) writeTargets(p func(string, ...any)) {
 		}
 	}
 	if len(r.Fanout) > 0 {
-		top := 0
-		for _, f := range r.Fanout {
-			top = max(top, f.Listeners)
-		}
-		ar, _ := r.fanoutMedian("autoradio", top)
-		ng, _ := r.fanoutMedian("nginx", top)
-		ratio := 0.0
-		if ng.ProxyCPU > 0 {
-			ratio = ar.ProxyCPU / ng.ProxyCPU
-		}
-		p("| proxy CPU ≤ 1.0× nginx (%d listeners) | %.2f× (%.4f vs %.4f cpu-s/listener-min) | %s |\n", top, ratio, ar.ProxyCPU, ng.ProxyCPU, met(ratio > 0 && ratio <= 1))
-		p("| ≤ %d KiB per proxied listener (%d) | %.1f KiB | %s |\n", maxProxyKiB, top, ar.ProxyKiB, met(ar.ProxyKiB <= maxProxyKiB))
-		starved := ar.Kept < 5000 || ar.BytesMin < 16000*0.9
-		p("| 5,000 proxied listeners held, none starved | %d of %d kept, slowest %.0f B/s (stream 16,000 B/s) | %s |\n", ar.Kept, top, ar.BytesMin, met(!starved))
+		r.writeFanoutTargets(p)
 	}
 	if len(r.Converge) > 0 {
 		p95 := Quantile(r.Converge, 0.95)
@@ -276,7 +263,7 @@ func (r *Results) writeTargets(p func(string, ...any)) {
 		p("| 0 relay listeners disconnected | %d | %s |\n", disc, met(disc == 0))
 	}
 	for _, b := range r.Internals {
-		if b.Pkg == "fe/lb" && strings.HasPrefix(b.Name, "Pick/weighted/nodes=100") {
+		if b.Pkg == "fe/lb" && b.Name == "Pick/weighted/nodes=100" {
 			ns := Median(b.NsOp)
 			p("| LB decision ≤ 2 µs at 100 nodes (weighted) | %.0f ns | %s |\n", ns, met(ns <= 2000))
 		}
@@ -286,6 +273,37 @@ func (r *Results) writeTargets(p func(string, ...any)) {
 		p("| etcd ≤ 1 write/s/node | %.2f | %s |\n", w, met(w <= 1))
 	}
 	p("\n")
+}
+
+// writeFanoutTargets compares the proxies' CPU at the largest listener
+// count nginx held (95% kept), since past it Icecast's listen backlog
+// rather than the proxy limits nginx; memory and holding 5,000 at the top.
+func (r *Results) writeFanoutTargets(p func(string, ...any)) {
+	top, fair := 0, 0
+	for _, n := range FanoutCounts {
+		ng, k := r.fanoutMedian("nginx", n)
+		if k == 0 {
+			continue
+		}
+		top = n
+		if float64(ng.Kept) >= 0.95*float64(n) {
+			fair = n
+		}
+	}
+	if fair > 0 {
+		ar, _ := r.fanoutMedian("autoradio", fair)
+		ng, _ := r.fanoutMedian("nginx", fair)
+		ratio := ar.ProxyCPU / ng.ProxyCPU
+		p("| proxy CPU ≤ 1.0× nginx (%d listeners, the most nginx held) | %.2f× (%.4f vs %.4f cpu-s/listener-min) | %s |\n", fair, ratio, ar.ProxyCPU, ng.ProxyCPU, met(ratio <= 1))
+	}
+	ar, _ := r.fanoutMedian("autoradio", top)
+	ng, _ := r.fanoutMedian("nginx", top)
+	if ng.ProxyCPU > 0 {
+		p("| proxy CPU ≤ 1.0× nginx (%d listeners; nginx kept %d) | %.2f× | %s |\n", top, ng.Kept, ar.ProxyCPU/ng.ProxyCPU, met(ar.ProxyCPU <= ng.ProxyCPU))
+	}
+	p("| ≤ %d KiB per proxied listener (%d) | %.1f KiB | %s |\n", maxProxyKiB, top, ar.ProxyKiB, met(ar.ProxyKiB <= maxProxyKiB))
+	starved := ar.Kept < 5000 || ar.BytesMin < 16000*0.9
+	p("| 5,000 proxied listeners held, none starved | %d of %d kept, slowest %.0f B/s (stream 16,000 B/s) | %s |\n", ar.Kept, top, ar.BytesMin, met(!starved))
 }
 
 func (r *Results) writeCompare(p func(string, ...any), title string, cs []Compare) {
@@ -357,6 +375,10 @@ func (r *Results) writeFanout(p func(string, ...any), plot string) {
 		}
 		p("| %d | %.2f× | %.2f× |\n", n, ar.ProxyCPU/ng.ProxyCPU, ar.ProxyKiB/ng.ProxyKiB)
 	}
+	p("\nWhere nginx kept fewer listeners than started, its connections to Icecast were\n")
+	p("still in the kernel's SYN retries: its figures there are per listener kept and\n")
+	p("compare less well. Icecast's own RSS barely grows per listener after the first\n")
+	p("run (memory reused from earlier runs).\n")
 	p("\nReference (FIELD-NOTES, same machine kind): Icecast direct ≈ 0.0053 cpu-s/l-min and ≈ 2 KiB/l;\n")
 	p("nginx ≈ %.3f and ≈ 17 KiB; a naive httputil.ReverseProxy ≈ 0.017 and ≈ 82 KiB.\n\n", refNginxCPU)
 	if plot != "" {
@@ -385,7 +407,9 @@ func (r *Results) writeFailover(p func(string, ...any)) {
 	p("## 5. Failover (3-node loopback cluster, %d runs)\n\n", len(r.Failover))
 	p("Each run kills the master's radiod, Icecast and redirectord (SIGKILL) while\n")
 	p("listeners are attached to the other two nodes' Icecast relays and the source\n")
-	p("pushes through a surviving node's front-end. Session TTL 3 s.\n\n")
+	p("pushes through a surviving node's front-end. The nodes' session TTL is 3 s\n")
+	p("(radiod's default is 5 s): the dead master's lease must expire before another\n")
+	p("node can win, so the TTL is the floor of the time to a new master.\n\n")
 	p("| run | new master | source live on new master | audio on every node | relay listeners | disconnected |\n| --- | --- | --- | --- | --- | --- |\n")
 	for i, f := range r.Failover {
 		p("| %d | %.2f s | %.2f s | %.2f s | %d | %d |\n", i+1, f.NewMaster, f.SourceBack, f.AudioBack, f.Listeners, f.Disconnected)

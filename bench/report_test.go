@@ -54,9 +54,18 @@ func TestQuantile(t *testing.T) {
 func TestWriteMarkdownRatios(t *testing.T) {
 	r := &Results{Runs: 3, Redirects: []Compare{{Name: "new connection", Unit: "req/s", RefName: "nginx",
 		Ours: []float64{9000, 10000, 11000}, Ref: []float64{20000, 20000, 20000}, Target: 0.9}}}
+	for _, n := range FanoutCounts {
+		kept := n
+		if n == 5000 {
+			kept = 1000 // Icecast's backlog, not nginx, limited it
+		}
+		r.Fanout = append(r.Fanout, FanoutRun{Target: "nginx", Listeners: n, Kept: kept, ProxyCPU: 0.012, ProxyKiB: 30},
+			FanoutRun{Target: "autoradio", Listeners: n, Kept: n, ProxyCPU: 0.006, ProxyKiB: 9, BytesMin: 15900})
+	}
 	var b bytes.Buffer
 	r.WriteMarkdown(&b, "")
-	for _, want := range []string{"0.50×", "**missed**", "machine is shared"} {
+	for _, want := range []string{"0.50×", "**missed**", "machine is shared",
+		"| proxy CPU ≤ 1.0× nginx (2000 listeners, the most nginx held) | 0.50×", "| 2000 | 0.50× | 0.30× |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
