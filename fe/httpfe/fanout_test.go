@@ -79,6 +79,18 @@ func TestFanout(t *testing.T) {
 	t.Run("late listener with Icy metadata starts at a metadata block", func(t *testing.T) {
 		env.icyListener(ctx, t, "/music.mp3")
 	})
+	t.Run("HEAD answers the stream's headers", func(t *testing.T) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+env.fe+"/_stream/music.mp3", nil)
+		resp, err := testClient(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "audio/mpeg" ||
+			resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("HEAD: %s, headers %v", resp.Status, resp.Header)
+		}
+	})
 	t.Run("slow listener is dropped, fast one goes on", func(t *testing.T) {
 		env.slowListener(ctx, t, "/music.mp3")
 	})
