@@ -18,8 +18,9 @@ const StreamHost = "stream." + Domain
 
 // stallTimeout is how long a listener waits for data before it gives up
 // on a connection and starts again, as players do: without it a
-// listener on a host cut off the network would wait forever.
-const stallTimeout = 5 * time.Second
+// listener on a host cut off the network would wait forever. 10 s is
+// Icecast's own source timeout, and about a player's patience.
+const stallTimeout = 10 * time.Second
 
 // retryDelay is the pause of a listener between a dropped connection and
 // the next attempt.

@@ -37,15 +37,17 @@ func TestMain(m *testing.M) {
 
 // figures are one scenario's row of the report.
 type figures struct {
-	Scenario   string
-	Listeners  int
-	Dropped    int
-	Gaps       []string // per listener: longest stall / longest silence
-	LiveAgain  string
-	MountsLost int
-	SplitBrain string
-	Decoded    string
-	Notes      string
+	Scenario  string
+	Listeners int
+	Dropped   int
+	// DroppedNote says how many of the dropped were on the failed node.
+	DroppedNote string
+	Gaps        []string // per listener: longest stall / longest silence
+	LiveAgain   string
+	MountsLost  int
+	SplitBrain  string
+	Decoded     string
+	Notes       string
 }
 
 type reportRows struct {
@@ -71,7 +73,7 @@ func (r *reportRows) table() string {
 	b.WriteString("\n| scenario | listeners dropped | longest gap per listener (no data / silence heard) | source live again | mounts lost | split brain | audio decodable | notes |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, f := range r.rows {
-		fmt.Fprintf(&b, "| %s | %d of %d | %s | %s | %d | %s | %s | %s |\n", f.Scenario, f.Dropped, f.Listeners,
+		fmt.Fprintf(&b, "| %s | %d of %d%s | %s | %s | %d | %s | %s | %s |\n", f.Scenario, f.Dropped, f.Listeners, f.DroppedNote,
 			strings.Join(f.Gaps, ", "), f.LiveAgain, f.MountsLost, f.SplitBrain, f.Decoded, f.Notes)
 	}
 	return b.String()

@@ -50,7 +50,9 @@ type scenario struct {
 	marks  []nscluster.Mark
 	// nodeAt is where each listener played when the fault began.
 	nodeAt []string
-	fig    figures
+	// hit are the hosts the fault hit: their listeners may be dropped.
+	hit []*nscluster.Host
+	fig figures
 }
 
 // start brings up the cluster, a mount /live.mp3 with its source, and the
@@ -197,7 +199,7 @@ func (s *scenario) finish(serving []*nscluster.Host) {
 	case live == 0:
 		s.fig.LiveAgain = fmt.Sprintf("never lost (outage %s)", secs(s.mon.Outage(s.fault)))
 	default:
-		s.fig.LiveAgain = secs(live)
+		s.fig.LiveAgain = fmt.Sprintf("%s (no source for %s in all)", secs(live), secs(s.mon.Outage(s.fault)))
 	}
 	if s.fig.SplitBrain == "" {
 		d, who := s.mon.SplitBrain()
@@ -205,7 +207,7 @@ func (s *scenario) finish(serving []*nscluster.Host) {
 	}
 	listened := time.Since(s.fault)
 	var audio time.Duration
-	var decodeErrs int
+	var decodeErrs, droppedOnHit int
 	for i, l := range s.ls {
 		stall := l.MaxStall()
 		segs := l.Since(s.marks[i])
@@ -213,6 +215,9 @@ func (s *scenario) finish(serving []*nscluster.Host) {
 		for _, seg := range segs {
 			if seg.Err != "" {
 				s.fig.Dropped++
+				if s.wasHit(i) {
+					droppedOnHit++
+				}
 				break
 			}
 		}
@@ -226,14 +231,17 @@ func (s *scenario) finish(serving []*nscluster.Host) {
 		audio += heard.Audio
 		decodeErrs += len(heard.Errors)
 		if len(heard.Errors) > 0 {
-			s.t.Logf("listener %d: decoding errors: %s", i, strings.Join(heard.Errors, "; "))
+			s.t.Logf("listener %d: %d ffmpeg error lines, first: %s", i, len(heard.Errors), heard.Errors[0])
 		}
 		s.fig.Gaps = append(s.fig.Gaps, secs(stall)+"/"+secs(heard.LongestSilence))
 	}
-	s.fig.Decoded = fmt.Sprintf("yes: %s in %s, %d errors", secs(audio/time.Duration(len(s.ls))), secs(listened), decodeErrs)
+	s.fig.Decoded = fmt.Sprintf("yes: %s of audio per listener in %s, %d ffmpeg error lines in all", secs(audio/time.Duration(len(s.ls))), secs(listened), decodeErrs)
 	s.fig.MountsLost = s.mountsLost(serving)
 	if s.fig.MountsLost > 0 {
 		s.t.Errorf("%d mounts not served by every live node", s.fig.MountsLost)
+	}
+	if len(s.hit) > 0 {
+		s.fig.DroppedNote = fmt.Sprintf(" (%d on the failed node)", droppedOnHit)
 	}
 	s.fig.Notes = "listeners at the fault: " + countNodes(s.nodeAt) + "; " + s.fig.Notes
 	report.add(s.fig)
@@ -244,12 +252,9 @@ func (s *scenario) finish(serving []*nscluster.Host) {
 // the hosts hit by the fault stayed connected.
 func (s *scenario) notDropped(hit ...*nscluster.Host) {
 	s.t.Helper()
+	s.hit = hit
 	for i, l := range s.ls {
-		on := false
-		for _, h := range hit {
-			on = on || s.nodeAt[i] == h.Name
-		}
-		if on {
+		if s.wasHit(i) {
 			continue
 		}
 		for _, seg := range l.Since(s.marks[i]) {
@@ -258,6 +263,16 @@ func (s *scenario) notDropped(hit ...*nscluster.Host) {
 			}
 		}
 	}
+}
+
+// wasHit reports whether listener i played from a host the fault hit.
+func (s *scenario) wasHit(i int) bool {
+	for _, h := range s.hit {
+		if s.nodeAt[i] == h.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // mountsLost counts the mounts missing from etcd or not served by every
