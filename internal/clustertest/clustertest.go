@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -258,7 +259,18 @@ func SourceStatus(addr, mount, user, pass string) (int, error) {
 // Master waits for an elected master among nodes and returns it.
 func Master(t testing.TB, c *autoradio.Client, timeout time.Duration, nodes ...*Radiod) *Radiod {
 	t.Helper()
-	var found *Radiod
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	return nodes[slices.Index(names, WaitMaster(t, c, timeout, names...))]
+}
+
+// WaitMaster waits until the elected master is one of the nodes named
+// and returns its name.
+func WaitMaster(t testing.TB, c *autoradio.Client, timeout time.Duration, names ...string) string {
+	t.Helper()
+	var found string
 	testenv.Eventually(t, timeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -266,13 +278,11 @@ func Master(t testing.TB, c *autoradio.Client, timeout time.Duration, nodes ...*
 		if err != nil {
 			return err
 		}
-		for _, n := range nodes {
-			if n.Name == m.Name {
-				found = n
-				return nil
-			}
+		if !slices.Contains(names, m.Name) {
+			return fmt.Errorf("master is %s", m.Name)
 		}
-		return fmt.Errorf("master is %s", m.Name)
+		found = m.Name
+		return nil
 	})
 	return found
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 
 	"autoradio"
+	"autoradio/internal/clustertest"
 	"autoradio/internal/testenv"
 )
 
@@ -178,56 +180,20 @@ func (c *Cluster) etcdClient() *autoradio.Client {
 // WaitNodesUp waits until n nodes publish a working Icecast.
 func (c *Cluster) WaitNodesUp(n int, timeout time.Duration) {
 	c.t.Helper()
-	testenv.Eventually(c.t, timeout, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		nodes, err := c.Client.ListNodes(ctx)
-		if err != nil {
-			return err
-		}
-		up := 0
-		for _, st := range nodes {
-			if st.IcecastOK {
-				up++
-			}
-		}
-		if up < n {
-			return fmt.Errorf("%d of %d nodes up", up, n)
-		}
-		return nil
-	})
+	clustertest.WaitNodesUp(c.t, c.Client, n, timeout)
 }
 
-// Master returns the host etcd names as master, waiting up to timeout
-// for one that is not in except.
+// Master returns the host elected master, waiting up to timeout for one
+// that is not in except.
 func (c *Cluster) Master(timeout time.Duration, except ...*Host) *Host {
 	c.t.Helper()
-	var found *Host
-	testenv.Eventually(c.t, timeout, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		m, err := c.Client.Master(ctx)
-		if err != nil {
-			return err
-		}
-		for _, h := range c.Hosts {
-			if h.Name == m.Name && !contains(except, h) {
-				found = h
-				return nil
-			}
-		}
-		return fmt.Errorf("master is %s", m.Name)
-	})
-	return found
-}
-
-func contains(hs []*Host, h *Host) bool {
-	for _, x := range hs {
-		if x == h {
-			return true
+	var names []string
+	for _, h := range c.Hosts {
+		if !slices.Contains(except, h) {
+			names = append(names, h.Name)
 		}
 	}
-	return false
+	return c.Host(clustertest.WaitMaster(c.t, c.Client, timeout, names...))
 }
 
 // Host returns the host named name, or nil.
