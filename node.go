@@ -19,6 +19,25 @@ type MountStatus struct {
 	Title string `json:"title,omitempty"`
 }
 
+// ProxiedStatusPath is where a node's front-end shows the listeners it
+// proxies to the node's Icecast, as a ProxiedStatus.
+const ProxiedStatusPath = "/_proxied.json"
+
+// ProxiedStatus is a front-end's proxied listeners per mount path.
+type ProxiedStatus struct {
+	Mounts map[string]ProxiedMount `json:"mounts"`
+}
+
+// ProxiedMount is one mount's proxied listeners on a front-end. Icecast
+// counts each of the front-end's shared connections to the mount (two
+// when some listeners want Icy metadata and others do not) as one
+// listener: the mount's real listener count on the node is Icecast's
+// count, minus Upstreams, plus Listeners.
+type ProxiedMount struct {
+	Listeners int `json:"listeners"`
+	Upstreams int `json:"upstreams"`
+}
+
 // NodeStatus is what a node publishes about itself under NodeKey(Name),
 // bound to its lease so that it disappears when the node dies.
 type NodeStatus struct {

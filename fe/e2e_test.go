@@ -34,9 +34,11 @@ func TestFrontEnds(t *testing.T) {
 	ips := []string{"127.0.0.11", "127.0.0.12", "127.0.0.13"}
 	icePort, httpPort, dnsPort := ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...)
 
-	r1 := ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort)
+	// Each radiod counts the listeners its front-end proxies.
+	frontend := func(ip string) string { return "--http-addr=" + ip + ":" + strconv.Itoa(httpPort) }
+	r1 := ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]))
 	ct.Master(t, c, 10*time.Second, r1)
-	r2 := ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort)
+	r2 := ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
 	ct.WaitNodesUp(t, c, 2, 10*time.Second)
 	f1 := ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, httpPort, dnsPort)
 	f2 := ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, httpPort, dnsPort)
@@ -96,6 +98,18 @@ func TestFrontEnds(t *testing.T) {
 			js := get(t, f2.URL("/_status.json"))
 			if !strings.Contains(js, `"path": "`+m.Name+`"`) || !strings.Contains(js, `"listeners": 1`) {
 				return fmt.Errorf("status does not show the listener: %s", js)
+			}
+			return nil
+		})
+		// Proxied listeners share one Icecast connection per node; the
+		// nodes publish them one by one all the same.
+		for range 3 {
+			l := audiotest.Listen(ctx, f1.URL(m.Name))
+			defer l.Stop()
+		}
+		testenv.Eventually(t, 10*time.Second, func() error {
+			if n := publishedListeners(ctx, c, m.Name); n != 4 {
+				return fmt.Errorf("the nodes publish %d listeners of %s, want 4", n, m.Name)
 			}
 			return nil
 		})
@@ -208,4 +222,21 @@ func digA(t *testing.T, ip string, port int) []string {
 	addrs := strings.Fields(string(out))
 	slices.Sort(addrs)
 	return addrs
+}
+
+// publishedListeners adds up the listeners of mount that the nodes publish.
+func publishedListeners(ctx context.Context, c *autoradio.Client, mount string) int {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	nodes, err := c.ListNodes(ctx)
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, st := range nodes {
+		if ms, ok := st.Mount(mount); ok {
+			n += ms.Listeners
+		}
+	}
+	return n
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// Heartbeat is the longest time between two status publications even
 	// when nothing changed, so that readers see it is fresh. Default: 30s.
 	Heartbeat time.Duration
+	// FrontendURL is this node's front-end (redirectord), whose proxied
+	// listeners are counted with Icecast's: Icecast sees one connection
+	// per mount for all of them. Empty: Icecast's counts only.
+	FrontendURL string
 	// LiquidsoapBin is the liquidsoap program that transcoders run.
 	// Default: "liquidsoap".
 	LiquidsoapBin string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"net/http"
 	"net/url"
 	"reflect"
 	"sync"
@@ -25,6 +26,7 @@ type publisher struct {
 	icecast *icecastProcess
 	bw      *bandwidth.Monitor
 	client  *icecast.StatusClient
+	http    *http.Client // for the front-end
 	log     *slog.Logger
 	kick    chan struct{}
 
@@ -41,6 +43,7 @@ func newPublisher(cfg *Config, st *state, ic *icecastProcess, bw *bandwidth.Moni
 	return &publisher{
 		cfg: cfg, state: st, icecast: ic, bw: bw, log: log,
 		client: &icecast.StatusClient{URL: u.String(), AdminPassword: sec.AdminPassword, Logger: cfg.Logger},
+		http:   &http.Client{Timeout: cfg.PollInterval},
 		kick:   make(chan struct{}, 1),
 	}
 }
@@ -94,6 +97,7 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 		} else {
 			st.IcecastOK = true
 			st.Mounts = is.MountStatuses(p.state.mountNames())
+			p.addProxied(ctx, st.Mounts)
 			for _, m := range st.Mounts {
 				st.Listeners += m.Listeners
 			}
@@ -101,6 +105,21 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 	}
 	p.current.Store(st)
 	return st
+}
+
+// addProxied counts the front-end's proxied listeners. Without an answer
+// from it, Icecast's counts stand: the front-end may be down, or not
+// proxying.
+func (p *publisher) addProxied(ctx context.Context, mounts []autoradio.MountStatus) {
+	if p.cfg.FrontendURL == "" {
+		return
+	}
+	ps, err := fetchProxied(ctx, p.http, p.cfg.FrontendURL)
+	if err != nil {
+		p.log.Debug("reading the front-end's proxied listeners", "err", err)
+		return
+	}
+	addProxied(mounts, ps)
 }
 
 // publish writes st if it differs from what was last written or the last

@@ -37,6 +37,7 @@ type flags struct {
 	bwlimit      cli.BitsPerSecond
 	iface        string
 	liquidsoap   string
+	httpAddr     string
 	embedded     bool
 	etcdDataDir  string
 }
@@ -74,6 +75,7 @@ example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
 	fs.Var(&f.bwlimit, "bwlimit", "outgoing bandwidth (bits/s, e.g. 100M) above which no more listeners are sent here; 0: none")
 	fs.StringVar(&f.iface, "interface", "", "network interface whose bandwidth is measured (default: that of the default route)")
 	fs.StringVar(&f.liquidsoap, "liquidsoap-bin", "liquidsoap", "liquidsoap program, for transcoding mounts")
+	fs.StringVar(&f.httpAddr, "http-addr", ":80", "HTTP address of this node's redirectord, whose proxied listeners are counted (empty: none)")
 	fs.BoolVar(&f.embedded, "embedded-etcd", false, "run a single-member etcd in this process, on the first --etcd-urls address")
 	fs.StringVar(&f.etcdDataDir, "etcd-data-dir", "", "data directory of the embedded etcd (default: <state-dir>/etcd)")
 	return cmd
@@ -104,6 +106,10 @@ func run(ctx context.Context, f *flags) error {
 	defer etcd.Close()
 
 	reg := instrumentation.NewRegistry()
+	frontend, err := node.FrontendURL(f.httpAddr)
+	if err != nil {
+		return &cli.UsageError{Err: fmt.Errorf("--http-addr: %w", err)}
+	}
 	n, err := node.New(ctx, node.Config{
 		Name:           f.name,
 		IPs:            f.ips,
@@ -112,6 +118,7 @@ func run(ctx context.Context, f *flags) error {
 		IcecastConfig:  f.icecastCfg,
 		IcecastBin:     f.icecastBin,
 		LiquidsoapBin:  f.liquidsoap,
+		FrontendURL:    frontend,
 		MaxListeners:   f.maxListeners,
 		BandwidthLimit: float64(f.bwlimit),
 		Interface:      f.iface,

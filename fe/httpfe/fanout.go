@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"autoradio"
 )
 
 // A fanout shares one connection to the local Icecast per mount among all
@@ -132,10 +134,10 @@ func (f *fanout) forget(fd *feed) {
 }
 
 // counts returns the listeners of each mount with a feed.
-func (f *fanout) counts() map[string]ProxiedMount {
+func (f *fanout) counts() map[string]autoradio.ProxiedMount {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]ProxiedMount, len(f.feeds))
+	out := make(map[string]autoradio.ProxiedMount, len(f.feeds))
 	for k, fd := range f.feeds {
 		c := out[k.mount]
 		c.Listeners += fd.listeners

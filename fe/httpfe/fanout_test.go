@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"autoradio"
+
 	"autoradio/internal/audiotest"
 	"autoradio/internal/testenv"
 )
@@ -70,7 +72,7 @@ func TestFanout(t *testing.T) {
 			if n := env.ic.listeners(m); n != 1 {
 				t.Errorf("%s: Icecast counts %d listeners for 3 proxied ones, want 1", m, n)
 			}
-			if p := proxied[m]; p != (ProxiedMount{Listeners: 3, Upstreams: 1}) {
+			if p := proxied[m]; p != (autoradio.ProxiedMount{Listeners: 3, Upstreams: 1}) {
 				t.Errorf("%s: /_proxied.json says %+v, want 3 listeners and the upstream", m, p)
 			}
 		}
@@ -233,13 +235,15 @@ func (env *liveEnv) limit(ctx context.Context, t *testing.T, mount string, max i
 }
 
 // proxied returns the front-end's /_proxied.json.
-func (env *liveEnv) proxied(t *testing.T) map[string]ProxiedMount {
+func (env *liveEnv) proxied(t *testing.T) map[string]autoradio.ProxiedMount {
 	resp, err := testClient(t).Get("http://" + env.fe + "/_proxied.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var doc struct{ Mounts map[string]ProxiedMount }
+	var doc struct {
+		Mounts map[string]autoradio.ProxiedMount
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		t.Fatalf("/_proxied.json: %v", err)
 	}

@@ -123,7 +123,7 @@ func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	case p == "/_status.json":
 		h.serveStatusJSON(w, r)
 		return kindStatus
-	case p == "/_proxied.json":
+	case p == autoradio.ProxiedStatusPath:
 		h.serveProxiedJSON(w, r)
 		return kindStatus
 	case strings.HasPrefix(p, "/_"):

@@ -118,21 +118,10 @@ func (h *Handler) serveStatusJSON(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, h.Status())
 }
 
-// ProxiedMount is one mount's proxied listeners on this front-end, as
-// shown by GET /_proxied.json. Icecast counts each of the mount's shared
-// connections (two when some listeners want Icy metadata and others do
-// not) as a listener: the mount's real listener count on this node is
-// Icecast's count, minus Upstreams, plus Listeners.
-type ProxiedMount struct {
-	Listeners int `json:"listeners"`
-	Upstreams int `json:"upstreams"`
-}
-
-// serveProxiedJSON shows ProxiedListeners: {"mounts": {path: ProxiedMount}}.
+// serveProxiedJSON shows ProxiedListeners as an autoradio.ProxiedStatus,
+// which radiod adds to the listener counts it publishes.
 func (h *Handler) serveProxiedJSON(w http.ResponseWriter, r *http.Request) {
-	h.writeJSON(w, struct {
-		Mounts map[string]ProxiedMount `json:"mounts"`
-	}{h.ProxiedListeners()})
+	h.writeJSON(w, autoradio.ProxiedStatus{Mounts: h.ProxiedListeners()})
 }
 
 func (h *Handler) writeJSON(w http.ResponseWriter, v any) {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"autoradio"
 )
 
 // serveStream streams a known mount from the local Icecast, through the
@@ -85,7 +87,7 @@ func (h *Handler) streamLimit() int {
 
 // ProxiedListeners returns the proxied listeners of each mount that has a
 // shared connection to the local Icecast, open or opening.
-func (h *Handler) ProxiedListeners() map[string]ProxiedMount { return h.fanout.counts() }
+func (h *Handler) ProxiedListeners() map[string]autoradio.ProxiedMount { return h.fanout.counts() }
 
 // servePreflight answers a CORS preflight for a known mount.
 func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request, p string) string {

@@ -78,7 +78,7 @@ func (r *Radiod) Start() {
 	r.t.Helper()
 	args := append([]string{"--name", r.Name, "--ip", r.IP, "--icecast-port", strconv.Itoa(r.Port),
 		"--etcd-urls", r.EtcdURL, "--state-dir", r.StateDir, "--session-ttl", SessionTTL.String(),
-		"--monitor-addr", "", "--interface", "lo"}, r.Extra...)
+		"--monitor-addr", "", "--interface", "lo", "--http-addr", ""}, r.Extra...)
 	r.Proc = testenv.Start(r.t, testenv.Binary(r.t, "radiod"), args...)
 	// Icecast drops root and with it the parent-death signal: a radiod
 	// killed by the test leaves it running. Transcoders are killed too in
