@@ -66,7 +66,8 @@ func (h *Host) StartRadiod() {
 	h.Radiod = h.start(testenv.Binary(h.c.t, "radiod"),
 		"--name", h.Name, "--ip", h.IP, "--icecast-port", fmt.Sprint(IcecastPort),
 		"--etcd-urls", h.c.EtcdURLs(), "--state-dir", h.StateDir,
-		"--session-ttl", h.c.cfg.SessionTTL.String(), "--monitor-addr", "", "--interface", "eth0")
+		"--session-ttl", h.c.cfg.SessionTTL.String(), "--monitor-addr", "", "--interface", "eth0",
+		"--http-addr", h.IP+":80")
 }
 
 // StartRedirectord runs the front-end: DNS on :53 and HTTP on :80 of the
