@@ -77,7 +77,9 @@ type Config struct {
 	// none; negative means no limit.
 	MaxProxiedListeners int
 	// SourceIdleTimeout closes a relayed source that sends nothing for
-	// this long; every byte received restarts it. Default 2m.
+	// this long; every byte received restarts it. Default 10s (Icecast
+	// itself drops a silent source after its source-timeout, 4 s as
+	// radiod configures it).
 	SourceIdleTimeout time.Duration
 	// RetryAfter is the Retry-After of 503 answers. Default 5s.
 	RetryAfter time.Duration
@@ -94,7 +96,7 @@ const (
 	DefaultDialTimeout       = 5 * time.Second
 	DefaultResponseTimeout   = 10 * time.Second
 	DefaultStreamBufferSize  = 4 << 10
-	DefaultSourceIdleTimeout = 2 * time.Minute
+	DefaultSourceIdleTimeout = 10 * time.Second
 	DefaultRetryAfter        = 5 * time.Second
 	DefaultStreamQueueSize   = 512 << 10
 	DefaultStreamBurstSize   = 64 << 10

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,7 +63,7 @@ func basicAuth(user, pass string) string {
 // TestLive runs the front-end against a real Icecast with real ffmpeg
 // sources and listeners. The subtests share one Icecast and run in order.
 func TestLive(t *testing.T) {
-	env := startLive(t, Config{StreamGrace: 500 * time.Millisecond}, "/live.ogg", "/legacy.ogg", "/other.ogg", "/idle.ogg")
+	env := startLive(t, Config{StreamGrace: 500 * time.Millisecond}, "/live.ogg", "/legacy.ogg", "/other.ogg", "/idle.ogg", "/moved.ogg")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -98,6 +100,9 @@ func TestLive(t *testing.T) {
 	})
 	t.Run("shutdown closes relayed sources", func(t *testing.T) {
 		env.shutdownClosesSource(ctx, t, "/other.ogg")
+	})
+	t.Run("a source relayed to a deposed master is disconnected", func(t *testing.T) {
+		env.deposedMasterDropsSource(ctx, t, "/moved.ogg")
 	})
 	t.Run("silent source is dropped after SourceIdleTimeout", func(t *testing.T) {
 		env.idleSourceDropped(ctx, t, "/idle.ogg")
@@ -255,8 +260,8 @@ func (env *liveEnv) listenerLeaves(ctx context.Context, t *testing.T, mount stri
 // secondFE runs another front-end for mount against env's Icecast until
 // stop is called; stop returns Run's error, or fails the test if Run does
 // not return within 3 s.
-func (env *liveEnv) secondFE(ctx context.Context, t *testing.T, cfg Config, mount string) (addr string, stop func() error) {
-	c := newFakeCluster(&autoradio.Mount{Name: mount})
+func (env *liveEnv) secondFE(ctx context.Context, t *testing.T, cfg Config, mount string) (addr string, stop func() error, c *fakeCluster) {
+	c = newFakeCluster(&autoradio.Mount{Name: mount})
 	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: env.ic.port})
 	cfg.Addr, cfg.Domain, cfg.LocalIcecast = "127.0.0.1:0", "radio.example.com", env.ic.addr
 	s, err := New(cfg, c, prometheus.NewRegistry(), quietLog)
@@ -280,7 +285,7 @@ func (env *liveEnv) secondFE(ctx context.Context, t *testing.T, cfg Config, moun
 		return runErr
 	}
 	t.Cleanup(func() { stop() })
-	return s.Addr().String(), stop
+	return s.Addr().String(), stop, c
 }
 
 // startSource sends a legacy SOURCE request for mount to addr and returns
@@ -301,7 +306,7 @@ func startSource(t *testing.T, addr, mount string) (net.Conn, *bufio.Reader) {
 // the front-end after SourceIdleTimeout (Icecast's own limit is 10 s).
 func (env *liveEnv) idleSourceDropped(ctx context.Context, t *testing.T, mount string) {
 	const idle = 500 * time.Millisecond
-	addr, _ := env.secondFE(ctx, t, Config{SourceIdleTimeout: idle}, mount)
+	addr, _, _ := env.secondFE(ctx, t, Config{SourceIdleTimeout: idle}, mount)
 	_, br := startSource(t, addr, mount)
 	start := time.Now()
 	if _, err := io.Copy(io.Discard, br); err != nil {
@@ -318,7 +323,7 @@ func (env *liveEnv) idleSourceDropped(ctx context.Context, t *testing.T, mount s
 // stops that front-end: Run must return promptly and the source's
 // connection must be closed.
 func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, mount string) {
-	addr, stop := env.secondFE(ctx, t, Config{}, mount)
+	addr, stop, _ := env.secondFE(ctx, t, Config{}, mount)
 	_, br := startSource(t, addr, mount)
 	start := time.Now()
 	if err := stop(); err != nil {
@@ -328,4 +333,30 @@ func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, moun
 		t.Errorf("the source connection ended with %v, want EOF", err)
 	}
 	t.Logf("shutdown with a relayed source took %v", time.Since(start))
+}
+
+// deposedMasterDropsSource relays a live source through a second
+// front-end, then tells that front-end another node is master: it must
+// disconnect the source, which would otherwise stay on the old master
+// (when the old master is cut off, for as long as the kernel buffers).
+func (env *liveEnv) deposedMasterDropsSource(ctx context.Context, t *testing.T, mount string) {
+	addr, _, c := env.secondFE(ctx, t, Config{}, mount)
+	conn, br := startSource(t, addr, mount)
+	conn.SetDeadline(time.Time{})
+	startFFmpeg(t, conn, append(testSignal(660), "-")...)
+	env.ic.waitSource(ctx, t, mount)
+
+	c.setMaster(&autoradio.MasterInfo{Name: "n2", IPs: []string{"127.0.0.2"}, IcecastPort: env.ic.port})
+	changed := time.Now()
+	conn.SetReadDeadline(changed.Add(10 * time.Second))
+	// Closed while ffmpeg still writes: EOF, or a reset.
+	if _, err := io.Copy(io.Discard, br); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the source's connection ended with %v, want it closed", err)
+	}
+	t.Logf("source disconnected %v after the master changed", time.Since(changed).Round(time.Millisecond))
+	waitFor(ctx, t, "no source on "+mount+" at the old master", func() bool {
+		st, err := env.ic.stats()
+		_, ok := st[mount]
+		return err == nil && !ok
+	})
 }

@@ -35,8 +35,11 @@ type metrics struct {
 	upstreams     prometheus.Gauge
 	slowListeners prometheus.Counter
 	sourceConns   *prometheus.CounterVec
-	sources       prometheus.Gauge
-	sourceBytes   prometheus.Counter
+	// sourcesDeposed counts relayed sources closed because the master
+	// changed.
+	sourcesDeposed prometheus.Counter
+	sources        prometheus.Gauge
+	sourceBytes    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -69,6 +72,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "autoradio", Name: "source_connections_total",
 			Help: "Source connections, by result (accepted, rejected, failed, no_master, redirected).",
 		}, []string{"result"}),
+		sourcesDeposed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "proxied_sources_deposed_total",
+			Help: "Relayed sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one.",
+		}),
 		sources: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "autoradio", Name: "proxied_sources",
 			Help: "Source connections being relayed to the master's Icecast.",
@@ -79,7 +86,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.redirects, m.streams,
-		m.streamBytes, m.upstreams, m.slowListeners, m.sourceConns, m.sources, m.sourceBytes} {
+		m.streamBytes, m.upstreams, m.slowListeners, m.sourceConns, m.sourcesDeposed, m.sources, m.sourceBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
 		}

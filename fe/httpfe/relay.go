@@ -14,6 +14,13 @@ import (
 // other has ended.
 const halfCloseGrace = 5 * time.Second
 
+// masterCheckInterval is how often a relay checks that its Icecast is
+// still the master's.
+const masterCheckInterval = 250 * time.Millisecond
+
+// errDeposed ends a relay to a node that is no longer master.
+var errDeposed = errors.New("the master changed")
+
 // relay joins a hijacked source connection to a connection to the master's
 // Icecast. Each direction runs until EOF or an error; EOF is passed on as a
 // half-close, and the other direction then gets halfCloseGrace to finish.
@@ -22,9 +29,14 @@ type relay struct {
 	clientIn *bufio.Reader // holds bytes the server read past the headers
 	up       net.Conn
 	idle     time.Duration // source → Icecast inactivity limit
-	respWait time.Duration // wait for Icecast's response headers
-	bufs     *bufferPool
-	m        *metrics
+	respWait time.Duration // wait for Icecast's response headers, and limit on each write to it
+	// deposed reports that the relay's Icecast is no longer the master's:
+	// the source must reconnect, to the new master. Nothing else would
+	// tell it when the old master is cut off, as the kernel buffers
+	// minutes of a stream.
+	deposed func() bool
+	bufs    *bufferPool
+	m       *metrics
 	// onResponse is called with Icecast's final status code (0: none) as
 	// soon as it is known.
 	onResponse func(code int)
@@ -35,13 +47,14 @@ type relay struct {
 }
 
 // run sends head to Icecast, relays until both directions are done, closes
-// both connections and returns Icecast's final status code (0 if none).
-func (rl *relay) run(head []byte) int {
+// both connections and returns Icecast's final status code (0 if none) and
+// what ended the source's side (nil: its end of stream).
+func (rl *relay) run(head []byte) (int, error) {
 	defer rl.closeBoth()
 	rl.up.SetWriteDeadline(deadline(rl.respWait))
 	if _, err := rl.up.Write(head); err != nil {
 		rl.onResponse(0)
-		return 0
+		return 0, err
 	}
 	codec := make(chan int, 1)
 	done := make(chan struct{})
@@ -49,27 +62,39 @@ func (rl *relay) run(head []byte) int {
 		defer close(done)
 		rl.upstreamToClient(codec)
 	}()
-	rl.sourceToUpstream()
+	err := rl.sourceToUpstream()
 	<-done
 	if rl.grace != nil {
 		rl.grace.Stop()
 	}
-	return <-codec
+	return <-codec, err
 }
 
 // sourceToUpstream copies the source's bytes, those already buffered first,
-// to Icecast.
-func (rl *relay) sourceToUpstream() {
+// to Icecast, and returns what ended it (nil: the source's end of stream).
+func (rl *relay) sourceToUpstream() error {
 	buf := rl.bufs.Get()
 	defer rl.bufs.Put(buf)
 	n := rl.clientIn.Buffered()
 	src := io.MultiReader(io.LimitReader(rl.clientIn, int64(n)), rl.client)
 	rl.clientIn = nil
-	err := rl.copy(rl.up, src, rl.client, buf, rl.idle, func(n int) {
+	var checked time.Time
+	err := rl.copy(rl.up, src, rl.client, buf, rl.idle, rl.respWait, func(n int) error {
 		rl.sent.Add(int64(n))
 		rl.m.sourceBytes.Add(float64(n))
+		if now := time.Now(); now.Sub(checked) >= masterCheckInterval {
+			checked = now
+			if rl.deposed != nil && rl.deposed() {
+				return errDeposed
+			}
+		}
+		return nil
 	})
 	rl.finish(err, rl.up)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
 }
 
 // upstreamToClient passes Icecast's response head to the source (sending
@@ -90,15 +115,15 @@ func (rl *relay) upstreamToClient(codec chan<- int) {
 	defer rl.bufs.Put(buf)
 	// Icecast is silent while a source streams: no idle limit this way.
 	rl.up.SetReadDeadline(time.Time{})
-	err = rl.copy(rl.client, rest, rl.up, buf, 0, func(int) {})
+	err = rl.copy(rl.client, rest, rl.up, buf, 0, halfCloseGrace, func(int) error { return nil })
 	rl.finish(err, rl.client)
 }
 
 // copy copies src to dst through buf. With idle > 0, each read from conn
-// (the connection under src) must bring data within idle; writes are always
-// bounded by the larger of idle and halfCloseGrace.
-func (rl *relay) copy(dst net.Conn, src io.Reader, conn net.Conn, buf []byte, idle time.Duration, count func(int)) error {
-	wait := max(idle, halfCloseGrace)
+// (the connection under src) must bring data within idle; each write must
+// be done within wait. After each write, count is told how many bytes
+// went; an error from it ends the copy.
+func (rl *relay) copy(dst net.Conn, src io.Reader, conn net.Conn, buf []byte, idle, wait time.Duration, count func(int) error) error {
 	for {
 		if idle > 0 {
 			conn.SetReadDeadline(deadline(idle))
@@ -109,7 +134,9 @@ func (rl *relay) copy(dst net.Conn, src io.Reader, conn net.Conn, buf []byte, id
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return werr
 			}
-			count(n)
+			if cerr := count(n); cerr != nil {
+				return cerr
+			}
 		}
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package httpfe
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -60,8 +61,13 @@ func (h *Handler) relaySource(w *recorder, r *http.Request, mount string, master
 		up:       up,
 		idle:     h.cfg.SourceIdleTimeout,
 		respWait: h.cfg.ResponseTimeout,
-		bufs:     h.bufs,
-		m:        h.metrics,
+		deposed: func() bool {
+			// An unknown master (an election under way) deposes no one.
+			m, ok := h.cluster.Master()
+			return ok && m.Name != master.Name
+		},
+		bufs: h.bufs,
+		m:    h.metrics,
 		onResponse: func(code int) {
 			h.metrics.sourceConns.WithLabelValues(sourceResult(code)).Inc()
 			log.Info("source: Icecast answered", "code", code)
@@ -75,11 +81,16 @@ func (h *Handler) relaySource(w *recorder, r *http.Request, mount string, master
 	defer h.sources.remove(rl)
 	h.metrics.sources.Inc()
 	defer h.metrics.sources.Dec()
-	code := rl.run(sourceRequestHead(r, mount, addr))
+	code, err := rl.run(sourceRequestHead(r, mount, addr))
 	if code == 0 {
 		code = http.StatusBadGateway
 	}
 	w.setStatus(code)
+	if errors.Is(err, errDeposed) {
+		h.metrics.sourcesDeposed.Inc()
+		log.Info("source: disconnected, its Icecast is no longer the master's", "bytes", rl.sent.Load())
+		return
+	}
 	log.Info("source: relay ended", "bytes", rl.sent.Load())
 }
 
