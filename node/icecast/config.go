@@ -20,11 +20,14 @@ import (
 
 // Defaults used by Render for zero fields of Params.
 const (
-	DefaultPort                 = 8000
-	DefaultMaxListeners         = 1000
-	DefaultQueueSize            = 512 * 1024
-	DefaultBurstSize            = 64 * 1024
-	DefaultSourceTimeout        = 10 * time.Second
+	DefaultPort         = 8000
+	DefaultMaxListeners = 1000
+	DefaultQueueSize    = 512 * 1024
+	DefaultBurstSize    = 64 * 1024
+	// DefaultSourceTimeout is short: a stalled source (its link to the
+	// master cut) keeps its mount, without the fallback, and refuses its
+	// own reconnection, until this has passed. Icecast's default is 10 s.
+	DefaultSourceTimeout        = 4 * time.Second
 	DefaultHeaderTimeout        = 15 * time.Second
 	DefaultClientTimeout        = 30 * time.Second
 	DefaultMasterUpdateInterval = 3 * time.Second
