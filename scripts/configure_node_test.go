@@ -117,6 +117,7 @@ func TestConfigureNodeWritesBothFiles(t *testing.T) {
 		"ETCD_INITIAL_CLUSTER":             "node1=http://192.0.2.11:2380,node2=http://192.0.2.12:2380",
 		"ETCD_INITIAL_CLUSTER_STATE":       "existing",
 		"ETCD_INITIAL_CLUSTER_TOKEN":       "autoradio",
+		"ETCD_PRE_VOTE":                    "true",
 	}
 	assertEnv(t, "etcd", etcd, wantEtcd)
 
