@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +18,10 @@ import (
 
 // TestMain fails the package when a supervisor goroutine outlives the tests.
 func TestMain(m *testing.M) {
+	// A shell cannot trap a signal that was ignored when it started, and
+	// a test run under nohup ignores SIGHUP: with a handler here, the
+	// shells the tests start get its default disposition back.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
 	code := m.Run()
 	if code == 0 {
 		if err := checkGoroutines(5 * time.Second); err != nil {
