@@ -23,11 +23,7 @@ import (
 )
 
 type flags struct {
-	etcd         autoradio.EtcdConfig
-	logLevel     string
-	name         string
-	ips          []string
-	monitorAddr  string
+	cli.DaemonFlags
 	sessionTTL   time.Duration
 	stateDir     string
 	icecastCfg   string
@@ -61,11 +57,7 @@ example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), &f) },
 	}
 	fs := cmd.Flags()
-	cli.AddEtcdFlags(fs, &f.etcd)
-	cli.AddLogLevelFlag(fs, &f.logLevel)
-	fs.StringVar(&f.name, "name", cli.DefaultName(), "name of this node, unique in the cluster")
-	fs.StringSliceVar(&f.ips, "ip", nil, "public IP address of this node (repeatable; default: the addresses that hostname -f resolves to)")
-	fs.StringVar(&f.monitorAddr, "monitor-addr", "127.0.0.1:2112", "address for /metrics, /healthz and /debug/ (empty: disabled)")
+	f.Add(fs, "127.0.0.1:2112", "name of this node, unique in the cluster", "public IP address of this node")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", 5*time.Second, "TTL of this node's presence and elections: how fast a dead node is noticed")
 	fs.StringVar(&f.stateDir, "state-dir", "/var/lib/autoradio", "directory for the generated Icecast config and runtime files")
 	fs.StringVar(&f.icecastCfg, "icecast-config", "", "path of the generated Icecast config (default: <state-dir>/icecast.xml)")
@@ -82,15 +74,10 @@ example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
 }
 
 func run(ctx context.Context, f *flags) error {
-	log := cli.NewLogger(f.logLevel)
-	if f.name == "" {
-		return &cli.UsageError{Err: fmt.Errorf("--name is empty and the host name is unknown")}
-	}
-	ips, err := cli.NodeIPs(ctx, f.ips)
+	log, err := f.Prepare(ctx)
 	if err != nil {
 		return err
 	}
-	f.ips = ips
 	if f.embedded {
 		srv, err := startEmbeddedEtcd(ctx, f)
 		if err != nil {
@@ -99,7 +86,7 @@ func run(ctx context.Context, f *flags) error {
 		defer srv.Close()
 		log.Info("embedded etcd running", "url", srv.ClientURL())
 	}
-	etcd, err := autoradio.NewEtcdClient(f.etcd)
+	etcd, err := autoradio.NewEtcdClient(f.Etcd)
 	if err != nil {
 		return err
 	}
@@ -111,8 +98,8 @@ func run(ctx context.Context, f *flags) error {
 		return &cli.UsageError{Err: fmt.Errorf("--http-addr: %w", err)}
 	}
 	n, err := node.New(ctx, node.Config{
-		Name:           f.name,
-		IPs:            f.ips,
+		Name:           f.Name,
+		IPs:            f.IPs,
 		IcecastPort:    f.icecastPort,
 		StateDir:       f.stateDir,
 		IcecastConfig:  f.icecastCfg,
@@ -133,14 +120,14 @@ func run(ctx context.Context, f *flags) error {
 		Health:   func(context.Context) error { return n.Healthy() },
 		Debug:    map[string]http.Handler{"node": n.DebugHandler()},
 	})
-	log.Info("radiod starting", "name", f.name, "ips", f.ips, "icecast_port", f.icecastPort)
-	return cli.RunWithMonitor(ctx, f.monitorAddr, monitor, log, n.Run)
+	log.Info("radiod starting", "name", f.Name, "ips", f.IPs, "icecast_port", f.icecastPort)
+	return cli.RunWithMonitor(ctx, f.MonitorAddr, monitor, log, n.Run)
 }
 
 // startEmbeddedEtcd runs etcd in this process on the first --etcd-urls
 // address, with its peer port one above the client port.
 func startEmbeddedEtcd(ctx context.Context, f *flags) (*embedded.Server, error) {
-	endpoints := f.etcd.Endpoints
+	endpoints := f.Etcd.Endpoints
 	if len(endpoints) == 0 {
 		endpoints = []string{autoradio.DefaultEtcdURL}
 	}
@@ -158,5 +145,5 @@ func startEmbeddedEtcd(ctx context.Context, f *flags) (*embedded.Server, error) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
-	return embedded.Start(ctx, embedded.Config{Name: f.name, DataDir: dir, ClientURL: u.String(), PeerURL: peer.String()})
+	return embedded.Start(ctx, embedded.Config{Name: f.Name, DataDir: dir, ClientURL: u.String(), PeerURL: peer.String()})
 }

@@ -20,11 +20,7 @@ import (
 )
 
 type flags struct {
-	etcd          autoradio.EtcdConfig
-	logLevel      string
-	name          string
-	ips           []string
-	monitorAddr   string
+	cli.DaemonFlags
 	domain        string
 	dnsAddr       string
 	httpAddr      string
@@ -56,11 +52,7 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), &f) },
 	}
 	fs := cmd.Flags()
-	cli.AddEtcdFlags(fs, &f.etcd)
-	cli.AddLogLevelFlag(fs, &f.logLevel)
-	fs.StringVar(&f.name, "name", cli.DefaultName(), "name of this node, as radiod publishes it")
-	fs.StringSliceVar(&f.ips, "ip", nil, "IP address of this node (repeatable; default: the addresses that hostname -f resolves to); the first one reaches the local Icecast")
-	fs.StringVar(&f.monitorAddr, "monitor-addr", "127.0.0.1:2113", "address for /metrics, /healthz and /debug/ (empty: disabled)")
+	f.Add(fs, "127.0.0.1:2113", "name of this node, as radiod publishes it", "IP address of this node, the first of which reaches the local Icecast")
 	fs.StringVar(&f.domain, "domain", "", "the cluster's DNS domain, e.g. radio.example.com (required)")
 	fs.StringVar(&f.dnsAddr, "dns-addr", ":53", "DNS address (UDP and TCP)")
 	fs.StringVar(&f.httpAddr, "http-addr", ":80", "HTTP address")
@@ -75,13 +67,11 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 }
 
 func run(ctx context.Context, f *flags) error {
-	log := cli.NewLogger(f.logLevel)
-	ips, err := cli.NodeIPs(ctx, f.ips)
+	log, err := f.Prepare(ctx)
 	if err != nil {
 		return err
 	}
-	f.ips = ips
-	etcd, err := autoradio.NewEtcdClient(f.etcd)
+	etcd, err := autoradio.NewEtcdClient(f.Etcd)
 	if err != nil {
 		return err
 	}
@@ -96,7 +86,7 @@ func run(ctx context.Context, f *flags) error {
 		HTTPAddr:      f.httpAddr,
 		DisableProxy:  !f.proxy,
 		Policy:        f.policy,
-		LocalIcecast:  net.JoinHostPort(f.ips[0], strconv.Itoa(f.icecastPort)),
+		LocalIcecast:  net.JoinHostPort(f.IPs[0], strconv.Itoa(f.icecastPort)),
 		Logger:        log,
 	}, etcd, reg)
 	if err != nil {
@@ -106,6 +96,6 @@ func run(ctx context.Context, f *flags) error {
 		Gatherer: reg,
 		Health:   func(context.Context) error { return front.Healthy() },
 	})
-	log.Info("redirectord starting", "name", f.name, "domain", f.domain)
-	return cli.RunWithMonitor(ctx, f.monitorAddr, monitor, log, front.Run)
+	log.Info("redirectord starting", "name", f.Name, "domain", f.domain)
+	return cli.RunWithMonitor(ctx, f.MonitorAddr, monitor, log, front.Run)
 }

@@ -2,12 +2,50 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
 
+	"github.com/spf13/pflag"
+
+	"autoradio"
 	"autoradio/instrumentation"
 )
+
+// DaemonFlags are the flags radiod and redirectord share: etcd, log
+// level, the node's name and addresses, and the monitoring address.
+type DaemonFlags struct {
+	Etcd        autoradio.EtcdConfig
+	LogLevel    string
+	Name        string
+	IPs         []string
+	MonitorAddr string
+}
+
+// Add defines the flags on fs, with the daemon's own monitoring address
+// and words for --name and --ip.
+func (d *DaemonFlags) Add(fs *pflag.FlagSet, monitorAddr, nameHelp, ipHelp string) {
+	AddEtcdFlags(fs, &d.Etcd)
+	AddLogLevelFlag(fs, &d.LogLevel)
+	fs.StringVar(&d.Name, "name", DefaultName(), nameHelp)
+	fs.StringSliceVar(&d.IPs, "ip", nil, ipHelp+" (repeatable; default: the addresses that hostname -f resolves to)")
+	fs.StringVar(&d.MonitorAddr, "monitor-addr", monitorAddr, "address for /metrics, /healthz and /debug/ (empty: disabled)")
+}
+
+// Prepare checks the name, fills in the addresses (NodeIPs) and returns
+// the daemon's logger.
+func (d *DaemonFlags) Prepare(ctx context.Context) (*slog.Logger, error) {
+	if d.Name == "" {
+		return nil, &UsageError{Err: errors.New("--name is empty and the host name is unknown")}
+	}
+	ips, err := NodeIPs(ctx, d.IPs)
+	if err != nil {
+		return nil, err
+	}
+	d.IPs = ips
+	return NewLogger(d.LogLevel), nil
+}
 
 // NodeIPs returns the --ip values, or the host's addresses when none was
 // given, after checking that each is an IP address.
