@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -165,17 +166,17 @@ func settledMaster(t *testing.T, c *autoradio.Client, after time.Time, timeout t
 		if err != nil {
 			return err
 		}
-		for _, st := range statuses {
-			if st.Name == m.Name && st.IsMaster && st.UpdatedAt.After(after) {
-				for _, n := range nodes {
-					if n.Name == m.Name {
-						found = n
-						return nil
-					}
-				}
-			}
+		i := slices.IndexFunc(nodes, func(n *clustertest.Radiod) bool { return n.Name == m.Name })
+		if i < 0 {
+			return fmt.Errorf("master is %s", m.Name)
 		}
-		return fmt.Errorf("master %s has not published a fresh status", m.Name)
+		if !slices.ContainsFunc(statuses, func(st *autoradio.NodeStatus) bool {
+			return st.Name == m.Name && st.IsMaster && st.UpdatedAt.After(after)
+		}) {
+			return fmt.Errorf("master %s has not published a fresh status", m.Name)
+		}
+		found = nodes[i]
+		return nil
 	})
 	return found
 }
