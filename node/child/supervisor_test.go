@@ -146,13 +146,21 @@ func TestKillAfterTimeout(t *testing.T) {
 // groupScript starts a grandchild that ignores SIGTERM and records its PID.
 const groupScript = `sh -c 'trap "" TERM; echo $$ > gc.pid; exec sleep 1000' & touch up; wait`
 
-func TestProcessGroupKilledOnStop(t *testing.T) {
+// startWithGrandchild supervises groupScript and returns the grandchild's
+// PID, which is killed at the end of the test in any case.
+func startWithGrandchild(t *testing.T) (*running, int) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := shell(dir, groupScript)
 	cfg.Ready = fileExists(filepath.Join(dir, "up"))
 	r := start(t, cfg)
 	gc := readPID(t, filepath.Join(dir, "gc.pid"))
 	t.Cleanup(func() { syscall.Kill(gc, syscall.SIGKILL) })
+	return r, gc
+}
+
+func TestProcessGroupKilledOnStop(t *testing.T) {
+	r, gc := startWithGrandchild(t)
 	if !alive(gc) {
 		t.Fatalf("grandchild %d not running", gc)
 	}
@@ -162,12 +170,7 @@ func TestProcessGroupKilledOnStop(t *testing.T) {
 }
 
 func TestCrashKillsGroupAndRestarts(t *testing.T) {
-	dir := t.TempDir()
-	cfg := shell(dir, groupScript)
-	cfg.Ready = fileExists(filepath.Join(dir, "up"))
-	r := start(t, cfg)
-	gc := readPID(t, filepath.Join(dir, "gc.pid"))
-	t.Cleanup(func() { syscall.Kill(gc, syscall.SIGKILL) })
+	r, gc := startWithGrandchild(t)
 	first := r.rec.waitCount(t, Ready, 1, 5*time.Second)[0].PID
 
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
