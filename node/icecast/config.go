@@ -120,6 +120,36 @@ type Params struct {
 	MasterUpdateInterval time.Duration
 	// LogLevel is Icecast's log level (1 error .. 4 debug).
 	LogLevel int
+
+	// ConfigID, when not 0, is written into <location>, which Icecast
+	// shows in its status (Status.ConfigID) once it has read the config:
+	// what tells radiod that a reload was applied. 0: none.
+	ConfigID uint64
+}
+
+// locationConfig introduces the config ID in <location>.
+const locationConfig = ", config "
+
+func location(node string, id uint64) string {
+	if id == 0 {
+		return "autoradio node " + node
+	}
+	return "autoradio node " + node + locationConfig + strconv.FormatUint(id, 10)
+}
+
+// relayConnectTimeout is how long Icecast 2.4 waits for the TCP
+// connection of a relay (hard-coded in its slave.c).
+const relayConnectTimeout = 10 * time.Second
+
+// MaxReloadDelay is the longest a working Icecast takes to apply a
+// reload, given the config's header timeout (0: the default). Its slave
+// thread rereads the config file within a second of SIGHUP, but it can
+// be held before that by the relays it replaces, each of which may still
+// be connecting (relayConnectTimeout) then waiting for its master's
+// answer (the header timeout).
+func MaxReloadDelay(headerTimeout time.Duration) time.Duration {
+	const loop, margin = time.Second, 2 * time.Second
+	return loop + relayConnectTimeout + orDefault(headerTimeout, DefaultHeaderTimeout) + margin
 }
 
 // Render returns the Icecast configuration for p. The output is
@@ -203,7 +233,7 @@ func (p *Params) build() (*xmlConfig, error) {
 		clients += p.RelayNodes * len(mounts)
 	}
 	cfg := &xmlConfig{
-		Location: "autoradio node " + p.NodeName,
+		Location: location(p.NodeName, p.ConfigID),
 		Admin:    "hostmaster@" + p.Hostname,
 		Hostname: p.Hostname,
 		Limits: xmlLimits{

@@ -218,8 +218,18 @@ func TestIcecastMasterAndRelay(t *testing.T) {
 		Mounts: []*autoradio.Mount{mount}, AdminPassword: "adminpass", RelayPassword: "relaypass"}
 
 	mp := common
-	mp.IsMaster, mp.ListenIPs = true, []string{"127.0.0.1"}
+	mp.IsMaster, mp.ListenIPs, mp.ConfigID = true, []string{"127.0.0.1"}, 42
 	master := startIcecast(ctx, t, mp, webroot)
+
+	t.Run("status shows the config ID", func(t *testing.T) {
+		st, err := master.status.Fetch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := st.ConfigID(); id != 42 {
+			t.Errorf("config ID = %d (location %q), want 42", id, st.Location)
+		}
+	})
 
 	t.Run("wrong password is refused", func(t *testing.T) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, master.url(testMount), bytes.NewReader(nil))

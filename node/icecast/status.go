@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"autoradio"
@@ -16,8 +17,21 @@ const StatusPath = "/autoradio-status.xsl"
 
 // Status is a snapshot of the mounts of one Icecast server.
 type Status struct {
-	ServerID string      `json:"server_id"`
+	ServerID string `json:"server_id"`
+	// Location is the config's <location>, with its ConfigID.
+	Location string      `json:"location"`
 	Mounts   []MountStat `json:"mounts"`
+}
+
+// ConfigID is the Params.ConfigID of the config Icecast read last; 0 if
+// it had none.
+func (s *Status) ConfigID() uint64 {
+	_, id, ok := strings.Cut(s.Location, locationConfig)
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.ParseUint(id, 10, 64)
+	return n
 }
 
 // MountStat is what Icecast reports about one mount. Icecast lists a

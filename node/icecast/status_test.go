@@ -21,11 +21,16 @@ func readFixture(t testing.TB, name string) []byte {
 // The fixtures were captured from icecast2 2.4.4: a master with a live
 // source (the title has quotes and a backslash) and one listener, which is
 // the relay of the second node; that relay node with one working relay and
-// two whose mounts had no source on the master.
+// two whose mounts had no source on the master. The master's location,
+// with its config ID, was added when the stylesheet began to show it; the
+// relay node's is from before that.
 func TestParseStatusFixtures(t *testing.T) {
 	master, err := ParseStatus(readFixture(t, "status-master.json"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if id := master.ConfigID(); id != 3 {
+		t.Errorf("master config ID = %d, want 3", id)
 	}
 	want := []MountStat{{Mount: "/test.ogg", Listeners: 1, SourceConnected: true, BitrateKbps: 80, Title: `Bob - He said "hi" \o/`}}
 	if !reflect.DeepEqual(master.Mounts, want) {
@@ -34,6 +39,9 @@ func TestParseStatusFixtures(t *testing.T) {
 	relay, err := ParseStatus(readFixture(t, "status-relay.json"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if id := relay.ConfigID(); id != 0 {
+		t.Errorf("relay config ID = %d, want 0 (no location)", id)
 	}
 	got := relay.MountStatuses([]string{"/fb.ogg", "/test.ogg", "/missing.ogg"})
 	wantStatus := []autoradio.MountStatus{

@@ -9,6 +9,8 @@
 <xsl:template match="/icestats">
   <xsl:text>{"server_id":"</xsl:text>
   <xsl:call-template name="str"><xsl:with-param name="s" select="server_id"/></xsl:call-template>
+  <xsl:text>","location":"</xsl:text>
+  <xsl:call-template name="str"><xsl:with-param name="s" select="location"/></xsl:call-template>
   <xsl:text>","mounts":[</xsl:text>
   <xsl:for-each select="source">
     <xsl:if test="position() != 1"><xsl:text>,</xsl:text></xsl:if>
