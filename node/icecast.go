@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -34,14 +35,26 @@ type icecastProcess struct {
 
 	haveConfig chan struct{}
 	once       sync.Once
-	gen        atomic.Uint64 // config writes so far
-	startedGen atomic.Uint64 // config generation the running process read
+	gen        atomic.Uint64 // config ID of the last config written
+	startedGen atomic.Uint64 // config ID the running process read
 	reloads    atomic.Uint64
+	// stuckRestarts counts restarts of an Icecast that stopped applying
+	// its config (see checkApplied).
+	stuckRestarts atomic.Uint64
+
+	mu     sync.Mutex
+	params icecast.Params // of the last config written, ConfigID 0
+	plain  []byte         // its rendering with ConfigID 0
+	probe  bool           // the last change is to be followed by a probe
+	behind time.Time      // since when Icecast shows an older config; zero: it does not
 }
 
 func newIcecastProcess(cfg *Config, sec *secrets, log *slog.Logger) (*icecastProcess, error) {
 	p := &icecastProcess{cfg: cfg, log: log, uid: -1, gid: -1, haveConfig: make(chan struct{}),
 		http: &http.Client{Timeout: time.Second}}
+	// Config IDs grow across radiod restarts too, so that the config a
+	// previous run left is never taken for the current one.
+	p.gen.Store(uint64(time.Now().Unix()) << 16)
 	if err := p.prepareDirs(); err != nil {
 		return nil, err
 	}
@@ -121,27 +134,97 @@ func (p *icecastProcess) Run(ctx context.Context) error {
 	return p.sup.Run(ctx)
 }
 
-// apply writes a rendered config. The file is readable by Icecast's group
-// only (it holds source passwords): Icecast rereads it on SIGHUP after
+// apply writes the config for params, when it differs from the last one,
+// and has Icecast reload it. The file is readable by Icecast's group only
+// (it holds source passwords): Icecast rereads it on SIGHUP after
 // dropping root.
-func (p *icecastProcess) apply(data []byte) (bool, error) {
-	var changed bool
-	var err error
-	if p.uid >= 0 {
-		changed, err = atomicfile.WriteFileOwned(p.cfg.IcecastConfig, data, 0o640, 0, p.gid)
-	} else {
-		changed, err = atomicfile.WriteFile(p.cfg.IcecastConfig, data, 0o600)
-	}
+func (p *icecastProcess) apply(params icecast.Params) (bool, error) {
+	params.ConfigID = 0
+	plain, err := icecast.Render(params)
 	if err != nil {
-		return false, fmt.Errorf("icecast: writing config: %w", err)
+		return false, err
 	}
-	p.once.Do(func() { close(p.haveConfig) })
-	if !changed {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.plain != nil && bytes.Equal(plain, p.plain) {
 		return false, nil
 	}
-	p.gen.Add(1)
-	p.reload()
+	if err := p.write(params); err != nil {
+		return false, err
+	}
+	p.plain, p.probe = plain, true
 	return true, nil
+}
+
+// write writes the config for params under the next config ID and has
+// Icecast reload it; p.mu is held.
+func (p *icecastProcess) write(params icecast.Params) error {
+	params.ConfigID = p.gen.Load() + 1
+	data, err := icecast.Render(params)
+	if err != nil {
+		return err
+	}
+	if p.uid >= 0 {
+		_, err = atomicfile.WriteFileOwned(p.cfg.IcecastConfig, data, 0o640, 0, p.gid)
+	} else {
+		_, err = atomicfile.WriteFile(p.cfg.IcecastConfig, data, 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("icecast: writing config: %w", err)
+	}
+	p.params = params
+	p.gen.Store(params.ConfigID)
+	p.once.Do(func() { close(p.haveConfig) })
+	p.reload()
+	return nil
+}
+
+// checkApplied is given the config ID that the running Icecast shows in
+// its status, and restarts an Icecast stuck on an older config.
+//
+// Icecast 2.4's slave thread, which rereads the config on SIGHUP and runs
+// the relays, can deadlock: when a reload replaces a relay that is still
+// connecting and whose attempt then fails, the slave thread waits for the
+// relay's thread while holding the lock that thread takes as it ends
+// (slave.c, relay_check_streams and start_relay_stream). From then on
+// Icecast never starts a relay nor rereads its config again, and the
+// mount of the old relay stays reserved, so that a new master refuses the
+// mount's source. A master cut off the network mid-request, then
+// replaced, is exactly that. The deadlock happens after the reload was
+// read, so once Icecast shows a change, radiod asks for one more reload
+// of the same config (a probe): Icecast shows it only once its slave
+// thread got through the relays the change replaced, which takes at most
+// icecast.MaxReloadDelay.
+func (p *icecastProcess) checkApplied(seen uint64, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.plain == nil {
+		return // still on the config a previous run left, until etcd is read
+	}
+	want := p.gen.Load()
+	if seen == want {
+		p.behind = time.Time{}
+		if p.probe {
+			p.probe = false
+			if err := p.write(p.params); err != nil {
+				p.log.Warn("probing Icecast with a reload", "err", err)
+			}
+		}
+		return
+	}
+	if p.behind.IsZero() {
+		p.behind = now
+		return
+	}
+	stuck := now.Sub(p.behind)
+	if stuck < icecast.MaxReloadDelay(p.params.HeaderTimeout) {
+		return
+	}
+	p.behind = time.Time{}
+	p.stuckRestarts.Add(1)
+	p.log.Warn("restarting Icecast: it stopped applying its config (its relay thread is deadlocked)",
+		"config_shown", seen, "config_written", want, "for", stuck.Round(time.Second))
+	p.sup.Restart()
 }
 
 // reload sends SIGHUP to a ready Icecast. One that is still starting may

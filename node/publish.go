@@ -96,6 +96,7 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 			p.log.Debug("reading Icecast status", "err", err)
 		} else {
 			st.IcecastOK = true
+			p.icecast.checkApplied(is.ConfigID(), time.Now())
 			st.Mounts = is.MountStatuses(p.state.mountNames())
 			p.addProxied(ctx, st.Mounts)
 			for _, m := range st.Mounts {

@@ -29,12 +29,7 @@ func (n *Node) render() {
 		n.log.Debug("keeping the current Icecast config", "mounts_read", r.mountsOK, "master", r.isMaster)
 		return
 	}
-	data, err := icecast.Render(n.params(r))
-	if err != nil {
-		n.log.Error("rendering Icecast config", "err", err)
-		return
-	}
-	changed, err := n.icecast.apply(data)
+	changed, err := n.icecast.apply(n.params(r))
 	if err != nil {
 		n.log.Error("applying Icecast config", "err", err)
 		return
