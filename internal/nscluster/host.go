@@ -1,6 +1,7 @@
 package nscluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"autoradio/internal/testenv"
 	"autoradio/node/icecast"
 )
@@ -19,6 +23,8 @@ import (
 // Ports every host uses on its own address.
 const (
 	IcecastPort = 8000
+	// MonitorPort serves radiod's /metrics.
+	MonitorPort = 2112
 	etcdClient  = 2379
 	etcdPeer    = 2380
 )
@@ -66,7 +72,7 @@ func (h *Host) StartRadiod() {
 	h.Radiod = h.start(testenv.Binary(h.c.t, "radiod"),
 		"--name", h.Name, "--ip", h.IP, "--icecast-port", fmt.Sprint(IcecastPort),
 		"--etcd-urls", h.c.EtcdURLs(), "--state-dir", h.StateDir,
-		"--session-ttl", h.c.cfg.SessionTTL.String(), "--monitor-addr", "", "--interface", "eth0",
+		"--session-ttl", h.c.cfg.SessionTTL.String(), "--monitor-addr", fmt.Sprintf("%s:%d", h.IP, MonitorPort), "--interface", "eth0",
 		"--http-addr", h.IP+":80")
 }
 
@@ -152,6 +158,25 @@ func (h *Host) Status(ctx context.Context) (*icecast.Status, error) {
 		return nil, err
 	}
 	return icecast.ParseStatus(data)
+}
+
+// Counter reads a counter of radiod's /metrics (0 when it has no
+// samples).
+func (h *Host) Counter(ctx context.Context, name string) (float64, error) {
+	data, err := h.Get(ctx, MonitorPort, "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(data))
+	if err != nil {
+		return 0, fmt.Errorf("%s: /metrics: %w", h.Name, err)
+	}
+	var sum float64
+	for _, m := range families[name].GetMetric() {
+		sum += m.GetCounter().GetValue()
+	}
+	return sum, nil
 }
 
 // HasSource reports whether the host's Icecast has a live source (its
