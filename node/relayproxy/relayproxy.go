@@ -1,0 +1,222 @@
+// Package relayproxy carries the local Icecast's relay connections to the
+// current master, so that a change of master never changes Icecast's
+// config.
+//
+// Icecast 2.4 deadlocks when a reload replaces a relay that is still
+// connecting to its master and that attempt then fails (see TUNING.md):
+// exactly what happens when a master is cut off and another is elected.
+// Relaying through a local proxy, the relays of a node always point at
+// the same address. When the master changes, the proxy closes the
+// connections to the old one, and Icecast's relays reconnect by
+// themselves (within a second, to the new master), with no reload. When
+// the node itself becomes master, the proxy refuses and closes every
+// relay connection before the config without relays is loaded, so that
+// no relay is left connecting when Icecast removes them.
+package relayproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Timeouts of a relayed connection.
+const (
+	// DialTimeout bounds the connection to the master: less than the
+	// header timeout of the Icecast waiting for the master's answer.
+	DialTimeout = 5 * time.Second
+	// IdleTimeout closes a connection on which the master sent nothing
+	// for that long. Icecast's own source timeout is shorter; this is
+	// the proxy's backstop.
+	IdleTimeout = time.Minute
+)
+
+// Proxy accepts connections on a local address and carries each, byte
+// for byte, to the upstream (the master's Icecast).
+type Proxy struct {
+	ln  net.Listener
+	log *slog.Logger
+
+	mu       sync.Mutex
+	upstream string // host:port; "": connections are refused
+	conns    map[*relayed]struct{}
+	wg       sync.WaitGroup // one per connection being served
+}
+
+// relayed is one connection from Icecast and its way to the upstream.
+type relayed struct {
+	upstream string
+	down     net.Conn
+	ctx      context.Context // ends when the connection is closed
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	up       net.Conn // nil while dialing
+	closed   bool
+}
+
+// close ends both sides; a dial in progress is cancelled.
+func (r *relayed) close() {
+	r.cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	r.down.Close()
+	if r.up != nil {
+		r.up.Close()
+	}
+}
+
+// setUp records the connection to the upstream; false when the
+// connection was closed meanwhile.
+func (r *relayed) setUp(c net.Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.up = c
+	return true
+}
+
+// Listen opens the proxy's listener on ip, on a port of the system's
+// choice. The proxy refuses connections until SetUpstream is given one.
+func Listen(ip string, log *slog.Logger) (*Proxy, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("relayproxy: %w", err)
+	}
+	return &Proxy{ln: ln, log: log.With("component", "relayproxy"), conns: map[*relayed]struct{}{}}, nil
+}
+
+// Addr is the address Icecast's relays connect to.
+func (p *Proxy) Addr() (ip string, port int) {
+	a := p.ln.Addr().(*net.TCPAddr)
+	return a.IP.String(), a.Port
+}
+
+// SetUpstream sets where new connections go, host:port, or "" to refuse
+// them. When it changes, every connection to the previous upstream is
+// closed at once, and SetUpstream returns how many.
+func (p *Proxy) SetUpstream(addr string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if addr == p.upstream {
+		return 0
+	}
+	p.upstream = addr
+	n := 0
+	for r := range p.conns {
+		if r.upstream != addr {
+			r.close()
+			delete(p.conns, r)
+			n++
+		}
+	}
+	if n > 0 {
+		p.log.Info("closed the relay connections to the previous master", "connections", n, "upstream", addr)
+	}
+	return n
+}
+
+// Run serves connections until ctx ends, then closes them all and
+// returns once every one has stopped.
+func (p *Proxy) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { p.ln.Close() })
+	defer stop()
+	defer p.wg.Wait()
+	defer p.SetUpstream("")
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("relayproxy: accepting: %w", err)
+		}
+		r := p.track(ctx, c)
+		if r == nil {
+			c.Close()
+			continue
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.serve(r)
+		}()
+	}
+}
+
+// track registers a new connection; nil when connections are refused.
+func (p *Proxy) track(ctx context.Context, c net.Conn) *relayed {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.upstream == "" {
+		return nil
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	r := &relayed{upstream: p.upstream, down: c, ctx: rctx, cancel: cancel}
+	p.conns[r] = struct{}{}
+	return r
+}
+
+// serve dials the upstream and copies both ways until either side ends.
+func (p *Proxy) serve(r *relayed) {
+	defer func() {
+		p.mu.Lock()
+		delete(p.conns, r)
+		p.mu.Unlock()
+		r.close()
+	}()
+	dctx, cancel := context.WithTimeout(r.ctx, DialTimeout)
+	var d net.Dialer
+	up, err := d.DialContext(dctx, "tcp", r.upstream)
+	cancel()
+	if err != nil {
+		p.log.Debug("connecting a relay to the master", "upstream", r.upstream, "err", err)
+		return
+	}
+	if !r.setUp(up) {
+		up.Close()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Icecast sends its request, then nothing: this side ends when
+		// the other does (both connections are closed then).
+		pipe(up, r.down, 0)
+		r.close()
+	}()
+	pipe(r.down, up, IdleTimeout)
+	r.close()
+	<-done
+}
+
+// pipe copies src to dst until either fails. idle > 0 bounds each read
+// of src; every write is bounded by IdleTimeout.
+func pipe(dst, src net.Conn, idle time.Duration) {
+	buf := make([]byte, 32<<10)
+	for {
+		if idle > 0 {
+			src.SetReadDeadline(time.Now().Add(idle))
+		}
+		n, err := src.Read(buf)
+		if n > 0 {
+			dst.SetWriteDeadline(time.Now().Add(IdleTimeout))
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
