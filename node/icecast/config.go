@@ -152,6 +152,41 @@ func MaxReloadDelay(headerTimeout time.Duration) time.Duration {
 	return loop + relayConnectTimeout + orDefault(headerTimeout, DefaultHeaderTimeout) + margin
 }
 
+// ReplacesRelays reports whether Icecast, going from the config for old
+// to the one for new, stops or re-points a relay. Such a reload waits for
+// the relay's thread (see MaxReloadDelay), and deadlocks Icecast 2.4 when
+// that relay is still connecting and then fails.
+func ReplacesRelays(old, new Params) bool {
+	before, err := relaysOf(old)
+	if err != nil {
+		return true
+	}
+	after, err := relaysOf(new)
+	if err != nil {
+		return true
+	}
+	for local, r := range before {
+		if now, ok := after[local]; !ok || now != r {
+			return true
+		}
+	}
+	return false
+}
+
+// relaysOf returns the relays of the config for p by local mount.
+func relaysOf(p Params) (map[string]xmlRelay, error) {
+	p.applyDefaults()
+	cfg, err := p.build()
+	if err != nil {
+		return nil, err
+	}
+	relays := make(map[string]xmlRelay, len(cfg.Relays))
+	for _, r := range cfg.Relays {
+		relays[r.LocalMount] = r
+	}
+	return relays, nil
+}
+
 // Render returns the Icecast configuration for p. The output is
 // deterministic: the same Params give the same bytes, so that radiod can
 // reload Icecast only when the config really changed.

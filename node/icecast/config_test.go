@@ -255,3 +255,43 @@ func BenchmarkRender1000(b *testing.B) {
 		}
 	}
 }
+
+func TestReplacesRelays(t *testing.T) {
+	master := baseParams()
+	master.Mounts = masterMounts()
+	relay := baseParams()
+	relay.IsMaster = false
+	relay.MasterIP, relay.MasterPort = "127.0.0.1", 40000
+	relay.Mounts = masterMounts()
+	with := func(p Params, change func(*Params)) Params {
+		p.Mounts = append([]*autoradio.Mount(nil), p.Mounts...)
+		change(&p)
+		return p
+	}
+	for _, tc := range []struct {
+		name     string
+		old, new Params
+		want     bool
+	}{
+		{"same master config", master, master, false},
+		{"master: a mount added", master, with(master, func(p *Params) {
+			p.Mounts = append(p.Mounts, &autoradio.Mount{Name: "/new.ogg", Username: "u", Password: "p"})
+		}), false},
+		{"master: an upstream mount deleted", master, with(master, func(p *Params) { p.Mounts = p.Mounts[:2] }), true},
+		{"master: an upstream changed", master, with(master, func(p *Params) {
+			p.Mounts[3] = &autoradio.Mount{Name: "/plain.mp3", RelayURL: "http://radio.example.org/y"}
+		}), true},
+		{"master: listener limit changed", master, with(master, func(p *Params) { p.MaxListeners = 10 }), false},
+		{"relay: a mount added", relay, with(relay, func(p *Params) {
+			p.Mounts = append(p.Mounts, &autoradio.Mount{Name: "/new.ogg"})
+		}), false},
+		{"relay: relayed from elsewhere", relay, with(relay, func(p *Params) { p.MasterPort = 40001 }), true},
+		{"relay becomes master", relay, master, true},
+		{"master becomes relay", master, relay, true}, // its upstream relays now go through the proxy
+		{"master without upstreams becomes relay", with(master, func(p *Params) { p.Mounts = p.Mounts[:2] }), relay, false},
+	} {
+		if got := ReplacesRelays(tc.old, tc.new); got != tc.want {
+			t.Errorf("%s: ReplacesRelays = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
