@@ -149,10 +149,13 @@ func (p *icecastProcess) apply(params icecast.Params) (bool, error) {
 	if p.plain != nil && bytes.Equal(plain, p.plain) {
 		return false, nil
 	}
+	// Only a reload that stops or re-points a relay can leave Icecast
+	// stuck (see checkApplied); those are probed.
+	probe := p.plain != nil && icecast.ReplacesRelays(p.params, params)
 	if err := p.write(params); err != nil {
 		return false, err
 	}
-	p.plain, p.probe = plain, true
+	p.plain, p.probe = plain, probe
 	return true, nil
 }
 
@@ -189,12 +192,13 @@ func (p *icecastProcess) write(params icecast.Params) error {
 // (slave.c, relay_check_streams and start_relay_stream). From then on
 // Icecast never starts a relay nor rereads its config again, and the
 // mount of the old relay stays reserved, so that a new master refuses the
-// mount's source. A master cut off the network mid-request, then
-// replaced, is exactly that. The deadlock happens after the reload was
-// read, so once Icecast shows a change, radiod asks for one more reload
-// of the same config (a probe): Icecast shows it only once its slave
-// thread got through the relays the change replaced, which takes at most
-// icecast.MaxReloadDelay.
+// mount's source. The relay proxy keeps master changes from replacing
+// relays (package relayproxy); a mount with an upstream, edited or
+// deleted while the upstream does not answer, still can. The deadlock
+// happens after the reload was read, so once Icecast shows a change that
+// replaced relays, radiod asks for one more reload of the same config (a
+// probe): Icecast shows it only once its slave thread got through the
+// relays the change replaced, which takes at most icecast.MaxReloadDelay.
 func (p *icecastProcess) checkApplied(seen uint64, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -25,7 +25,7 @@ func newMetrics(n *Node) *metrics {
 		master:         d("is_master", "Whether this node is the Icecast master (1) or a relay (0)."),
 		listeners:      d("listeners", "Listeners on this node, relays excluded."),
 		bandwidth:      d("bandwidth_bytes_per_second", "Outgoing bandwidth of the measured interface."),
-		reloads:        d("icecast_config_reloads_total", "Icecast reloads: one per config change, and one more after it that checks Icecast is not stuck."),
+		reloads:        d("icecast_config_reloads_total", "Icecast reloads: one per config change, and one more after a change that stops or re-points relays, which checks that Icecast is not stuck."),
 		restarts:       d("icecast_restarts_total", "Icecast starts after the first one."),
 		stuck:          d("icecast_stuck_restarts_total", "Icecast restarts because it stopped applying its config (a deadlocked relay thread)."),
 		mountListeners: d("mount_listeners", "Listeners of a mount on this node, relays excluded.", "mount"),

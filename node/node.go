@@ -15,6 +15,7 @@ import (
 	"autoradio/coordination"
 	"autoradio/node/bandwidth"
 	"autoradio/node/icecast"
+	"autoradio/node/relayproxy"
 	"autoradio/node/transcode"
 )
 
@@ -26,6 +27,8 @@ type Node struct {
 	secrets *secrets
 	state   *state
 	icecast *icecastProcess
+	// relays carries the local Icecast's relays to the master.
+	relays  *relayproxy.Proxy
 	status  *publisher
 	metrics *metrics
 	// transcoders runs the liquidsoap transcoders this node wins.
@@ -76,6 +79,9 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 			return nil, fmt.Errorf("node: metrics: %w", err)
 		}
 	}
+	if n.relays, err = relayproxy.Listen("127.0.0.1", log); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	return n, nil
 }
 
@@ -116,6 +122,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return coordination.RunSession(ctx, n.etcd, n.cfg.SessionTTL, n.session,
 			append(opts, coordination.WithSessionLost(n.state.etcdError))...)
 	})
+	run("relay proxy", n.relays.Run)
 	run("render", n.renderLoop)
 	run("status", n.status.Run)
 	run("icecast", n.icecast.Run)

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"time"
 
 	"autoradio/node/icecast"
@@ -28,6 +30,14 @@ func (n *Node) render() {
 	if !r.mountsOK || (!r.isMaster && r.master == nil) {
 		n.log.Debug("keeping the current Icecast config", "mounts_read", r.mountsOK, "master", r.isMaster)
 		return
+	}
+	// Relays are closed before a config without them is loaded (see
+	// package relayproxy); a node that relays needs no reload when the
+	// master changes, only its relays closed.
+	if r.isMaster {
+		n.relays.SetUpstream("")
+	} else {
+		n.relays.SetUpstream(net.JoinHostPort(r.master.IPs[0], strconv.Itoa(r.master.IcecastPort)))
 	}
 	changed, err := n.icecast.apply(n.params(r))
 	if err != nil {
@@ -111,8 +121,8 @@ func (n *Node) params(r role) icecast.Params {
 		User:           n.cfg.IcecastUser,
 		Group:          n.cfg.IcecastGroup,
 	}
-	if r.master != nil {
-		p.MasterIP, p.MasterPort = r.master.IPs[0], r.master.IcecastPort
+	if !r.isMaster {
+		p.MasterIP, p.MasterPort = n.relays.Addr()
 	}
 	return p
 }
