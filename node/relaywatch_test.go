@@ -5,7 +5,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,45 +19,13 @@ import (
 
 // silentMaster accepts connections on ip and never answers them, as a
 // master cut off the network mid-request does; accepted receives one
-// value per connection. Connections are closed when the test ends.
+// value per connection.
 func silentMaster(t *testing.T, ip string) (port int, accepted <-chan struct{}) {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan struct{}, 16)
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
+	addr, accepted := testenv.TCPServer(t, ip, nil)
+	_, p, _ := net.SplitHostPort(addr)
 	port, _ = strconv.Atoi(p)
-	return port, ch
+	return port, accepted
 }
 
 // A master cut off the network mid-request, then replaced: the relays

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"autoradio/internal/testenv"
 )
 
 // upstream is a stand-in for a master's Icecast: it answers each request
@@ -18,49 +20,22 @@ import (
 // value per connection.
 func upstream(t *testing.T, name string, silent bool) (addr string, accepted <-chan struct{}) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if silent {
+		return testenv.TCPServer(t, "127.0.0.1", nil)
 	}
-	done := make(chan struct{})
-	conns := make(chan net.Conn, 16)
-	acc := make(chan struct{}, 16)
-	go func() {
-		defer close(done)
+	return testenv.TCPServer(t, "127.0.0.1", func(c net.Conn) {
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.0 200 OK\r\nServer: "+name+"\r\n\r\n")
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write([]byte("audio")); err != nil {
 				return
 			}
-			conns <- c
-			acc <- struct{}{}
-			if silent {
-				continue
-			}
-			go func() {
-				if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.0 200 OK\r\nServer: "+name+"\r\n\r\n")
-				for {
-					c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-					if _, err := c.Write([]byte("audio")); err != nil {
-						return
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		close(conns)
-		for c := range conns {
-			c.Close()
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
-	return ln.Addr().String(), acc
 }
 
 // start runs a proxy until the test ends.
