@@ -30,7 +30,7 @@ const (
 	DefaultSourceTimeout        = 4 * time.Second
 	DefaultHeaderTimeout        = 15 * time.Second
 	DefaultClientTimeout        = 30 * time.Second
-	DefaultMasterUpdateInterval = 3 * time.Second
+	DefaultMasterUpdateInterval = time.Second
 	DefaultLogLevel             = 2 // Icecast: 1 error, 2 warn, 3 info, 4 debug
 	DefaultWebRoot              = "/usr/share/icecast2/web"
 	DefaultAdminRoot            = "/usr/share/icecast2/admin"
