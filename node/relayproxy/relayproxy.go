@@ -129,17 +129,25 @@ func (p *Proxy) Run(ctx context.Context) error {
 	defer stop()
 	defer p.wg.Wait()
 	defer p.SetUpstream("")
+	defer p.ln.Close()
 	for {
 		c, err := p.ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		switch {
+		case ctx.Err() != nil:
+			if c != nil {
+				c.Close()
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
+			return nil
+		case errors.Is(err, net.ErrClosed):
 			return fmt.Errorf("relayproxy: accepting: %w", err)
+		case err != nil:
+			// Out of descriptors, say: Icecast's relay retries.
+			p.log.Warn("accepting a relay connection", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
 		}
 		r := p.track(ctx, c)
 		if r == nil {
