@@ -39,7 +39,7 @@ func upstream(t *testing.T, name string, silent bool) (addr string, accepted <-c
 }
 
 // start runs a proxy until the test ends.
-func start(t *testing.T) *Proxy {
+func start(t testing.TB) *Proxy {
 	t.Helper()
 	p, err := Listen("127.0.0.1", slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -64,7 +64,7 @@ func start(t *testing.T) *Proxy {
 
 // relay connects to the proxy as Icecast's relay does and sends its
 // request.
-func relay(t *testing.T, p *Proxy) (net.Conn, *bufio.Reader) {
+func relay(t testing.TB, p *Proxy) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	ip, port := p.Addr()
 	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), time.Second)
@@ -160,4 +160,34 @@ func TestUnreachableMasterClosesTheRelay(t *testing.T) {
 	p.SetUpstream("127.0.0.1:1") // nothing listens there
 	c, r := relay(t, p)
 	closedWithin(t, c, r, time.Second)
+}
+
+// BenchmarkRelayedStream measures the proxy's hop for one relay (there is
+// one per mount on every node that is not master).
+func BenchmarkRelayedStream(b *testing.B) {
+	chunk := make([]byte, 32<<10)
+	addr, _ := testenv.TCPServer(b, "127.0.0.1", func(c net.Conn) {
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			return
+		}
+		for {
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	p := start(b)
+	p.SetUpstream(addr)
+	c, r := relay(b, p)
+	buf := make([]byte, len(chunk))
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(r, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
