@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"net"
-	"strconv"
 	"time"
 
 	"autoradio/node/icecast"
@@ -37,7 +35,7 @@ func (n *Node) render() {
 	if r.isMaster {
 		n.relays.SetUpstream("")
 	} else {
-		n.relays.SetUpstream(net.JoinHostPort(r.master.IPs[0], strconv.Itoa(r.master.IcecastPort)))
+		n.relays.SetUpstream(r.master.IcecastAddr())
 	}
 	changed, err := n.icecast.apply(n.params(r))
 	if err != nil {
