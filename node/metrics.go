@@ -11,8 +11,8 @@ const namespace = "autoradio"
 type metrics struct {
 	n *Node
 
-	up, master, listeners, bandwidth, reloads, restarts, stuck *prometheus.Desc
-	mountListeners, mountSource                                *prometheus.Desc
+	up, master, listeners, bandwidth, reloads, restarts, stuck, unreadable *prometheus.Desc
+	mountListeners, mountSource                                            *prometheus.Desc
 }
 
 func newMetrics(n *Node) *metrics {
@@ -28,13 +28,14 @@ func newMetrics(n *Node) *metrics {
 		reloads:        d("icecast_config_reloads_total", "Icecast reloads: one per config change, and one more after a change that stops or re-points relays, which checks that Icecast is not stuck."),
 		restarts:       d("icecast_restarts_total", "Icecast starts after the first one."),
 		stuck:          d("icecast_stuck_restarts_total", "Icecast restarts because it stopped applying its config (a deadlocked relay thread)."),
+		unreadable:     d("icecast_status_unreadable_total", "Polls of the local Icecast whose status answer did not parse (the last readable status was kept)."),
 		mountListeners: d("mount_listeners", "Listeners of a mount on this node, relays excluded.", "mount"),
 		mountSource:    d("mount_source_connected", "Whether a mount has a live source on this node.", "mount"),
 	}
 }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.up, m.master, m.listeners, m.bandwidth, m.reloads, m.restarts, m.stuck, m.mountListeners, m.mountSource} {
+	for _, d := range []*prometheus.Desc{m.up, m.master, m.listeners, m.bandwidth, m.reloads, m.restarts, m.stuck, m.unreadable, m.mountListeners, m.mountSource} {
 		ch <- d
 	}
 	m.n.transcoders.Describe(ch)
@@ -47,6 +48,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.reloads, prometheus.CounterValue, float64(m.n.icecast.reloads.Load()))
 	ch <- prometheus.MustNewConstMetric(m.restarts, prometheus.CounterValue, float64(m.n.icecast.sup.Restarts()))
 	ch <- prometheus.MustNewConstMetric(m.stuck, prometheus.CounterValue, float64(m.n.icecast.stuckRestarts.Load()))
+	ch <- prometheus.MustNewConstMetric(m.unreadable, prometheus.CounterValue, float64(m.n.status.unreadable.Load()))
 	m.n.transcoders.Collect(ch)
 	st := m.n.status.Current()
 	if st == nil {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
@@ -36,7 +37,18 @@ type publisher struct {
 	at        time.Time
 
 	current atomic.Pointer[autoradio.NodeStatus]
+
+	// Owned by the poll loop: the last status of Icecast that could be
+	// read, and since when it cannot be (zero: it can).
+	lastGood        *icecast.Status
+	unreadableSince time.Time
+	unreadableWarn  time.Time // when that was last logged
+	unreadable      atomic.Uint64
 }
+
+// unreadableWarnEvery bounds how often a status that keeps failing to
+// parse is logged.
+const unreadableWarnEvery = time.Minute
 
 func newPublisher(cfg *Config, st *state, ic *icecastProcess, bw *bandwidth.Monitor, sec *secrets, log *slog.Logger) *publisher {
 	u, _ := url.Parse(ic.baseURL())
@@ -92,11 +104,8 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 	}
 	if p.icecast.Up() {
 		p.client.ExcludeRelays = r.isMaster
-		if is, err := p.client.Fetch(ctx); err != nil {
-			p.log.Debug("reading Icecast status", "err", err)
-		} else {
+		if is := p.readIcecast(ctx); is != nil {
 			st.IcecastOK = true
-			p.icecast.checkApplied(is.ConfigID(), time.Now())
 			st.Mounts = is.MountStatuses(p.state.mountNames())
 			p.addProxied(ctx, st.Mounts)
 			for _, m := range st.Mounts {
@@ -106,6 +115,43 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 	}
 	p.current.Store(st)
 	return st
+}
+
+// readIcecast reads the local Icecast's status; nil when Icecast does not
+// answer. An answer that does not parse does not make a working Icecast
+// down (it answered): the last status that could be read stands in for
+// it, and the failure is counted and logged at warn, at most once every
+// unreadableWarnEvery.
+func (p *publisher) readIcecast(ctx context.Context) *icecast.Status {
+	is, err := p.client.Fetch(ctx)
+	now := time.Now()
+	switch {
+	case err == nil:
+		if !p.unreadableSince.IsZero() {
+			p.log.Info("Icecast status readable again", "after", now.Sub(p.unreadableSince).Round(time.Second))
+			p.unreadableSince = time.Time{}
+		}
+		p.icecast.checkApplied(is.ConfigID(), now)
+		p.lastGood = is
+		return is
+	case errors.Is(err, icecast.ErrUnreadableStatus):
+		p.unreadable.Add(1)
+		if p.unreadableSince.IsZero() {
+			p.unreadableSince = now
+		}
+		if now.Sub(p.unreadableWarn) >= unreadableWarnEvery {
+			p.unreadableWarn = now
+			p.log.Warn("Icecast status unreadable, keeping the last readable one",
+				"since", p.unreadableSince.Format(time.RFC3339), "err", err)
+		}
+		if p.lastGood == nil {
+			return &icecast.Status{}
+		}
+		return p.lastGood
+	default:
+		p.log.Debug("reading Icecast status", "err", err)
+		return nil
+	}
 }
 
 // addProxied counts the front-end's proxied listeners. Without an answer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -153,5 +154,81 @@ func TestCorruptRecordIsSkipped(t *testing.T) {
 	case <-n1.Proc.Done():
 		t.Fatal("radiod exited")
 	default:
+	}
+}
+
+// controlTitle has every ASCII control character but NUL, which cannot
+// pass through Icecast's C strings.
+var controlTitle = func() string {
+	var b strings.Builder
+	b.WriteString("t")
+	for c := byte(1); c < 0x20; c++ {
+		b.WriteByte(c)
+	}
+	b.WriteString("end")
+	return b.String()
+}()
+
+// setTitle updates m's title on Icecast at addr the way source clients
+// do, with the mount's source credentials.
+func setTitle(ctx context.Context, addr string, m *autoradio.Mount, title string) error {
+	q := url.Values{"mount": {m.Name}, "mode": {"updinfo"}, "song": {title}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/admin/metadata?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(m.Username, m.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("title update: %s", resp.Status)
+	}
+	return nil
+}
+
+// A title is data: whatever bytes a source sends in it, the node keeps
+// reading its Icecast, reports it up and publishes the mount as live.
+func TestControlCharactersInTitle(t *testing.T) {
+	ctx, etcd, c := setup(t, 60*time.Second)
+	n1 := oneNode(t, etcd, c)
+	m := createMount(t, ctx, c, "/title.mp3")
+	audiotest.Source(t, clustertest.SourceURL(n1.Addr(), m))
+	n1.WaitSource(10*time.Second, m.Name)
+	// Icecast keeps invalid UTF-8 out of its statistics (it logs a
+	// warning); the control characters pass.
+	for _, title := range []string{"bad \xff\xfe\xc3", controlTitle} {
+		if err := setTitle(ctx, n1.Addr(), m, title); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every control character became a space.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		nodes, err := c.ListNodes(ctx)
+		if err != nil {
+			return err
+		}
+		for _, st := range nodes {
+			if st.Name != n1.Name {
+				continue
+			}
+			if !st.IcecastOK || len(st.Mounts) != 1 || !st.Mounts[0].SourceConnected {
+				return fmt.Errorf("published status %+v: want Icecast up and a live source", st)
+			}
+			if got := st.Mounts[0].Title; got != "t"+strings.Repeat(" ", 31)+"end" {
+				return fmt.Errorf("published title %q: want the control characters as spaces", got)
+			}
+			return nil
+		}
+		return fmt.Errorf("node %s not published", n1.Name)
+	})
+	data, err := audiotest.Capture(ctx, n1.URL(m.Name), 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audiotest.DecodeJoined(ctx, data, 2*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,8 +1,10 @@
 package icecast
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -51,21 +53,51 @@ type MountStat struct {
 	Title           string `json:"title"`
 }
 
+// ErrUnreadableStatus is wrapped by the errors of ParseStatus: Icecast
+// answered, but not with the status the stylesheet should make. It tells
+// a bad answer from an Icecast that does not answer.
+var ErrUnreadableStatus = errors.New("unreadable status")
+
 // ParseStatus parses the JSON served at StatusPath.
+//
+// Titles are whatever sources send. The stylesheet escapes quotes and
+// backslashes and turns tabs and line breaks into spaces, but XSLT 1.0
+// cannot name the other control characters, which Icecast passes on raw
+// and JSON forbids in a string: ParseStatus turns them into spaces, so
+// that no title can make the status unreadable. encoding/json replaces
+// invalid UTF-8 with U+FFFD.
 func ParseStatus(data []byte) (*Status, error) {
 	var s Status
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("icecast: status: %w", err)
+	if err := json.Unmarshal(blankControls(data), &s); err != nil {
+		return nil, fmt.Errorf("icecast: status: %w: %w", ErrUnreadableStatus, err)
 	}
 	if !strings.HasPrefix(s.ServerID, "Icecast") {
-		return nil, fmt.Errorf("icecast: status: unexpected server id %q", s.ServerID)
+		return nil, fmt.Errorf("icecast: status: %w: unexpected server id %q", ErrUnreadableStatus, s.ServerID)
 	}
 	for i, m := range s.Mounts {
 		if !strings.HasPrefix(m.Mount, "/") || m.Listeners < 0 {
-			return nil, fmt.Errorf("icecast: status: bad mount entry %d: %+v", i, m)
+			return nil, fmt.Errorf("icecast: status: %w: bad mount entry %d: %+v", ErrUnreadableStatus, i, m)
 		}
 	}
 	return &s, nil
+}
+
+// blankControls returns data with every ASCII control character turned
+// into a space, copied only when it has one other than a line feed. The
+// stylesheet writes no control character of its own but the final line
+// feed, which is white space to JSON either way.
+func blankControls(data []byte) []byte {
+	i := bytes.IndexFunc(data, func(r rune) bool { return r < ' ' && r != '\n' })
+	if i < 0 {
+		return data
+	}
+	out := bytes.Clone(data)
+	for j := i; j < len(out); j++ {
+		if out[j] < ' ' {
+			out[j] = ' '
+		}
+	}
+	return out
 }
 
 // Mount returns the entry of the named mount.

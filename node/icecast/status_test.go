@@ -1,9 +1,11 @@
 package icecast
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"autoradio"
@@ -61,9 +63,29 @@ func TestParseStatusErrors(t *testing.T) {
 		"bad mount":      `{"server_id":"Icecast 2.4.4","mounts":[{"mount":"x"}]}`,
 		"negative count": `{"server_id":"Icecast 2.4.4","mounts":[{"mount":"/x","listeners":-1}]}`,
 	} {
-		if _, err := ParseStatus([]byte(in)); err == nil {
-			t.Errorf("%s: no error", name)
+		if _, err := ParseStatus([]byte(in)); !errors.Is(err, ErrUnreadableStatus) {
+			t.Errorf("%s: error %v, want ErrUnreadableStatus", name, err)
 		}
+	}
+}
+
+// Icecast passes a title's control characters on raw, as the stylesheet
+// cannot escape them: they become spaces, and invalid UTF-8 U+FFFD.
+func TestParseStatusTitleBytes(t *testing.T) {
+	var title []byte
+	for c := byte(0); c < 0x20; c++ {
+		title = append(title, c)
+	}
+	title = append(title, 0x7f, 0xff, 0xfe, 0xc3)
+	in := `{"server_id":"Icecast 2.4.4","location":"","mounts":[{"mount":"/x.mp3","listeners":2,"source_connected":true,"bitrate_kbps":128,"title":"` +
+		string(title) + `"}]}` + "\n"
+	st, err := ParseStatus([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Repeat(" ", 32) + "\x7f\ufffd\ufffd\ufffd"
+	if got := st.Mounts[0]; got.Title != want || got.Listeners != 2 || !got.SourceConnected {
+		t.Errorf("mount %+v: want title %q, 2 listeners and a source", got, want)
 	}
 }
 
