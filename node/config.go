@@ -4,6 +4,7 @@
 package node
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,23 +69,21 @@ func (c *Config) setDefaults() error {
 	if len(c.IPs) == 0 {
 		return errors.New("node: no IP address")
 	}
-	setDefault(&c.IcecastPort, 8000)
-	setDefault(&c.StateDir, "/var/lib/autoradio")
-	setDefault(&c.IcecastConfig, filepath.Join(c.StateDir, "icecast.xml"))
-	setDefault(&c.IcecastBin, "icecast2")
-	setDefault(&c.LiquidsoapBin, "liquidsoap")
+	c.IcecastPort = cmp.Or(c.IcecastPort, 8000)
+	c.StateDir = cmp.Or(c.StateDir, "/var/lib/autoradio")
+	c.IcecastConfig = cmp.Or(c.IcecastConfig, filepath.Join(c.StateDir, "icecast.xml"))
+	c.IcecastBin = cmp.Or(c.IcecastBin, "icecast2")
+	c.LiquidsoapBin = cmp.Or(c.LiquidsoapBin, "liquidsoap")
 	if os.Geteuid() == 0 {
-		setDefault(&c.IcecastUser, "icecast2")
-		setDefault(&c.IcecastGroup, "icecast")
+		c.IcecastUser = cmp.Or(c.IcecastUser, "icecast2")
+		c.IcecastGroup = cmp.Or(c.IcecastGroup, "icecast")
 	}
-	setDefault(&c.MaxListeners, 1000)
-	setDefault(&c.ProcPath, "/proc")
-	setDefault(&c.SessionTTL, 5*time.Second)
-	setDefault(&c.PollInterval, time.Second)
-	setDefault(&c.Heartbeat, 30*time.Second)
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.MaxListeners = cmp.Or(c.MaxListeners, 1000)
+	c.ProcPath = cmp.Or(c.ProcPath, "/proc")
+	c.SessionTTL = cmp.Or(c.SessionTTL, 5*time.Second)
+	c.PollInterval = cmp.Or(c.PollInterval, time.Second)
+	c.Heartbeat = cmp.Or(c.Heartbeat, 30*time.Second)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.IcecastPort < 1 || c.IcecastPort > 65535 {
 		return fmt.Errorf("node: bad Icecast port %d", c.IcecastPort)
 	}
@@ -92,13 +91,6 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("node: session TTL %v is under a second", c.SessionTTL)
 	}
 	return nil
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }
 
 // icecastDir is Icecast's base directory, owned by the Icecast user.

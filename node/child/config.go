@@ -1,6 +1,7 @@
 package child
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -95,23 +96,19 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Path == "" {
 		return c, errors.New("child: config: Path is required")
 	}
-	if c.Name == "" {
-		c.Name = filepath.Base(c.Path)
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Name = cmp.Or(c.Name, filepath.Base(c.Path))
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Redact == nil {
 		c.Redact = func(s string) string { return s }
 	}
-	setDefault(&c.ReadyInterval, 100*time.Millisecond)
-	setDefault(&c.ReadyTimeout, 30*time.Second)
-	setDefault(&c.KillTimeout, 5*time.Second)
-	setDefault(&c.BackoffInitial, 500*time.Millisecond)
-	setDefault(&c.BackoffMax, 15*time.Second)
-	setDefault(&c.BackoffReset, 30*time.Second)
-	setDefault(&c.StopSignal, syscall.SIGTERM)
-	setDefault(&c.ReloadSignal, syscall.SIGHUP)
+	c.ReadyInterval = cmp.Or(c.ReadyInterval, 100*time.Millisecond)
+	c.ReadyTimeout = cmp.Or(c.ReadyTimeout, 30*time.Second)
+	c.KillTimeout = cmp.Or(c.KillTimeout, 5*time.Second)
+	c.BackoffInitial = cmp.Or(c.BackoffInitial, 500*time.Millisecond)
+	c.BackoffMax = cmp.Or(c.BackoffMax, 15*time.Second)
+	c.BackoffReset = cmp.Or(c.BackoffReset, 30*time.Second)
+	c.StopSignal = cmp.Or(c.StopSignal, syscall.SIGTERM)
+	c.ReloadSignal = cmp.Or(c.ReloadSignal, syscall.SIGHUP)
 	if c.BackoffMax < c.BackoffInitial {
 		c.BackoffMax = c.BackoffInitial
 	}

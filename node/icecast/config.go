@@ -149,7 +149,7 @@ const relayConnectTimeout = 10 * time.Second
 // answer (the header timeout).
 func MaxReloadDelay(headerTimeout time.Duration) time.Duration {
 	const loop, margin = time.Second, 2 * time.Second
-	return loop + relayConnectTimeout + orDefault(headerTimeout, DefaultHeaderTimeout) + margin
+	return loop + relayConnectTimeout + cmp.Or(headerTimeout, DefaultHeaderTimeout) + margin
 }
 
 // ReplacesRelays reports whether Icecast, going from the config for old
@@ -211,19 +211,19 @@ func Render(p Params) ([]byte, error) {
 }
 
 func (p *Params) applyDefaults() {
-	p.Port = orDefault(p.Port, DefaultPort)
-	p.MaxListeners = orDefault(p.MaxListeners, DefaultMaxListeners)
-	p.BurstSize = orDefault(p.BurstSize, DefaultBurstSize)
-	p.QueueSize = orDefault(p.QueueSize, DefaultQueueSize)
-	p.SourceTimeout = orDefault(p.SourceTimeout, DefaultSourceTimeout)
-	p.HeaderTimeout = orDefault(p.HeaderTimeout, DefaultHeaderTimeout)
-	p.MasterUpdateInterval = orDefault(p.MasterUpdateInterval, DefaultMasterUpdateInterval)
-	p.LogLevel = orDefault(p.LogLevel, DefaultLogLevel)
-	p.LogDir = orDefault(p.LogDir, p.BaseDir)
-	p.PIDFile = orDefault(p.PIDFile, p.BaseDir+"/icecast.pid")
-	p.WebRoot = orDefault(p.WebRoot, DefaultWebRoot)
-	p.AdminRoot = orDefault(p.AdminRoot, DefaultAdminRoot)
-	p.Hostname = orDefault(p.Hostname, p.NodeName)
+	p.Port = cmp.Or(p.Port, DefaultPort)
+	p.MaxListeners = cmp.Or(p.MaxListeners, DefaultMaxListeners)
+	p.BurstSize = cmp.Or(p.BurstSize, DefaultBurstSize)
+	p.QueueSize = cmp.Or(p.QueueSize, DefaultQueueSize)
+	p.SourceTimeout = cmp.Or(p.SourceTimeout, DefaultSourceTimeout)
+	p.HeaderTimeout = cmp.Or(p.HeaderTimeout, DefaultHeaderTimeout)
+	p.MasterUpdateInterval = cmp.Or(p.MasterUpdateInterval, DefaultMasterUpdateInterval)
+	p.LogLevel = cmp.Or(p.LogLevel, DefaultLogLevel)
+	p.LogDir = cmp.Or(p.LogDir, p.BaseDir)
+	p.PIDFile = cmp.Or(p.PIDFile, p.BaseDir+"/icecast.pid")
+	p.WebRoot = cmp.Or(p.WebRoot, DefaultWebRoot)
+	p.AdminRoot = cmp.Or(p.AdminRoot, DefaultAdminRoot)
+	p.Hostname = cmp.Or(p.Hostname, p.NodeName)
 }
 
 func (p *Params) validate() error {

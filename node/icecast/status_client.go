@@ -1,6 +1,7 @@
 package icecast
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -84,7 +85,7 @@ func (c *StatusClient) countRelays(ctx context.Context, st *Status) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
-	recheck := orDefault(c.RelayRecheck, DefaultRelayRecheck)
+	recheck := cmp.Or(c.RelayRecheck, DefaultRelayRecheck)
 	fresh := make(map[string]relayCount, len(st.Mounts))
 	var stale []int
 	for i, m := range st.Mounts {
@@ -116,7 +117,7 @@ func (c *StatusClient) countRelays(ctx context.Context, st *Status) {
 // Concurrency at a time, and waits for every request.
 func (c *StatusClient) fetchRelays(ctx context.Context, st *Status, idx []int) []relayCount {
 	out := make([]relayCount, len(idx))
-	sem := make(chan struct{}, orDefault(c.Concurrency, DefaultRelayConcurrency))
+	sem := make(chan struct{}, cmp.Or(c.Concurrency, DefaultRelayConcurrency))
 	var wg sync.WaitGroup
 	for k, i := range idx {
 		m := st.Mounts[i]
@@ -146,7 +147,7 @@ func (c *StatusClient) fetchRelayCount(ctx context.Context, mount string) (int, 
 
 // get reads path from Icecast with the request timeout and a size limit.
 func (c *StatusClient) get(ctx context.Context, path string, admin bool, limit int64) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, orDefault(c.Timeout, DefaultStatusTimeout))
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(c.Timeout, DefaultStatusTimeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+path, nil)
 	if err != nil {
@@ -173,10 +174,7 @@ func (c *StatusClient) get(ctx context.Context, path string, admin bool, limit i
 var defaultHTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
 func (c *StatusClient) httpClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
-	}
-	return defaultHTTPClient
+	return cmp.Or(c.HTTPClient, defaultHTTPClient)
 }
 
 func (c *StatusClient) logger() *slog.Logger {
