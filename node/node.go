@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	"golang.org/x/sync/errgroup"
 
 	"autoradio"
 	"autoradio/coordination"
@@ -90,24 +90,18 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 // the render loop, the status poller and Icecast. It returns after every
 // part has stopped and Icecast has exited.
 func (n *Node) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	opts := []coordination.Option{coordination.WithLogger(n.cfg.Logger)}
-	var wg sync.WaitGroup
-	errc := make(chan error, 1)
+	// The first part to fail stops the others; an error of a part that
+	// was being stopped is not one.
+	g, ctx := errgroup.WithContext(ctx)
 	run := func(name string, fn func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			if err := fn(ctx); err != nil && ctx.Err() == nil {
 				n.log.Error("stopped", "part", name, "err", err)
-				select {
-				case errc <- fmt.Errorf("node: %s: %w", name, err):
-				default:
-				}
-				cancel()
+				return fmt.Errorf("node: %s: %w", name, err)
 			}
-		}()
+			return nil
+		})
 	}
 	run("mounts", func(ctx context.Context) error {
 		return coordination.WatchMounts(ctx, n.etcd, func(ms []*autoradio.Mount, _ int64) { n.state.setMounts(ms) }, opts...)
@@ -126,13 +120,7 @@ func (n *Node) Run(ctx context.Context) error {
 	run("render", n.renderLoop)
 	run("status", n.status.Run)
 	run("icecast", n.icecast.Run)
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	return g.Wait()
 }
 
 func (n *Node) onMaster(leader []byte) {
