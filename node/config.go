@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -95,6 +97,11 @@ func (c *Config) setDefaults() error {
 
 // icecastDir is Icecast's base directory, owned by the Icecast user.
 func (c *Config) icecastDir() string { return filepath.Join(c.StateDir, "icecast") }
+
+// icecastURL is where the local Icecast answers radiod.
+func (c *Config) icecastURL() string {
+	return "http://" + net.JoinHostPort(c.IPs[0], strconv.Itoa(c.IcecastPort))
+}
 
 // webRoot is the Icecast web root made by icecast.InstallWebroot.
 func (c *Config) webRoot() string { return filepath.Join(c.StateDir, "webroot") }

@@ -65,9 +65,8 @@ func (n *Node) debugView(ctx context.Context) debugView {
 	case r.master != nil:
 		v.Master = r.master.Name
 	}
-	n.state.mu.Lock()
-	v.LastReload, v.LastEtcdErr, v.LastEtcdAt = n.state.lastReload, n.state.lastEtcdErr, n.state.lastEtcdAt
-	n.state.mu.Unlock()
+	v.LastReload = n.icecast.Stats().Changed
+	v.LastEtcdErr, v.LastEtcdAt = n.state.lastEtcdError()
 	if st := n.status.Current(); st != nil {
 		v.IcecastUp, v.Mounts, v.Listeners, v.Bandwidth = st.IcecastOK, st.Mounts, st.Listeners, st.BandwidthBps
 	}

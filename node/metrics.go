@@ -45,10 +45,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	ch <- prometheus.MustNewConstMetric(m.reloads, prometheus.CounterValue, float64(m.n.icecast.reloads.Load()))
-	ch <- prometheus.MustNewConstMetric(m.restarts, prometheus.CounterValue, float64(m.n.icecast.sup.Restarts()))
-	ch <- prometheus.MustNewConstMetric(m.stuck, prometheus.CounterValue, float64(m.n.icecast.stuckRestarts.Load()))
-	ch <- prometheus.MustNewConstMetric(m.unreadable, prometheus.CounterValue, float64(m.n.status.unreadable.Load()))
+	ic := m.n.icecast.Stats()
+	ch <- prometheus.MustNewConstMetric(m.reloads, prometheus.CounterValue, float64(ic.Reloads))
+	ch <- prometheus.MustNewConstMetric(m.restarts, prometheus.CounterValue, float64(ic.Restarts))
+	ch <- prometheus.MustNewConstMetric(m.stuck, prometheus.CounterValue, float64(ic.StuckRestarts))
+	ch <- prometheus.MustNewConstMetric(m.unreadable, prometheus.CounterValue, float64(ic.UnreadableStatus))
 	m.n.transcoders.Collect(ch)
 	st := m.n.status.Current()
 	if st == nil {

@@ -24,9 +24,8 @@ type Node struct {
 	cfg     Config
 	etcd    *clientv3.Client
 	log     *slog.Logger
-	secrets *secrets
 	state   *state
-	icecast *icecastProcess
+	icecast *icecast.Server
 	// relays carries the local Icecast's relays to the master.
 	relays  *relayproxy.Proxy
 	status  *publisher
@@ -68,11 +67,11 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{cfg: cfg, etcd: etcd, log: log, secrets: sec, state: newState(tm.Update), transcoders: tm}
-	if n.icecast, err = newIcecastProcess(&n.cfg, sec, log); err != nil {
-		return nil, err
+	n := &Node{cfg: cfg, etcd: etcd, log: log, state: newState(tm.Update), transcoders: tm}
+	if n.icecast, err = newIcecastServer(&n.cfg, sec); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
 	}
-	n.status = newPublisher(&n.cfg, n.state, n.icecast, bw, sec, log)
+	n.status = newPublisher(&n.cfg, n.state, n.icecast, bw, log)
 	n.metrics = newMetrics(n)
 	if reg != nil {
 		if err := reg.Register(n.metrics); err != nil {

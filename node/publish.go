@@ -2,11 +2,9 @@ package node
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -24,9 +22,8 @@ import (
 type publisher struct {
 	cfg     *Config
 	state   *state
-	icecast *icecastProcess
+	icecast icecastStatus
 	bw      *bandwidth.Monitor
-	client  *icecast.StatusClient
 	http    *http.Client // for the front-end
 	log     *slog.Logger
 	kick    chan struct{}
@@ -37,26 +34,19 @@ type publisher struct {
 	at        time.Time
 
 	current atomic.Pointer[autoradio.NodeStatus]
-
-	// Owned by the poll loop: the last status of Icecast that could be
-	// read, and since when it cannot be (zero: it can).
-	lastGood        *icecast.Status
-	unreadableSince time.Time
-	unreadableWarn  time.Time // when that was last logged
-	unreadable      atomic.Uint64
 }
 
-// unreadableWarnEvery bounds how often a status that keeps failing to
-// parse is logged.
-const unreadableWarnEvery = time.Minute
+// icecastStatus is what the publisher reads of the local Icecast.
+type icecastStatus interface {
+	// Status is the last status read; nil when Icecast is down.
+	Status() *icecast.Status
+}
 
-func newPublisher(cfg *Config, st *state, ic *icecastProcess, bw *bandwidth.Monitor, sec *secrets, log *slog.Logger) *publisher {
-	u, _ := url.Parse(ic.baseURL())
+func newPublisher(cfg *Config, st *state, ic icecastStatus, bw *bandwidth.Monitor, log *slog.Logger) *publisher {
 	return &publisher{
 		cfg: cfg, state: st, icecast: ic, bw: bw, log: log,
-		client: &icecast.StatusClient{URL: u.String(), AdminPassword: sec.AdminPassword, Logger: cfg.Logger},
-		http:   &http.Client{Timeout: cfg.PollInterval},
-		kick:   make(chan struct{}, 1),
+		http: &http.Client{Timeout: cfg.PollInterval},
+		kick: make(chan struct{}, 1),
 	}
 }
 
@@ -102,56 +92,16 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 	if rate, err := p.bw.Sample(time.Now()); err == nil {
 		st.BandwidthBps = roundSignificant(rate, 2)
 	}
-	if p.icecast.Up() {
-		p.client.ExcludeRelays = r.isMaster
-		if is := p.readIcecast(ctx); is != nil {
-			st.IcecastOK = true
-			st.Mounts = is.MountStatuses(p.state.mountNames())
-			p.addProxied(ctx, st.Mounts)
-			for _, m := range st.Mounts {
-				st.Listeners += m.Listeners
-			}
+	if is := p.icecast.Status(); is != nil {
+		st.IcecastOK = true
+		st.Mounts = is.MountStatuses(p.state.mountNames())
+		p.addProxied(ctx, st.Mounts)
+		for _, m := range st.Mounts {
+			st.Listeners += m.Listeners
 		}
 	}
 	p.current.Store(st)
 	return st
-}
-
-// readIcecast reads the local Icecast's status; nil when Icecast does not
-// answer. An answer that does not parse does not make a working Icecast
-// down (it answered): the last status that could be read stands in for
-// it, and the failure is counted and logged at warn, at most once every
-// unreadableWarnEvery.
-func (p *publisher) readIcecast(ctx context.Context) *icecast.Status {
-	is, err := p.client.Fetch(ctx)
-	now := time.Now()
-	switch {
-	case err == nil:
-		if !p.unreadableSince.IsZero() {
-			p.log.Info("Icecast status readable again", "after", now.Sub(p.unreadableSince).Round(time.Second))
-			p.unreadableSince = time.Time{}
-		}
-		p.icecast.checkApplied(is.ConfigID(), now)
-		p.lastGood = is
-		return is
-	case errors.Is(err, icecast.ErrUnreadableStatus):
-		p.unreadable.Add(1)
-		if p.unreadableSince.IsZero() {
-			p.unreadableSince = now
-		}
-		if now.Sub(p.unreadableWarn) >= unreadableWarnEvery {
-			p.unreadableWarn = now
-			p.log.Warn("Icecast status unreadable, keeping the last readable one",
-				"since", p.unreadableSince.Format(time.RFC3339), "err", err)
-		}
-		if p.lastGood == nil {
-			return &icecast.Status{}
-		}
-		return p.lastGood
-	default:
-		p.log.Debug("reading Icecast status", "err", err)
-		return nil
-	}
 }
 
 // addProxied counts the front-end's proxied listeners. Without an answer

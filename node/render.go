@@ -7,6 +7,24 @@ import (
 	"autoradio/node/icecast"
 )
 
+// newIcecastServer prepares the local Icecast with the node's settings
+// and secrets.
+func newIcecastServer(cfg *Config, sec *secrets) (*icecast.Server, error) {
+	return icecast.NewServer(icecast.ServerConfig{
+		Bin:           cfg.IcecastBin,
+		ConfigPath:    cfg.IcecastConfig,
+		BaseDir:       cfg.icecastDir(),
+		User:          cfg.IcecastUser,
+		Group:         cfg.IcecastGroup,
+		URL:           cfg.icecastURL(),
+		AdminPassword: sec.AdminPassword,
+		RelayPassword: sec.RelayPassword,
+		ProcPath:      cfg.ProcPath,
+		PollInterval:  cfg.PollInterval,
+		Logger:        cfg.Logger,
+	})
+}
+
 // renderLoop rewrites the Icecast config whenever the cluster state moves.
 func (n *Node) renderLoop(ctx context.Context) error {
 	for {
@@ -15,7 +33,7 @@ func (n *Node) renderLoop(ctx context.Context) error {
 			return nil
 		case <-n.state.changed:
 		}
-		n.render()
+		n.render(ctx)
 	}
 }
 
@@ -23,8 +41,9 @@ func (n *Node) renderLoop(ctx context.Context) error {
 // enough: the mounts must have been read, and a node that is not master
 // must know whom to relay from. Otherwise the last config stays, so that
 // Icecast keeps serving through an etcd outage or an election.
-func (n *Node) render() {
+func (n *Node) render(ctx context.Context) {
 	r := n.state.role(n.cfg.Name)
+	n.icecast.CountRelays(r.isMaster)
 	if !r.mountsOK || (!r.isMaster && r.master == nil) {
 		n.log.Debug("keeping the current Icecast config", "mounts_read", r.mountsOK, "master", r.isMaster)
 		return
@@ -37,15 +56,14 @@ func (n *Node) render() {
 	} else {
 		n.relays.SetUpstream(r.master.IcecastAddr())
 	}
-	changed, err := n.icecast.apply(n.params(r))
+	changed, err := n.icecast.Apply(ctx, n.params(r))
 	if err != nil {
-		n.log.Error("applying Icecast config", "err", err)
+		if ctx.Err() == nil {
+			n.log.Error("applying Icecast config", "err", err)
+		}
 		return
 	}
 	if changed {
-		n.state.mu.Lock()
-		n.state.lastReload = time.Now()
-		n.state.mu.Unlock()
 		n.log.Info("Icecast config updated", "mounts", len(r.mounts), "master", r.isMaster)
 	}
 	n.killDeleted(r)
@@ -95,7 +113,7 @@ func (n *Node) killDeleted(r role) {
 func (n *Node) killSource(mount, what string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := icecast.KillSource(ctx, n.icecast.http, n.icecast.baseURL(), n.secrets.AdminPassword, mount); err != nil {
+	if err := n.icecast.KillSource(ctx, mount); err != nil {
 		n.log.Warn("stopping the "+what, "mount", mount, "err", err)
 		return
 	}
@@ -112,12 +130,7 @@ func (n *Node) params(r role) icecast.Params {
 		RelayNodes:     r.others,
 		Mounts:         r.mounts,
 		LowBurstMounts: lowBurstMounts(r.mounts),
-		AdminPassword:  n.secrets.AdminPassword,
-		RelayPassword:  n.secrets.RelayPassword,
-		BaseDir:        n.cfg.icecastDir(),
 		WebRoot:        n.cfg.webRoot(),
-		User:           n.cfg.IcecastUser,
-		Group:          n.cfg.IcecastGroup,
 	}
 	if !r.isMaster {
 		p.MasterIP, p.MasterPort = n.relays.Addr()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	"autoradio"
 	"autoradio/node/atomicfile"
@@ -45,18 +44,4 @@ func loadSecrets(path string) (*secrets, error) {
 		return nil, fmt.Errorf("node: secrets: %w", err)
 	}
 	return &s, nil
-}
-
-// redact masks the secrets in a string taken from Icecast's output.
-func (s *secrets) redact(line string) string {
-	return redactAll(line, s.AdminPassword, s.RelayPassword)
-}
-
-func redactAll(s string, secrets ...string) string {
-	for _, x := range secrets {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "********")
-		}
-	}
-	return s
 }

@@ -25,7 +25,6 @@ type state struct {
 	observe func([]*autoradio.Mount, *autoradio.MasterInfo)
 
 	// What the debug page shows.
-	lastReload  time.Time
 	lastEtcdErr string
 	lastEtcdAt  time.Time
 }
@@ -77,6 +76,14 @@ func (s *state) etcdError(err error) {
 	s.mu.Lock()
 	s.lastEtcdErr, s.lastEtcdAt = err.Error(), time.Now()
 	s.mu.Unlock()
+}
+
+// lastEtcdError is the last error of the etcd session, and when it
+// happened; "" if none.
+func (s *state) lastEtcdError() (string, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastEtcdErr, s.lastEtcdAt
 }
 
 // role is a consistent copy of what the config depends on.

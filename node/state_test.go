@@ -45,7 +45,7 @@ func TestSetNodesCountsOthersAndWakesOnlyOnChange(t *testing.T) {
 }
 
 func TestMasterParamsCountRelayNodes(t *testing.T) {
-	n := &Node{cfg: Config{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: 8000, MaxListeners: 100}, secrets: &secrets{}}
+	n := &Node{cfg: Config{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: 8000, MaxListeners: 100}}
 	r := role{isMaster: true, others: 2, mountsOK: true, mounts: []*autoradio.Mount{{Name: "/a.ogg"}}}
 	if p := n.params(r); !p.IsMaster || p.RelayNodes != 2 {
 		t.Errorf("master params: IsMaster %v, RelayNodes %d; want true, 2", p.IsMaster, p.RelayNodes)

@@ -10,14 +10,14 @@ import (
 // KillSource disconnects the source of a mount through Icecast's admin
 // interface, so that a deleted mount stops at once instead of living on
 // until its source goes away. A mount without a source is not an error.
-func KillSource(ctx context.Context, client *http.Client, baseURL, adminPassword, mount string) error {
-	u := baseURL + "/admin/killsource?mount=" + url.QueryEscape(mount)
+func (s *Server) KillSource(ctx context.Context, mount string) error {
+	u := s.cfg.URL + "/admin/killsource?mount=" + url.QueryEscape(mount)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return fmt.Errorf("icecast: killsource %s: %w", mount, err)
 	}
-	req.SetBasicAuth(AdminUser, adminPassword)
-	resp, err := client.Do(req)
+	req.SetBasicAuth(AdminUser, s.cfg.AdminPassword)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("icecast: killsource %s: %w", mount, err)
 	}

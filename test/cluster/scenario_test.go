@@ -274,8 +274,8 @@ func (s *scenario) notDropped(hit ...*nscluster.Host) {
 
 // stuckRestarts returns, per host that answers, how often its radiod
 // restarted an Icecast that had stopped applying its config (its relay
-// thread deadlocked, see node/icecast.go). No scenario may need one: the
-// relay proxy keeps master changes from deadlocking Icecast.
+// thread deadlocked, see node/icecast/watchdog.go). No scenario may need
+// one: the relay proxy keeps master changes from deadlocking Icecast.
 func (s *scenario) stuckRestarts() map[string]int {
 	out := map[string]int{}
 	for _, h := range s.c.Hosts {

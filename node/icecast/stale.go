@@ -1,4 +1,4 @@
-package node
+package icecast
 
 import (
 	"os"
@@ -45,22 +45,23 @@ func isIcecastWith(args []string, bin, cfgPath string) bool {
 	return i > 0 && i+1 < len(args) && args[i+1] == cfgPath
 }
 
-// stopStaleIcecast terminates leftover Icecast processes of this node and
-// waits for them to exit, killing them after timeout.
-func (p *icecastProcess) stopStaleIcecast(timeout time.Duration) {
-	pids := findIcecast(p.cfg.ProcPath, p.cfg.IcecastBin, p.cfg.IcecastConfig)
+// stopStale terminates leftover Icecast processes of this node and waits
+// for them to exit, killing them after timeout.
+func (s *Server) stopStale(timeout time.Duration) {
+	find := func() []int { return findIcecast(s.cfg.ProcPath, s.cfg.Bin, s.cfg.ConfigPath) }
+	pids := find()
 	if len(pids) == 0 {
 		return
 	}
-	p.log.Warn("stopping an Icecast left by a previous radiod", "pids", pids)
+	s.log.Warn("stopping an Icecast left by a previous radiod", "pids", pids)
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && len(findIcecast(p.cfg.ProcPath, p.cfg.IcecastBin, p.cfg.IcecastConfig)) > 0 {
+	for time.Now().Before(deadline) && len(find()) > 0 {
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, pid := range findIcecast(p.cfg.ProcPath, p.cfg.IcecastBin, p.cfg.IcecastConfig) {
+	for _, pid := range find() {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
