@@ -40,7 +40,9 @@ type ServerConfig struct {
 	ProcPath string
 	// PollInterval is how often the status is read. Default: 1s.
 	PollInterval time.Duration
-	// Logger. Default: slog.Default().
+	// Logger receives Icecast's output (component=icecast) and the
+	// Server's own messages, which are radiod's decisions about Icecast
+	// and keep component=radiod. Default: slog.Default().
 	Logger *slog.Logger
 }
 
