@@ -52,7 +52,7 @@ type Config struct {
 	StreamBufferSize int
 
 	// Proxied listeners of a mount share one connection to the local
-	// Icecast and a window of its recent data (see fanout.go).
+	// Icecast and a window of its recent data (see package fe/fanout).
 	//
 	// StreamQueueSize is the size of each mount's window: a listener that
 	// falls this far behind is disconnected. Default 512 KiB (32 s of
@@ -103,14 +103,6 @@ const (
 	DefaultStreamWrite       = 10 * time.Second
 	DefaultStreamGrace       = 10 * time.Second
 	DefaultStreamReconnect   = 5 * time.Second
-)
-
-// Fixed parameters of the stream fan-out.
-const (
-	streamChunkSize  = 16 << 10               // unit of a mount's window
-	streamMinRead    = 4 << 10                // bytes gathered before listeners wake
-	streamRetryDelay = 250 * time.Millisecond // between reconnections to Icecast
-	streamSendBuffer = 64 << 10               // SO_SNDBUF of listener connections (the kernel doubles it)
 )
 
 // withDefaults returns c with defaults filled in, or an error naming the

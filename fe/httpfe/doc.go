@@ -11,7 +11,7 @@
 //
 //	GET|HEAD /<mount>              302 to a node (proxy mode: its /_stream/<mount>)
 //	GET|HEAD /_stream/<mount>      the mount, streamed from the local Icecast
-//	                               (one shared connection per mount, fanout.go)
+//	                               (one shared connection per mount, package fe/fanout)
 //	OPTIONS  /<mount>, /_stream/<mount>   CORS preflight (web players)
 //	SOURCE|PUT /<mount>, /_stream/<mount>
 //	                               a source, relayed to the master's Icecast

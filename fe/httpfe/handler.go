@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"autoradio"
+	"autoradio/fe/fanout"
 )
 
 // streamPrefix is the path prefix of proxied streams.
@@ -24,7 +25,7 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics
 	bufs    *bufferPool
-	fanout  *fanout
+	fanout  *fanout.Fanout
 	sources *relaySet
 }
 
@@ -53,22 +54,25 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		bufs:    newBufferPool(cfg.StreamBufferSize),
 		sources: newRelaySet(),
 	}
-	h.fanout = newFanout(fanoutConfig{
-		upstream: &upstreamTransport{
-			addr:           cfg.LocalIcecast,
-			dialTimeout:    cfg.DialTimeout,
-			headerTimeout:  cfg.ResponseTimeout,
-			readBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
+	h.fanout, err = fanout.New(fanout.Config{
+		Upstream: &fanout.HTTPUpstream{
+			Addr:           cfg.LocalIcecast,
+			DialTimeout:    cfg.DialTimeout,
+			HeaderTimeout:  cfg.ResponseTimeout,
+			ReadBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
 		},
-		chunkSize:    streamChunkSize,
-		chunks:       max(2, cfg.StreamQueueSize/streamChunkSize),
-		burst:        cfg.StreamBurstSize,
-		minRead:      streamMinRead,
-		writeTimeout: cfg.StreamWriteTimeout,
-		grace:        cfg.StreamGrace,
-		reconnect:    cfg.StreamReconnect,
-		retryDelay:   streamRetryDelay,
-	}, m, h.log)
+		WindowSize:   cfg.StreamQueueSize,
+		Burst:        cfg.StreamBurstSize,
+		ReadTimeout:  cfg.ResponseTimeout,
+		ReadyTimeout: cfg.DialTimeout + cfg.ResponseTimeout,
+		WriteTimeout: cfg.StreamWriteTimeout,
+		HeadTimeout:  cfg.ResponseTimeout,
+		Grace:        cfg.StreamGrace,
+		Reconnect:    cfg.StreamReconnect,
+	}, reg, h.log)
+	if err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -76,7 +80,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 // new ones, and waits for their goroutines to end.
 func (h *Handler) Close() {
 	h.sources.closeAll()
-	h.fanout.close()
+	h.fanout.Close()
 }
 
 // ServeHTTP routes a request and counts it by kind and status code.
