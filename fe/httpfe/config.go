@@ -47,7 +47,7 @@ type Config struct {
 	// ResponseTimeout bounds the wait for an Icecast's response headers.
 	// Default 10s.
 	ResponseTimeout time.Duration
-	// StreamBufferSize is the size of the copy buffer of each relayed
+	// StreamBufferSize is the size of the copy buffer of each forwarded
 	// source, taken from a pool. Default 4 KiB.
 	StreamBufferSize int
 
@@ -76,7 +76,7 @@ type Config struct {
 	// publishes (radiod --max-listeners), unbounded when it publishes
 	// none; negative means no limit.
 	MaxProxiedListeners int
-	// SourceIdleTimeout closes a relayed source that sends nothing for
+	// SourceIdleTimeout closes a forwarded source that sends nothing for
 	// this long; every byte received restarts it. Default 10s (Icecast
 	// itself drops a silent source after its source-timeout, 4 s as
 	// radiod configures it).

@@ -3,34 +3,40 @@ package httpfe
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"autoradio/internal/splice"
 )
 
-// halfCloseGrace is how long one direction of a relay may go on after the
-// other has ended.
+// halfCloseGrace is how long one direction of a forwarded source may go on
+// after the other has ended.
 const halfCloseGrace = 5 * time.Second
 
-// masterCheckInterval is how often a relay checks that its Icecast is
-// still the master's.
+// masterCheckInterval is how often a forwarded source checks that its
+// Icecast is still the master's.
 const masterCheckInterval = 250 * time.Millisecond
 
-// errDeposed ends a relay to a node that is no longer master.
+// errDeposed ends a source forwarded to a node that is no longer master.
 var errDeposed = errors.New("the master changed")
 
-// relay joins a hijacked source connection to a connection to the master's
-// Icecast. Each direction runs until EOF or an error; EOF is passed on as a
-// half-close, and the other direction then gets halfCloseGrace to finish.
-type relay struct {
+// A forward is a source forwarded to the master: it joins a hijacked
+// source connection to a connection to the master's Icecast. Each
+// direction runs until EOF or an error; EOF is passed on as a half-close,
+// and the other direction then gets halfCloseGrace to finish.
+type forward struct {
 	client   net.Conn
 	clientIn *bufio.Reader // holds bytes the server read past the headers
 	up       net.Conn
 	idle     time.Duration // source → Icecast inactivity limit
 	respWait time.Duration // wait for Icecast's response headers, and limit on each write to it
-	// deposed reports that the relay's Icecast is no longer the master's:
+	// deposed reports that the forward's Icecast is no longer the master's:
 	// the source must reconnect, to the new master. Nothing else would
 	// tell it when the old master is cut off, as the kernel buffers
 	// minutes of a stream.
@@ -40,57 +46,57 @@ type relay struct {
 	// onResponse is called with Icecast's final status code (0: none) as
 	// soon as it is known.
 	onResponse func(code int)
-	sent       atomic.Int64 // source bytes relayed to Icecast
+	sent       atomic.Int64 // source bytes forwarded to Icecast
 	once       sync.Once    // closing both connections
 	ending     sync.Once    // starting the grace timer
 	grace      *time.Timer  // closes both when the grace period is over
 }
 
-// run sends head to Icecast, relays until both directions are done, closes
+// run sends head to Icecast, forwards until both directions are done, closes
 // both connections and returns Icecast's final status code (0 if none) and
 // what ended the source's side (nil: its end of stream).
-func (rl *relay) run(head []byte) (int, error) {
-	defer rl.closeBoth()
-	rl.up.SetWriteDeadline(deadline(rl.respWait))
-	if _, err := rl.up.Write(head); err != nil {
-		rl.onResponse(0)
+func (fw *forward) run(head []byte) (int, error) {
+	defer fw.Close()
+	fw.up.SetWriteDeadline(deadline(fw.respWait))
+	if _, err := fw.up.Write(head); err != nil {
+		fw.onResponse(0)
 		return 0, err
 	}
 	codec := make(chan int, 1)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		rl.upstreamToClient(codec)
+		fw.upstreamToClient(codec)
 	}()
-	err := rl.sourceToUpstream()
+	err := fw.sourceToUpstream()
 	<-done
-	if rl.grace != nil {
-		rl.grace.Stop()
+	if fw.grace != nil {
+		fw.grace.Stop()
 	}
 	return <-codec, err
 }
 
 // sourceToUpstream copies the source's bytes, those already buffered first,
 // to Icecast, and returns what ended it (nil: the source's end of stream).
-func (rl *relay) sourceToUpstream() error {
-	buf := rl.bufs.Get()
-	defer rl.bufs.Put(buf)
-	n := rl.clientIn.Buffered()
-	src := io.MultiReader(io.LimitReader(rl.clientIn, int64(n)), rl.client)
-	rl.clientIn = nil
+func (fw *forward) sourceToUpstream() error {
+	buf := fw.bufs.Get()
+	defer fw.bufs.Put(buf)
+	n := fw.clientIn.Buffered()
+	src := io.MultiReader(io.LimitReader(fw.clientIn, int64(n)), fw.client)
+	fw.clientIn = nil
 	var checked time.Time
-	err := rl.copy(rl.up, src, rl.client, buf, rl.idle, rl.respWait, func(n int) error {
-		rl.sent.Add(int64(n))
-		rl.m.sourceBytes.Add(float64(n))
+	err := splice.Copy(fw.up, src, fw.client, buf, fw.idle, fw.respWait, func(n int) error {
+		fw.sent.Add(int64(n))
+		fw.m.sourceBytes.Add(float64(n))
 		if now := time.Now(); now.Sub(checked) >= masterCheckInterval {
 			checked = now
-			if rl.deposed != nil && rl.deposed() {
+			if fw.deposed != nil && fw.deposed() {
 				return errDeposed
 			}
 		}
 		return nil
 	})
-	rl.finish(err, rl.up)
+	fw.finish(err, fw.up)
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -99,107 +105,94 @@ func (rl *relay) sourceToUpstream() error {
 
 // upstreamToClient passes Icecast's response head to the source (sending
 // its status code on codec), then any further bytes.
-func (rl *relay) upstreamToClient(codec chan<- int) {
-	rl.up.SetReadDeadline(deadline(rl.respWait))
-	in := bufio.NewReaderSize(rl.up, 2<<10)
-	out := bufio.NewWriterSize(rl.client, 512)
+func (fw *forward) upstreamToClient(codec chan<- int) {
+	fw.up.SetReadDeadline(deadline(fw.respWait))
+	in := bufio.NewReaderSize(fw.up, 2<<10)
+	out := bufio.NewWriterSize(fw.client, 512)
 	code, err := readResponseHead(in, out)
-	rl.onResponse(code)
+	fw.onResponse(code)
 	codec <- code
 	if err != nil {
-		rl.closeBoth()
+		fw.Close()
 		return
 	}
-	rest := io.MultiReader(io.LimitReader(in, int64(in.Buffered())), rl.up)
-	buf := rl.bufs.Get()
-	defer rl.bufs.Put(buf)
+	rest := io.MultiReader(io.LimitReader(in, int64(in.Buffered())), fw.up)
+	buf := fw.bufs.Get()
+	defer fw.bufs.Put(buf)
 	// Icecast is silent while a source streams: no idle limit this way.
-	rl.up.SetReadDeadline(time.Time{})
-	err = rl.copy(rl.client, rest, rl.up, buf, 0, halfCloseGrace, func(int) error { return nil })
-	rl.finish(err, rl.client)
-}
-
-// copy copies src to dst through buf. With idle > 0, each read from conn
-// (the connection under src) must bring data within idle; each write must
-// be done within wait. After each write, count is told how many bytes
-// went; an error from it ends the copy.
-func (rl *relay) copy(dst net.Conn, src io.Reader, conn net.Conn, buf []byte, idle, wait time.Duration, count func(int) error) error {
-	for {
-		if idle > 0 {
-			conn.SetReadDeadline(deadline(idle))
-		}
-		n, err := src.Read(buf)
-		if n > 0 {
-			dst.SetWriteDeadline(deadline(wait))
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return werr
-			}
-			if cerr := count(n); cerr != nil {
-				return cerr
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
+	fw.up.SetReadDeadline(time.Time{})
+	err = splice.Copy(fw.client, rest, fw.up, buf, 0, halfCloseGrace, func(int) error { return nil })
+	fw.finish(err, fw.client)
 }
 
 // finish ends one direction: on EOF it half-closes dst and gives the other
 // direction halfCloseGrace to end; on an error it closes both.
-func (rl *relay) finish(err error, dst net.Conn) {
+func (fw *forward) finish(err error, dst net.Conn) {
 	cw, ok := dst.(interface{ CloseWrite() error })
 	if !errors.Is(err, io.EOF) || !ok {
-		rl.closeBoth()
+		fw.Close()
 		return
 	}
 	cw.CloseWrite()
-	rl.ending.Do(func() { rl.grace = time.AfterFunc(halfCloseGrace, rl.closeBoth) })
+	fw.ending.Do(func() { fw.grace = time.AfterFunc(halfCloseGrace, fw.Close) })
 }
 
-// closeBoth closes both connections, which ends both directions.
-func (rl *relay) closeBoth() {
-	rl.once.Do(func() {
-		rl.client.Close()
-		rl.up.Close()
+// Close closes both connections, which ends both directions.
+func (fw *forward) Close() {
+	fw.once.Do(func() {
+		fw.client.Close()
+		fw.up.Close()
 	})
 }
 
-// relaySet tracks the relays in flight so that Close can end them.
-type relaySet struct {
-	mu     sync.Mutex
-	relays map[*relay]struct{}
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func newRelaySet() *relaySet { return &relaySet{relays: map[*relay]struct{}{}} }
-
-// add registers rl; false once the set is closed.
-func (s *relaySet) add(rl *relay) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
+// readResponseHead copies Icecast's response headers to w as they come,
+// through any 1xx interim responses, and returns the final status code.
+func readResponseHead(r *bufio.Reader, w *bufio.Writer) (int, error) {
+	for {
+		code, err := copyHeaderBlock(r, w)
+		if err != nil {
+			return 0, err
+		}
+		if code >= 200 {
+			return code, nil
+		}
 	}
-	s.relays[rl] = struct{}{}
-	s.wg.Add(1)
-	return true
 }
 
-func (s *relaySet) remove(rl *relay) {
-	s.mu.Lock()
-	delete(s.relays, rl)
-	s.mu.Unlock()
-	s.wg.Done()
-}
-
-// closeAll closes every relay, refuses new ones and waits for them to end.
-func (s *relaySet) closeAll() {
-	s.mu.Lock()
-	s.closed = true
-	for rl := range s.relays {
-		rl.closeBoth()
+// copyHeaderBlock copies one status line and its headers, up to the empty
+// line, and returns the status code.
+func copyHeaderBlock(r *bufio.Reader, w *bufio.Writer) (int, error) {
+	status, err := r.ReadSlice('\n')
+	if err != nil {
+		return 0, fmt.Errorf("reading the status line: %w", err)
 	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	code, err := parseStatusLine(string(status))
+	if err != nil {
+		return 0, err
+	}
+	w.Write(status)
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return 0, fmt.Errorf("reading headers: %w", err)
+		}
+		w.Write(line)
+		if len(strings.TrimRight(string(line), "\r\n")) == 0 {
+			return code, w.Flush()
+		}
+	}
 }
+
+// parseStatusLine returns the code of "HTTP/1.x NNN reason".
+func parseStatusLine(line string) (int, error) {
+	proto, rest, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+	codeStr, _, _ := strings.Cut(rest, " ")
+	code, err := strconv.Atoi(codeStr)
+	if !strings.HasPrefix(proto, "HTTP/") || err != nil || code < 100 || code > 999 {
+		return 0, fmt.Errorf("bad status line %q", strings.TrimSpace(line))
+	}
+	return code, nil
+}
+
+// deadline returns now+d.
+func deadline(d time.Duration) time.Time { return time.Now().Add(d) }

@@ -12,13 +12,15 @@ import (
 
 	"autoradio"
 	"autoradio/fe/fanout"
+	"autoradio/internal/splice"
 )
 
 // streamPrefix is the path prefix of proxied streams.
 const streamPrefix = "/_stream"
 
-// Handler is the front-end's http.Handler. Close it to end the source relays
-// it has hijacked; http.Server.Shutdown does not know about them.
+// Handler is the front-end's http.Handler. Close it to end the sources it
+// forwards, whose connections it has hijacked: http.Server.Shutdown does
+// not know about them.
 type Handler struct {
 	cfg     Config
 	cluster Cluster
@@ -26,7 +28,7 @@ type Handler struct {
 	metrics *metrics
 	bufs    *bufferPool
 	fanout  *fanout.Fanout
-	sources *relaySet
+	sources splice.Registry[*forward] // sources being forwarded
 }
 
 // NewHandler returns the front-end's handler. Its metrics are registered
@@ -52,7 +54,6 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		log:     log.With("component", "httpfe"),
 		metrics: m,
 		bufs:    newBufferPool(cfg.StreamBufferSize),
-		sources: newRelaySet(),
 	}
 	h.fanout, err = fanout.New(fanout.Config{
 		Upstream: &fanout.HTTPUpstream{
@@ -76,10 +77,10 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	return h, nil
 }
 
-// Close closes every relayed source connection and proxied stream, refuses
+// Close closes every forwarded source connection and proxied stream, refuses
 // new ones, and waits for their goroutines to end.
 func (h *Handler) Close() {
-	h.sources.closeAll()
+	h.sources.Close()
 	h.fanout.Close()
 }
 

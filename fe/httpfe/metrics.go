@@ -31,7 +31,7 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	redirects   *prometheus.CounterVec
 	sourceConns *prometheus.CounterVec
-	// sourcesDeposed counts relayed sources closed because the master
+	// sourcesDeposed counts forwarded sources closed because the master
 	// changed.
 	sourcesDeposed prometheus.Counter
 	sources        prometheus.Gauge
@@ -54,15 +54,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"result"}),
 		sourcesDeposed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_sources_deposed_total",
-			Help: "Relayed sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one.",
+			Help: "Forwarded sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one.",
 		}),
 		sources: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "autoradio", Name: "proxied_sources",
-			Help: "Source connections being relayed to the master's Icecast.",
+			Help: "Source connections being forwarded to the master's Icecast.",
 		}),
 		sourceBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_source_bytes_total",
-			Help: "Bytes relayed from sources to the master's Icecast.",
+			Help: "Bytes forwarded from sources to the master's Icecast.",
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.redirects,
