@@ -1,6 +1,7 @@
 package httpfe
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -111,22 +112,22 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Domain == "" {
 		return c, errors.New("httpfe: config: Domain is required")
 	}
-	setDefault(&c.Addr, DefaultAddr)
-	setDefault(&c.LocalIcecast, DefaultLocalIcecast)
-	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
-	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
-	setDefault(&c.DialTimeout, DefaultDialTimeout)
-	setDefault(&c.ResponseTimeout, DefaultResponseTimeout)
-	setDefault(&c.StreamBufferSize, DefaultStreamBufferSize)
-	setDefault(&c.SourceIdleTimeout, DefaultSourceIdleTimeout)
-	setDefault(&c.RetryAfter, DefaultRetryAfter)
-	setDefault(&c.StreamQueueSize, DefaultStreamQueueSize)
-	setDefault(&c.StreamBurstSize, DefaultStreamBurstSize)
-	setDefault(&c.StreamWriteTimeout, DefaultStreamWrite)
-	setDefault(&c.StreamGrace, DefaultStreamGrace)
-	setDefault(&c.StreamReconnect, DefaultStreamReconnect)
+	c.Addr = cmp.Or(c.Addr, DefaultAddr)
+	c.LocalIcecast = cmp.Or(c.LocalIcecast, DefaultLocalIcecast)
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.DialTimeout = cmp.Or(c.DialTimeout, DefaultDialTimeout)
+	c.ResponseTimeout = cmp.Or(c.ResponseTimeout, DefaultResponseTimeout)
+	c.StreamBufferSize = cmp.Or(c.StreamBufferSize, DefaultStreamBufferSize)
+	c.SourceIdleTimeout = cmp.Or(c.SourceIdleTimeout, DefaultSourceIdleTimeout)
+	c.RetryAfter = cmp.Or(c.RetryAfter, DefaultRetryAfter)
+	c.StreamQueueSize = cmp.Or(c.StreamQueueSize, DefaultStreamQueueSize)
+	c.StreamBurstSize = cmp.Or(c.StreamBurstSize, DefaultStreamBurstSize)
+	c.StreamWriteTimeout = cmp.Or(c.StreamWriteTimeout, DefaultStreamWrite)
+	c.StreamGrace = cmp.Or(c.StreamGrace, DefaultStreamGrace)
+	c.StreamReconnect = cmp.Or(c.StreamReconnect, DefaultStreamReconnect)
 	if c.StreamBurstSize > c.StreamQueueSize/2 {
 		return c, fmt.Errorf("httpfe: config: StreamBurstSize %d is more than half of StreamQueueSize %d",
 			c.StreamBurstSize, c.StreamQueueSize)
@@ -145,13 +146,6 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("httpfe: config: HTTPPort %d out of range", c.HTTPPort)
 	}
 	return c, nil
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }
 
 // addrPort returns the port of a listen address; 0 means "pick one".
