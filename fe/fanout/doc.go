@@ -14,6 +14,7 @@
 //
 // Files, one per concept:
 //
+//	config.go     Config
 //	registry.go   Fanout: the feeds by mount, their listener counts and grace timers
 //	listener.go   Serve, the entry point: takes a listener's connection until it ends
 //	upstream.go   a feed's connection to the upstream, reconnected when lost
