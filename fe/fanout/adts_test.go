@@ -46,15 +46,6 @@ func TestADTSFrameLen(t *testing.T) {
 	}
 }
 
-// fill writes data into w as a feed would.
-func fill(w *window, data []byte) {
-	for len(data) > 0 {
-		n := copy(w.space(), data)
-		w.publish(data[:n])
-		data = data[n:]
-	}
-}
-
 // TestADTSJoin checks where listeners join an ADTS stream: at the first
 // frame followed by a frame of the same stream.
 func TestADTSJoin(t *testing.T) {
