@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 
 	"autoradio"
 	"autoradio/coordination"
@@ -35,23 +36,22 @@ func NewCluster(etcd *clientv3.Client, bal *lb.Balancer, log *slog.Logger) *Clus
 // Run watches mounts, nodes and the master until ctx ends.
 func (c *Cluster) Run(ctx context.Context) error {
 	opts := []coordination.Option{coordination.WithLogger(c.log)}
-	var wg sync.WaitGroup
+	// A watcher that stops is logged; the others go on.
+	var g errgroup.Group
 	watch := func(fn func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			if err := fn(); err != nil && ctx.Err() == nil {
 				c.log.Error("cluster watcher stopped", "err", err)
 			}
-		}()
+			return nil
+		})
 	}
 	watch(func() error { return coordination.WatchMounts(ctx, c.etcd, c.setMounts, opts...) })
 	watch(func() error { return coordination.WatchNodes(ctx, c.etcd, c.setNodes, opts...) })
 	watch(func() error {
 		return coordination.ObserveLeader(ctx, c.etcd, autoradio.MasterElection, c.setMaster, opts...)
 	})
-	wg.Wait()
-	return nil
+	return g.Wait()
 }
 
 func (c *Cluster) setMounts(list []*autoradio.Mount, _ int64) {

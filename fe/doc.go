@@ -1,6 +1,7 @@
 // Package fe is redirectord, the front-end that runs on every node: it
 // keeps a view of the cluster from etcd (mounts, live nodes and their load,
 // the master) and serves it as authoritative DNS (fe/dns) and HTTP
-// redirects, proxies, playlists and status pages (fe/httpfe), choosing
-// nodes with the load balancer (fe/lb).
+// redirects, proxies, playlists and status pages (fe/httpfe, which streams
+// through the shared fan-out of fe/fanout), choosing nodes with the load
+// balancer (fe/lb).
 package fe

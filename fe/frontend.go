@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 
 	"autoradio/fe/dns"
 	"autoradio/fe/httpfe"
@@ -70,7 +70,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 	}
 	f.dns = &dns.Server{Addr: cfg.DNSAddr, Handler: handler, Logger: cfg.Logger}
 	if err := f.dns.Listen(); err != nil {
-		return nil, fmt.Errorf("fe: dns: %w", err)
+		return nil, fmt.Errorf("fe: %w", err)
 	}
 	f.http, err = httpfe.New(httpfe.Config{
 		Addr:         cfg.HTTPAddr,
@@ -80,7 +80,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 	}, f.cluster, reg, cfg.Logger)
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets
-		return nil, fmt.Errorf("fe: http: %w", err)
+		return nil, fmt.Errorf("fe: %w", err)
 	}
 	return f, nil
 }
@@ -95,24 +95,15 @@ func canceled() context.Context {
 func (f *Frontend) DNSAddr() string  { return f.dns.LocalAddr() }
 func (f *Frontend) HTTPAddr() string { return f.http.Addr().String() }
 
-// Run serves until ctx ends, then shuts everything down and waits.
+// Run serves until ctx ends, then shuts everything down and waits. When
+// a part fails, the others are shut down, and Run returns that failure.
 func (f *Frontend) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i, run := range []func(context.Context) error{f.cluster.Run, f.dns.Run, f.http.Run} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[i] = run(ctx); errs[i] != nil {
-				cancel()
-			}
-		}()
+	g, ctx := errgroup.WithContext(ctx)
+	for _, run := range []func(context.Context) error{f.cluster.Run, f.dns.Run, f.http.Run} {
+		g.Go(func() error { return run(ctx) })
 	}
 	f.log.Info("front-end serving", "dns", f.DNSAddr(), "http", f.HTTPAddr())
-	wg.Wait()
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // Healthy reports whether the front-end knows at least one node that

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -68,11 +69,13 @@ func (cfg Config) normalize() (Config, error) {
 		return cfg, err
 	}
 	cfg.Nameservers = ns
-	cfg.TTL = orDefault(cfg.TTL, DefaultTTL)
-	cfg.NegativeTTL = orDefault(cfg.NegativeTTL, cfg.TTL)
-	cfg.NSTTL = orDefault(cfg.NSTTL, DefaultNSTTL)
-	cfg.MaxRecords = orDefault(cfg.MaxRecords, DefaultMaxRecords)
-	cfg.MaxUDPSize = max(orDefault(cfg.MaxUDPSize, DefaultMaxUDPSize), mdns.MinMsgSize)
+	// A negative value, meaningless for any of these, takes the default
+	// too: max(v, 0) makes it zero for cmp.Or.
+	cfg.TTL = cmp.Or(max(cfg.TTL, 0), DefaultTTL)
+	cfg.NegativeTTL = cmp.Or(max(cfg.NegativeTTL, 0), cfg.TTL)
+	cfg.NSTTL = cmp.Or(max(cfg.NSTTL, 0), DefaultNSTTL)
+	cfg.MaxRecords = cmp.Or(max(cfg.MaxRecords, 0), DefaultMaxRecords)
+	cfg.MaxUDPSize = max(cmp.Or(max(cfg.MaxUDPSize, 0), DefaultMaxUDPSize), mdns.MinMsgSize)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -107,13 +110,6 @@ func qualify(names []string, zone string) ([]string, error) {
 func validName(n string) bool {
 	_, ok := mdns.IsDomainName(n)
 	return ok && !strings.ContainsAny(n, " \t*")
-}
-
-func orDefault[T int | time.Duration](v, def T) T {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // seconds converts a TTL to the wire's uint32 seconds.

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,10 +59,7 @@ func (s *Server) Listen() error {
 	if s.pc != nil {
 		return nil
 	}
-	addr := s.Addr
-	if addr == "" {
-		addr = DefaultAddr
-	}
+	addr := cmp.Or(s.Addr, DefaultAddr)
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("dns: listen: bad address %q: %w", addr, err)
@@ -126,14 +124,16 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-tcp.done:
 		err = tcp.failure()
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.ShutdownTimeout, DefaultShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(max(s.ShutdownTimeout, 0), DefaultShutdownTimeout))
 	defer cancel()
 	udp.stop(sctx)
 	tcp.stop(sctx)
 	return err
 }
 
-func (s *Server) idleTimeout() time.Duration { return orDefault(s.IdleTimeout, DefaultIdleTimeout) }
+func (s *Server) idleTimeout() time.Duration {
+	return cmp.Or(max(s.IdleTimeout, 0), DefaultIdleTimeout)
+}
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger == nil {
@@ -158,8 +158,8 @@ func (s *Server) start(srv *mdns.Server, network string) *serving {
 	sv := &serving{srv: srv, network: network, log: s.logger(),
 		started: make(chan struct{}), done: make(chan struct{})}
 	srv.Handler = s.Handler
-	srv.ReadTimeout = orDefault(s.ReadTimeout, DefaultReadTimeout)
-	srv.WriteTimeout = orDefault(s.WriteTimeout, DefaultWriteTimeout)
+	srv.ReadTimeout = cmp.Or(max(s.ReadTimeout, 0), DefaultReadTimeout)
+	srv.WriteTimeout = cmp.Or(max(s.WriteTimeout, 0), DefaultWriteTimeout)
 	srv.NotifyStartedFunc = func() { close(sv.started) }
 	go func() {
 		defer close(sv.done)

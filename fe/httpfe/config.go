@@ -1,6 +1,7 @@
 package httpfe
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -47,12 +48,12 @@ type Config struct {
 	// ResponseTimeout bounds the wait for an Icecast's response headers.
 	// Default 10s.
 	ResponseTimeout time.Duration
-	// StreamBufferSize is the size of the copy buffer of each relayed
+	// StreamBufferSize is the size of the copy buffer of each forwarded
 	// source, taken from a pool. Default 4 KiB.
 	StreamBufferSize int
 
 	// Proxied listeners of a mount share one connection to the local
-	// Icecast and a window of its recent data (see fanout.go).
+	// Icecast and a window of its recent data (see package fe/fanout).
 	//
 	// StreamQueueSize is the size of each mount's window: a listener that
 	// falls this far behind is disconnected. Default 512 KiB (32 s of
@@ -76,7 +77,7 @@ type Config struct {
 	// publishes (radiod --max-listeners), unbounded when it publishes
 	// none; negative means no limit.
 	MaxProxiedListeners int
-	// SourceIdleTimeout closes a relayed source that sends nothing for
+	// SourceIdleTimeout closes a forwarded source that sends nothing for
 	// this long; every byte received restarts it. Default 10s (Icecast
 	// itself drops a silent source after its source-timeout, 4 s as
 	// radiod configures it).
@@ -105,36 +106,28 @@ const (
 	DefaultStreamReconnect   = 5 * time.Second
 )
 
-// Fixed parameters of the stream fan-out.
-const (
-	streamChunkSize  = 16 << 10               // unit of a mount's window
-	streamMinRead    = 4 << 10                // bytes gathered before listeners wake
-	streamRetryDelay = 250 * time.Millisecond // between reconnections to Icecast
-	streamSendBuffer = 64 << 10               // SO_SNDBUF of listener connections (the kernel doubles it)
-)
-
 // withDefaults returns c with defaults filled in, or an error naming the
 // first invalid field.
 func (c Config) withDefaults() (Config, error) {
 	if c.Domain == "" {
 		return c, errors.New("httpfe: config: Domain is required")
 	}
-	setDefault(&c.Addr, DefaultAddr)
-	setDefault(&c.LocalIcecast, DefaultLocalIcecast)
-	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
-	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
-	setDefault(&c.DialTimeout, DefaultDialTimeout)
-	setDefault(&c.ResponseTimeout, DefaultResponseTimeout)
-	setDefault(&c.StreamBufferSize, DefaultStreamBufferSize)
-	setDefault(&c.SourceIdleTimeout, DefaultSourceIdleTimeout)
-	setDefault(&c.RetryAfter, DefaultRetryAfter)
-	setDefault(&c.StreamQueueSize, DefaultStreamQueueSize)
-	setDefault(&c.StreamBurstSize, DefaultStreamBurstSize)
-	setDefault(&c.StreamWriteTimeout, DefaultStreamWrite)
-	setDefault(&c.StreamGrace, DefaultStreamGrace)
-	setDefault(&c.StreamReconnect, DefaultStreamReconnect)
+	c.Addr = cmp.Or(c.Addr, DefaultAddr)
+	c.LocalIcecast = cmp.Or(c.LocalIcecast, DefaultLocalIcecast)
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.DialTimeout = cmp.Or(c.DialTimeout, DefaultDialTimeout)
+	c.ResponseTimeout = cmp.Or(c.ResponseTimeout, DefaultResponseTimeout)
+	c.StreamBufferSize = cmp.Or(c.StreamBufferSize, DefaultStreamBufferSize)
+	c.SourceIdleTimeout = cmp.Or(c.SourceIdleTimeout, DefaultSourceIdleTimeout)
+	c.RetryAfter = cmp.Or(c.RetryAfter, DefaultRetryAfter)
+	c.StreamQueueSize = cmp.Or(c.StreamQueueSize, DefaultStreamQueueSize)
+	c.StreamBurstSize = cmp.Or(c.StreamBurstSize, DefaultStreamBurstSize)
+	c.StreamWriteTimeout = cmp.Or(c.StreamWriteTimeout, DefaultStreamWrite)
+	c.StreamGrace = cmp.Or(c.StreamGrace, DefaultStreamGrace)
+	c.StreamReconnect = cmp.Or(c.StreamReconnect, DefaultStreamReconnect)
 	if c.StreamBurstSize > c.StreamQueueSize/2 {
 		return c, fmt.Errorf("httpfe: config: StreamBurstSize %d is more than half of StreamQueueSize %d",
 			c.StreamBurstSize, c.StreamQueueSize)
@@ -153,13 +146,6 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("httpfe: config: HTTPPort %d out of range", c.HTTPPort)
 	}
 	return c, nil
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }
 
 // addrPort returns the port of a listen address; 0 means "pick one".

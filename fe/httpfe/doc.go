@@ -1,6 +1,6 @@
 // Package httpfe is redirectord's HTTP front-end. It sends listeners to the
 // node chosen by the load balancer, streams mounts from the local Icecast
-// (proxy mode), relays sources byte for byte to the master's Icecast, serves
+// (proxy mode), forwards sources byte for byte to the master's Icecast, serves
 // .m3u/.pls playlists and a status page.
 //
 // It only ever connects to addresses it got from the Cluster (node and master
@@ -11,10 +11,10 @@
 //
 //	GET|HEAD /<mount>              302 to a node (proxy mode: its /_stream/<mount>)
 //	GET|HEAD /_stream/<mount>      the mount, streamed from the local Icecast
-//	                               (one shared connection per mount, fanout.go)
+//	                               (one shared connection per mount, package fe/fanout)
 //	OPTIONS  /<mount>, /_stream/<mount>   CORS preflight (web players)
 //	SOURCE|PUT /<mount>, /_stream/<mount>
-//	                               a source, relayed to the master's Icecast
+//	                               a source, forwarded to the master's Icecast
 //	GET|HEAD /<mount>.m3u, .pls    playlists
 //	GET|HEAD /, /_status.json      status page, as HTML and JSON
 //	GET|HEAD /_proxied.json        this front-end's proxied listeners per mount
@@ -22,7 +22,7 @@
 // With the proxy disabled (Config.DisableProxy) listeners are redirected to
 // the node's Icecast port and a PUT source gets a 307 to the master's
 // Icecast. A legacy SOURCE request cannot follow a redirect, so it is still
-// relayed to the master in that mode: refusing it would break old source
-// clients without making anything safer, since the relay only ever connects
+// forwarded to the master in that mode: refusing it would break old source
+// clients without making anything safer, since forwarding only ever connects
 // to the master.
 package httpfe

@@ -11,21 +11,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"autoradio"
+	"autoradio/fe/fanout"
+	"autoradio/internal/splice"
 )
 
 // streamPrefix is the path prefix of proxied streams.
 const streamPrefix = "/_stream"
 
-// Handler is the front-end's http.Handler. Close it to end the source relays
-// it has hijacked; http.Server.Shutdown does not know about them.
+// Handler is the front-end's http.Handler. Close it to end the sources it
+// forwards, whose connections it has hijacked: http.Server.Shutdown does
+// not know about them.
 type Handler struct {
 	cfg     Config
 	cluster Cluster
 	log     *slog.Logger
 	metrics *metrics
 	bufs    *bufferPool
-	fanout  *fanout
-	sources *relaySet
+	fanout  *fanout.Fanout
+	sources splice.Registry[*forward] // sources being forwarded
 }
 
 // NewHandler returns the front-end's handler. Its metrics are registered
@@ -51,32 +54,34 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		log:     log.With("component", "httpfe"),
 		metrics: m,
 		bufs:    newBufferPool(cfg.StreamBufferSize),
-		sources: newRelaySet(),
 	}
-	h.fanout = newFanout(fanoutConfig{
-		upstream: &upstreamTransport{
-			addr:           cfg.LocalIcecast,
-			dialTimeout:    cfg.DialTimeout,
-			headerTimeout:  cfg.ResponseTimeout,
-			readBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
+	h.fanout, err = fanout.New(fanout.Config{
+		Upstream: &fanout.HTTPUpstream{
+			Addr:           cfg.LocalIcecast,
+			DialTimeout:    cfg.DialTimeout,
+			HeaderTimeout:  cfg.ResponseTimeout,
+			ReadBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
 		},
-		chunkSize:    streamChunkSize,
-		chunks:       max(2, cfg.StreamQueueSize/streamChunkSize),
-		burst:        cfg.StreamBurstSize,
-		minRead:      streamMinRead,
-		writeTimeout: cfg.StreamWriteTimeout,
-		grace:        cfg.StreamGrace,
-		reconnect:    cfg.StreamReconnect,
-		retryDelay:   streamRetryDelay,
-	}, m, h.log)
+		WindowSize:   cfg.StreamQueueSize,
+		Burst:        cfg.StreamBurstSize,
+		ReadTimeout:  cfg.ResponseTimeout,
+		ReadyTimeout: cfg.DialTimeout + cfg.ResponseTimeout,
+		WriteTimeout: cfg.StreamWriteTimeout,
+		HeadTimeout:  cfg.ResponseTimeout,
+		Grace:        cfg.StreamGrace,
+		Reconnect:    cfg.StreamReconnect,
+	}, reg, h.log)
+	if err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
-// Close closes every relayed source connection and proxied stream, refuses
+// Close closes every forwarded source connection and proxied stream, refuses
 // new ones, and waits for their goroutines to end.
 func (h *Handler) Close() {
-	h.sources.closeAll()
-	h.fanout.close()
+	h.sources.Close()
+	h.fanout.Close()
 }
 
 // ServeHTTP routes a request and counts it by kind and status code.

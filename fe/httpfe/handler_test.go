@@ -127,7 +127,7 @@ func TestRedirectErrors(t *testing.T) {
 	}
 }
 
-func TestSourceWithoutRelay(t *testing.T) {
+func TestSourceWithoutForwarding(t *testing.T) {
 	c := testCluster()
 	h, reg := newTestHandler(t, Config{HTTPPort: 80, DisableProxy: true}, c)
 	for _, p := range []string{"/live.ogg", "/_stream/live.ogg"} {

@@ -98,10 +98,10 @@ func TestLive(t *testing.T) {
 	t.Run("listener that leaves frees its upstream", func(t *testing.T) {
 		env.listenerLeaves(ctx, t, "/live.ogg")
 	})
-	t.Run("shutdown closes relayed sources", func(t *testing.T) {
+	t.Run("shutdown closes forwarded sources", func(t *testing.T) {
 		env.shutdownClosesSource(ctx, t, "/other.ogg")
 	})
-	t.Run("a source relayed to a deposed master is disconnected", func(t *testing.T) {
+	t.Run("a source forwarded to a deposed master is disconnected", func(t *testing.T) {
 		env.deposedMasterDropsSource(ctx, t, "/moved.ogg")
 	})
 	t.Run("silent source is dropped after SourceIdleTimeout", func(t *testing.T) {
@@ -319,7 +319,7 @@ func (env *liveEnv) idleSourceDropped(ctx context.Context, t *testing.T, mount s
 	}
 }
 
-// shutdownClosesSource relays a source through a second front-end, then
+// shutdownClosesSource forwards a source through a second front-end, then
 // stops that front-end: Run must return promptly and the source's
 // connection must be closed.
 func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, mount string) {
@@ -332,10 +332,10 @@ func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, moun
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		t.Errorf("the source connection ended with %v, want EOF", err)
 	}
-	t.Logf("shutdown with a relayed source took %v", time.Since(start))
+	t.Logf("shutdown with a forwarded source took %v", time.Since(start))
 }
 
-// deposedMasterDropsSource relays a live source through a second
+// deposedMasterDropsSource forwards a live source through a second
 // front-end, then tells that front-end another node is master: it must
 // disconnect the source, which would otherwise stay on the old master
 // (when the old master is cut off, for as long as the kernel buffers).

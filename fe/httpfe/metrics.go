@@ -28,14 +28,10 @@ const (
 
 // metrics are the front-end's Prometheus metrics.
 type metrics struct {
-	requests      *prometheus.CounterVec
-	redirects     *prometheus.CounterVec
-	streams       prometheus.Gauge
-	streamBytes   prometheus.Counter
-	upstreams     prometheus.Gauge
-	slowListeners prometheus.Counter
-	sourceConns   *prometheus.CounterVec
-	// sourcesDeposed counts relayed sources closed because the master
+	requests    *prometheus.CounterVec
+	redirects   *prometheus.CounterVec
+	sourceConns *prometheus.CounterVec
+	// sourcesDeposed counts forwarded sources closed because the master
 	// changed.
 	sourcesDeposed prometheus.Counter
 	sources        prometheus.Gauge
@@ -52,41 +48,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "autoradio", Name: "http_redirects_total",
 			Help: "Listeners redirected, by target node.",
 		}, []string{"node"}),
-		streams: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "autoradio", Name: "proxied_streams",
-			Help: "Listeners being streamed a mount from the local Icecast.",
-		}),
-		streamBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "autoradio", Name: "proxied_stream_bytes_total",
-			Help: "Bytes sent to listeners of proxied streams.",
-		}),
-		upstreams: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "autoradio", Name: "proxied_upstreams",
-			Help: "Connections to the local Icecast shared by the proxied listeners of a mount.",
-		}),
-		slowListeners: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "autoradio", Name: "proxied_slow_listeners_total",
-			Help: "Proxied listeners disconnected for falling behind the stream.",
-		}),
 		sourceConns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "source_connections_total",
 			Help: "Source connections, by result (accepted, rejected, failed, no_master, redirected).",
 		}, []string{"result"}),
 		sourcesDeposed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_sources_deposed_total",
-			Help: "Relayed sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one.",
+			Help: "Forwarded sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one.",
 		}),
 		sources: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "autoradio", Name: "proxied_sources",
-			Help: "Source connections being relayed to the master's Icecast.",
+			Help: "Source connections being forwarded to the master's Icecast.",
 		}),
 		sourceBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_source_bytes_total",
-			Help: "Bytes relayed from sources to the master's Icecast.",
+			Help: "Bytes forwarded from sources to the master's Icecast.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.redirects, m.streams,
-		m.streamBytes, m.upstreams, m.slowListeners, m.sourceConns, m.sourcesDeposed, m.sources, m.sourceBytes} {
+	for _, c := range []prometheus.Collector{m.requests, m.redirects,
+		m.sourceConns, m.sourcesDeposed, m.sources, m.sourceBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
 		}

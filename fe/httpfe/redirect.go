@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"autoradio"
+	"autoradio/fe/fanout"
 )
 
 // serveRedirect sends a listener to the node the load balancer picks.
@@ -29,7 +30,7 @@ func (h *Handler) serveRedirect(w http.ResponseWriter, r *http.Request, p string
 	}
 	h.metrics.redirects.WithLabelValues(node.Name).Inc()
 	hdr := w.Header()
-	setCORS(hdr)
+	fanout.SetCORS(hdr)
 	hdr.Set("Location", target)
 	hdr.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusFound)

@@ -59,7 +59,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 func (s *Server) Handler() *Handler { return s.h }
 
 // Run serves until ctx is done, then shuts down: it stops accepting, ends
-// streams and relayed sources, and waits up to Config.ShutdownTimeout for
+// streams and forwarded sources, and waits up to Config.ShutdownTimeout for
 // the other requests in flight. It returns nil after a shutdown caused by
 // ctx, or the error that stopped serving.
 func (s *Server) Run(ctx context.Context) error {
@@ -89,7 +89,7 @@ func (s *Server) Close() error {
 }
 
 // stop ends long-lived requests: proxied streams through their context,
-// relayed sources by closing their connections.
+// forwarded sources by closing their connections.
 func (s *Server) stop() {
 	s.cancel()
 	s.h.Close()

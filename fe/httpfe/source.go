@@ -1,21 +1,18 @@
 package httpfe
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"autoradio"
 )
 
-// serveSource relays a source to the master's Icecast, or, with the proxy
-// disabled, redirects a PUT source there.
+// serveSource forwards a source to the master's Icecast, or, with the
+// proxy disabled, redirects a PUT source there.
 func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 	if h.knownMount(w, r, mount) == nil {
 		return
@@ -32,12 +29,12 @@ func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}
-	h.relaySource(w, r, mount, master)
+	h.forwardSource(w, r, mount, master)
 }
 
-// relaySource connects to the master's Icecast, hijacks the client's
-// connection and relays bytes both ways until either side is done.
-func (h *Handler) relaySource(w *recorder, r *http.Request, mount string, master *autoradio.MasterInfo) {
+// forwardSource connects to the master's Icecast, hijacks the client's
+// connection and forwards bytes both ways until either side is done.
+func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, master *autoradio.MasterInfo) {
 	log := h.log.With("mount", mount, "master", master.Name, "remote", r.RemoteAddr)
 	addr := master.IcecastAddr()
 	up, err := h.dialMaster(r.Context(), addr)
@@ -52,10 +49,10 @@ func (h *Handler) relaySource(w *recorder, r *http.Request, mount string, master
 		up.Close()
 		h.metrics.sourceConns.WithLabelValues(sourceFailed).Inc()
 		log.Error("source: hijacking the connection", "err", err)
-		http.Error(w, "cannot relay a source here", http.StatusInternalServerError)
+		http.Error(w, "cannot forward a source here", http.StatusInternalServerError)
 		return
 	}
-	rl := &relay{
+	fw := &forward{
 		client:   client,
 		clientIn: brw.Reader,
 		up:       up,
@@ -73,25 +70,25 @@ func (h *Handler) relaySource(w *recorder, r *http.Request, mount string, master
 			log.Info("source: Icecast answered", "code", code)
 		},
 	}
-	if !h.sources.add(rl) {
-		rl.closeBoth()
+	if !h.sources.Add(fw) {
+		fw.Close()
 		h.metrics.sourceConns.WithLabelValues(sourceFailed).Inc()
 		return
 	}
-	defer h.sources.remove(rl)
+	defer h.sources.Done(fw)
 	h.metrics.sources.Inc()
 	defer h.metrics.sources.Dec()
-	code, err := rl.run(sourceRequestHead(r, mount, addr))
+	code, err := fw.run(sourceRequestHead(r, mount, addr))
 	if code == 0 {
 		code = http.StatusBadGateway
 	}
 	w.setStatus(code)
 	if errors.Is(err, errDeposed) {
 		h.metrics.sourcesDeposed.Inc()
-		log.Info("source: disconnected, its Icecast is no longer the master's", "bytes", rl.sent.Load())
+		log.Info("source: disconnected, its Icecast is no longer the master's", "bytes", fw.sent.Load())
 		return
 	}
-	log.Info("source: relay ended", "bytes", rl.sent.Load())
+	log.Info("source: forwarding ended", "bytes", fw.sent.Load())
 }
 
 func (h *Handler) dialMaster(ctx context.Context, addr string) (net.Conn, error) {
@@ -140,55 +137,3 @@ func sourceRequestHead(r *http.Request, mount, host string) []byte {
 	b.WriteString("\r\n")
 	return []byte(b.String())
 }
-
-// readResponseHead copies Icecast's response headers to w as they come,
-// through any 1xx interim responses, and returns the final status code.
-func readResponseHead(r *bufio.Reader, w *bufio.Writer) (int, error) {
-	for {
-		code, err := copyHeaderBlock(r, w)
-		if err != nil {
-			return 0, err
-		}
-		if code >= 200 {
-			return code, nil
-		}
-	}
-}
-
-// copyHeaderBlock copies one status line and its headers, up to the empty
-// line, and returns the status code.
-func copyHeaderBlock(r *bufio.Reader, w *bufio.Writer) (int, error) {
-	status, err := r.ReadSlice('\n')
-	if err != nil {
-		return 0, fmt.Errorf("reading the status line: %w", err)
-	}
-	code, err := parseStatusLine(string(status))
-	if err != nil {
-		return 0, err
-	}
-	w.Write(status)
-	for {
-		line, err := r.ReadSlice('\n')
-		if err != nil {
-			return 0, fmt.Errorf("reading headers: %w", err)
-		}
-		w.Write(line)
-		if len(strings.TrimRight(string(line), "\r\n")) == 0 {
-			return code, w.Flush()
-		}
-	}
-}
-
-// parseStatusLine returns the code of "HTTP/1.x NNN reason".
-func parseStatusLine(line string) (int, error) {
-	proto, rest, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
-	codeStr, _, _ := strings.Cut(rest, " ")
-	code, err := strconv.Atoi(codeStr)
-	if !strings.HasPrefix(proto, "HTTP/") || err != nil || code < 100 || code > 999 {
-		return 0, fmt.Errorf("bad status line %q", strings.TrimSpace(line))
-	}
-	return code, nil
-}
-
-// deadline returns now+d.
-func deadline(d time.Duration) time.Time { return time.Now().Add(d) }

@@ -22,6 +22,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"autoradio/internal/splice"
 )
 
 // Timeouts of a relayed connection.
@@ -43,8 +45,7 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	upstream string // host:port; "": connections are refused
-	conns    map[*relayed]struct{}
-	wg       sync.WaitGroup // one per connection being served
+	conns    splice.Registry[*relayed]
 }
 
 // relayed is one connection from Icecast and its way to the upstream.
@@ -58,8 +59,8 @@ type relayed struct {
 	closed   bool
 }
 
-// close ends both sides; a dial in progress is cancelled.
-func (r *relayed) close() {
+// Close ends both sides; a dial in progress is cancelled.
+func (r *relayed) Close() {
 	r.cancel()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -89,7 +90,7 @@ func Listen(ip string, log *slog.Logger) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relayproxy: %w", err)
 	}
-	return &Proxy{ln: ln, log: log.With("component", "relayproxy"), conns: map[*relayed]struct{}{}}, nil
+	return &Proxy{ln: ln, log: log.With("component", "relayproxy")}, nil
 }
 
 // Addr is the address Icecast's relays connect to.
@@ -108,14 +109,7 @@ func (p *Proxy) SetUpstream(addr string) int {
 		return 0
 	}
 	p.upstream = addr
-	n := 0
-	for r := range p.conns {
-		if r.upstream != addr {
-			r.close()
-			delete(p.conns, r)
-			n++
-		}
-	}
+	n := p.conns.CloseIf(func(r *relayed) bool { return r.upstream != addr })
 	if n > 0 {
 		p.log.Info("closed the relay connections to the previous master", "connections", n, "upstream", addr)
 	}
@@ -127,7 +121,7 @@ func (p *Proxy) SetUpstream(addr string) int {
 func (p *Proxy) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { p.ln.Close() })
 	defer stop()
-	defer p.wg.Wait()
+	defer p.conns.Close() // waits for every connection
 	defer p.SetUpstream("")
 	defer p.ln.Close()
 	for {
@@ -154,15 +148,13 @@ func (p *Proxy) Run(ctx context.Context) error {
 			c.Close()
 			continue
 		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.serve(r)
-		}()
+		go p.serve(r)
 	}
 }
 
-// track registers a new connection; nil when connections are refused.
+// track registers a new connection, to be served by serve; nil when
+// connections are refused. The upstream is read and the connection
+// registered under p.mu, so that SetUpstream closes it if it changes.
 func (p *Proxy) track(ctx context.Context, c net.Conn) *relayed {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -171,18 +163,17 @@ func (p *Proxy) track(ctx context.Context, c net.Conn) *relayed {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	r := &relayed{upstream: p.upstream, down: c, ctx: rctx, cancel: cancel}
-	p.conns[r] = struct{}{}
+	if !p.conns.Add(r) {
+		cancel()
+		return nil
+	}
 	return r
 }
 
 // serve dials the upstream and copies both ways until either side ends.
 func (p *Proxy) serve(r *relayed) {
-	defer func() {
-		p.mu.Lock()
-		delete(p.conns, r)
-		p.mu.Unlock()
-		r.close()
-	}()
+	defer p.conns.Done(r)
+	defer r.Close()
 	dctx, cancel := context.WithTimeout(r.ctx, DialTimeout)
 	var d net.Dialer
 	up, err := d.DialContext(dctx, "tcp", r.upstream)
@@ -201,30 +192,15 @@ func (p *Proxy) serve(r *relayed) {
 		// Icecast sends its request, then nothing: this side ends when
 		// the other does (both connections are closed then).
 		pipe(up, r.down, 0)
-		r.close()
+		r.Close()
 	}()
 	pipe(r.down, up, IdleTimeout)
-	r.close()
+	r.Close()
 	<-done
 }
 
 // pipe copies src to dst until either fails. idle > 0 bounds each read
 // of src; every write is bounded by IdleTimeout.
 func pipe(dst, src net.Conn, idle time.Duration) {
-	buf := make([]byte, 32<<10)
-	for {
-		if idle > 0 {
-			src.SetReadDeadline(time.Now().Add(idle))
-		}
-		n, err := src.Read(buf)
-		if n > 0 {
-			dst.SetWriteDeadline(time.Now().Add(IdleTimeout))
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
+	splice.Copy(dst, src, src, make([]byte, 32<<10), idle, IdleTimeout, nil)
 }

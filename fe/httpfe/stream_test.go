@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -41,7 +42,7 @@ func TestFanout(t *testing.T) {
 	}
 	cfg := Config{StreamGrace: time.Second, StreamWriteTimeout: time.Second,
 		StreamQueueSize: 128 << 10, StreamBurstSize: 32 << 10, MaxProxiedListeners: 20}
-	env := startLive(t, cfg, append(mounts, "/restart.mp3")...)
+	env := startLive(t, cfg, append(mounts, "/restart.mp3", "/music.aac")...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for m, args := range fanoutSources {
@@ -80,6 +81,9 @@ func TestFanout(t *testing.T) {
 	})
 	t.Run("late listener with Icy metadata starts at a metadata block", func(t *testing.T) {
 		env.icyListener(ctx, t, "/music.mp3")
+	})
+	t.Run("late AAC listener starts at an ADTS frame", func(t *testing.T) {
+		env.aacListener(ctx, t, "/music.aac")
 	})
 	t.Run("HEAD answers the stream's headers", func(t *testing.T) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+env.fe+"/_stream/music.mp3", nil)
@@ -129,6 +133,58 @@ func (env *liveEnv) joinAndDecode(ctx context.Context, t *testing.T, mount strin
 		return
 	}
 	t.Logf("%s joined after %v: %d bytes in 4 s decode", mount, wait, len(data))
+}
+
+// aacListener streams AAC in ADTS frames to mount, and has a listener
+// join its feed well after another: its capture must start with an ADTS
+// header and decode without a single error.
+func (env *liveEnv) aacListener(ctx context.Context, t *testing.T, mount string) {
+	startFFmpeg(t, nil, "-re", "-f", "lavfi", "-i", "sine=frequency=550", "-t", "600", "-c:a", "aac", "-b:a", "64k",
+		"-f", "adts", "-content_type", "audio/aac", fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, mount))
+	env.ic.waitSource(ctx, t, mount)
+	url := "http://" + env.fe + "/_stream" + mount
+	first := audiotest.Listen(ctx, url)
+	defer first.Stop()
+	// Past the burst of 32 KiB: the late listener must not start at the
+	// start of the stream.
+	if err := first.WaitBytes(0, 48<<10, 10*time.Second); err != nil {
+		t.Fatalf("first listener: %v", err)
+	}
+	data, err := audiotest.Capture(ctx, url, 4*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The capture ends where it was cut, mid-frame: decode whole frames.
+	whole, err := adtsFrames(data)
+	if err != nil {
+		t.Fatalf("the late listener's %d bytes: %v", len(data), err)
+	}
+	if err := audiotest.Decode(ctx, data[:whole], 2*time.Second); err != nil {
+		t.Errorf("late AAC listener: %d bytes: %v", len(data), err)
+	}
+	t.Logf("late AAC listener joined after %d bytes: %d bytes in 4 s decode", first.Bytes(), len(data))
+}
+
+// adtsFrames follows the ADTS frames from the start of data, and returns
+// the length of the whole ones; an error if data does not start with one,
+// or if a frame is not followed by another.
+func adtsFrames(data []byte) (int, error) {
+	at := 0
+	for at+7 <= len(data) {
+		h := data[at:]
+		if h[0] != 0xFF || h[1]&0xF6 != 0xF0 {
+			return 0, fmt.Errorf("no ADTS header at byte %d: % x", at, h[:7])
+		}
+		n := int(h[3]&3)<<11 | int(h[4])<<3 | int(h[5]>>5)
+		if at+n > len(data) {
+			break
+		}
+		at += n
+	}
+	if at == 0 {
+		return 0, errors.New("not a single whole ADTS frame")
+	}
+	return at, nil
 }
 
 // slowListener connects a listener that stops reading with a small receive

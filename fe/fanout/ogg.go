@@ -1,33 +1,9 @@
-package httpfe
+package fanout
 
 import (
 	"bytes"
 	"encoding/binary"
-	"mime"
 )
-
-// Where a new listener may join a stream depends on its format: Ogg
-// listeners need the stream's header pages first and must then start at a
-// page boundary; MP3 listeners best start at a frame.
-type streamKind int
-
-const (
-	kindRaw streamKind = iota // anything else: joined anywhere
-	kindOgg
-	kindMP3
-	kindIcy // Icy metadata every so many bytes (MP3 or AAC)
-)
-
-func kindOf(contentType string) streamKind {
-	t, _, _ := mime.ParseMediaType(contentType)
-	switch t {
-	case "application/ogg", "audio/ogg", "video/ogg":
-		return kindOgg
-	case "audio/mpeg", "audio/mp3", "audio/mpeg3":
-		return kindMP3
-	}
-	return kindRaw
-}
 
 // Ogg page layout (RFC 3533).
 const (
@@ -97,21 +73,6 @@ func (t *oggTracker) observe(p []byte, at, base int64) {
 		t.drop(size)
 	}
 	t.marks = trimMarks(t.marks, func(m oggMark) int64 { return m.pos }, base)
-}
-
-// maxMarks bounds the join points a tracker keeps.
-const maxMarks = 4096
-
-// trimMarks drops the marks before base, and the oldest beyond maxMarks.
-func trimMarks[M any](marks []M, pos func(M) int64, base int64) []M {
-	i := 0
-	for i < len(marks) && (pos(marks[i]) < base || len(marks)-i > maxMarks) {
-		i++
-	}
-	if i == 0 {
-		return marks
-	}
-	return append(marks[:0], marks[i:]...)
 }
 
 func (t *oggTracker) drop(n int) {
@@ -198,85 +159,5 @@ var oggCRCTable = func() (t [256]uint32) {
 	return t
 }()
 
-// MPEG audio layer III bit rates (kbit/s) by index, and sample rates of
-// MPEG-1 (halved for MPEG-2, quartered for MPEG-2.5).
-var (
-	mp3V1Rates     = [15]int{0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320}
-	mp3V2Rates     = [15]int{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160}
-	mp3SampleRates = [3]int{44100, 48000, 32000}
-)
-
-// mp3FrameLen returns the length of the MP3 (MPEG layer III) frame whose
-// header is h, or 0 when h is not a valid frame header.
-func mp3FrameLen(h [4]byte) int {
-	if h[0] != 0xFF || h[1]&0xE0 != 0xE0 {
-		return 0
-	}
-	version, layer := h[1]>>3&3, h[1]>>1&3 // version 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5; layer 1: III
-	bi, si, pad := int(h[2]>>4), int(h[2]>>2&3), int(h[2]>>1&1)
-	if version == 1 || layer != 1 || bi == 0 || bi == 15 || si == 3 {
-		return 0
-	}
-	if version == 3 {
-		return 144*mp3V1Rates[bi]*1000/mp3SampleRates[si] + pad
-	}
-	rate := mp3SampleRates[si] / 2
-	if version == 0 {
-		rate /= 2
-	}
-	return 72*mp3V2Rates[bi]*1000/rate + pad
-}
-
-// icyTracker follows a stream with Icy metadata: blocks of metaint bytes
-// of audio, each followed by a length byte and 16 times that many bytes of
-// metadata. A listener that asked for metadata counts the blocks from the
-// start of its data, so it must start at a block's start.
-type icyTracker struct {
-	metaint   int
-	audioLeft int // audio bytes left in the current block
-	metaLeft  int // metadata bytes left; -1: the length byte is next
-	marks     []int64
-}
-
-func newIcyTracker(metaint int) icyTracker {
-	return icyTracker{metaint: metaint, audioLeft: metaint, metaLeft: -1, marks: []int64{0}}
-}
-
-// observe follows p, which starts at position at of the stream; base is
-// the oldest position the stream window still holds.
-func (t *icyTracker) observe(p []byte, at, base int64) {
-	for i := 0; i < len(p); {
-		switch {
-		case t.audioLeft > 0:
-			n := min(t.audioLeft, len(p)-i)
-			t.audioLeft -= n
-			i += n
-		case t.metaLeft < 0:
-			t.metaLeft = 16 * int(p[i])
-			i++
-		default:
-			n := min(t.metaLeft, len(p)-i)
-			t.metaLeft -= n
-			i += n
-		}
-		if t.audioLeft == 0 && t.metaLeft == 0 {
-			t.audioLeft, t.metaLeft = t.metaint, -1
-			t.marks = append(t.marks, at+int64(i))
-		}
-	}
-	t.marks = trimMarks(t.marks, func(p int64) int64 { return p }, base)
-}
-
-// joinPoint returns the first block start at or after from, or failing
-// that the last one in the window.
-func (t *icyTracker) joinPoint(from, base int64) int64 {
-	for _, m := range t.marks {
-		if m >= from {
-			return m
-		}
-	}
-	if n := len(t.marks); n > 0 && t.marks[n-1] >= base {
-		return t.marks[n-1]
-	}
-	return from
-}
+// start implements joiner.
+func (t *oggTracker) start(w *window, from int64) (int64, []byte) { return t.joinPoint(from, w.base) }

@@ -1,0 +1,61 @@
+package fanout
+
+import (
+	"cmp"
+	"time"
+)
+
+// Config configures a Fanout. A zero field with a stated default takes
+// it; the others must be set (fe/httpfe sets them from its own Config).
+type Config struct {
+	// Upstream is where streams come from.
+	Upstream Upstream
+	// WindowSize is the size of each feed's window: a listener that falls
+	// this far behind is disconnected. At least two chunks.
+	WindowSize int
+	// ChunkSize is the unit of a window. Default 16 KiB.
+	ChunkSize int
+	// Burst is how much recent data a new listener gets at once.
+	Burst int
+	// MinRead is what a feed gathers from upstream before waking its
+	// listeners, so that they wake a few times a second rather than for
+	// every packet. Default 4 KiB.
+	MinRead int
+	// ReadTimeout bounds each read from upstream.
+	ReadTimeout time.Duration
+	// ReadyTimeout bounds the wait for the upstream's first answer.
+	ReadyTimeout time.Duration
+	// WriteTimeout bounds each write to a listener.
+	WriteTimeout time.Duration
+	// HeadTimeout bounds writing the answer to a HEAD request.
+	HeadTimeout time.Duration
+	// Grace is a feed's life after its last listener leaves.
+	Grace time.Duration
+	// Reconnect is how long a lost upstream is retried before the feed's
+	// listeners are disconnected.
+	Reconnect time.Duration
+	// RetryDelay is the pause between reconnections. Default 250ms.
+	RetryDelay time.Duration
+	// SendBuffer is the SO_SNDBUF of listener connections (the kernel
+	// doubles it). Default 64 KiB.
+	SendBuffer int
+}
+
+// Defaults of Config.
+const (
+	DefaultChunkSize  = 16 << 10
+	DefaultMinRead    = 4 << 10
+	DefaultRetryDelay = 250 * time.Millisecond
+	DefaultSendBuffer = 64 << 10
+)
+
+func (c Config) withDefaults() Config {
+	c.ChunkSize = cmp.Or(c.ChunkSize, DefaultChunkSize)
+	c.MinRead = cmp.Or(c.MinRead, DefaultMinRead)
+	c.RetryDelay = cmp.Or(c.RetryDelay, DefaultRetryDelay)
+	c.SendBuffer = cmp.Or(c.SendBuffer, DefaultSendBuffer)
+	return c
+}
+
+// chunks returns the number of chunks in a window.
+func (c Config) chunks() int { return max(2, c.WindowSize/c.ChunkSize) }

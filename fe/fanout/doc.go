@@ -1,0 +1,27 @@
+// Package fanout shares one connection to a stream's upstream (the local
+// Icecast) among all the listeners of a mount.
+//
+// The connection (a feed) opens with a mount's first listener and closes a
+// grace period after the last one leaves. A feed keeps the recent stream in
+// a window of fixed-size chunks that all its listeners write from; each
+// listener has one goroutine and no buffer of its own. A listener that
+// falls a whole window behind, or whose writes block for longer than the
+// write timeout, is disconnected.
+//
+// A new listener starts about a burst back from the live end, at a point
+// where its player can decode: an Ogg page (after the stream's header
+// pages), an MP3 or AAC (ADTS) frame, or an Icy metadata block.
+//
+// Files, one per concept:
+//
+//	config.go     Config
+//	registry.go   Fanout: the feeds by mount, their listener counts and grace timers
+//	listener.go   Serve, the entry point: takes a listener's connection until it ends
+//	upstream.go   a feed's connection to the upstream, reconnected when lost
+//	http.go       HTTPUpstream, the upstream of redirectord: an Icecast over HTTP
+//	window.go     the ring window of recent data that listeners read
+//	head.go       the response head that listeners get, with CORS
+//	join.go       where a listener may join, by content type
+//	ogg.go, mp3.go, adts.go, icy.go   join points of each format
+//	metrics.go    Prometheus metrics
+package fanout
