@@ -11,7 +11,7 @@ CMDS := radiod redirectord radioctl
 RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client \
 	bind9-dnsutils curl iproute2 procps ca-certificates
 
-.PHONY: all build test unit-test vet run deps clean cluster-test cluster
+.PHONY: all build test unit-test vet run deps clean cluster-test cluster fuzz
 
 all: build
 
@@ -29,6 +29,12 @@ vet:
 
 test: deps vet
 	$(GO) test -count=1 -timeout 25m ./...
+
+# fuzz runs every Go fuzz target for FUZZTIME (default 30s) each; make test
+# already runs their seed corpora and the failures committed in testdata/fuzz.
+FUZZTIME ?= 30s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz
 
 # unit-test runs only the tests that need no external program.
 unit-test:

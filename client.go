@@ -180,53 +180,6 @@ func (c *Client) DeleteMount(ctx context.Context, path string) error {
 	}
 }
 
-// RestoreMounts creates or replaces every mount in ms, as from a backup.
-// References must resolve within ms or to mounts already stored.
-func (c *Client) RestoreMounts(ctx context.Context, ms []*Mount) error {
-	existing, err := c.ListMounts(ctx)
-	if err != nil {
-		return err
-	}
-	known := map[string]bool{}
-	for _, m := range existing {
-		known[m.Name] = true
-	}
-	seen := map[string]bool{}
-	for _, m := range ms {
-		if err := m.Validate(); err != nil {
-			return err
-		}
-		if seen[m.Name] {
-			return fmt.Errorf("mount %s appears twice", m.Name)
-		}
-		seen[m.Name], known[m.Name] = true, true
-	}
-	for _, m := range ms {
-		for _, ref := range references(m) {
-			if !known[ref] {
-				return fmt.Errorf("mount %s refers to %s, which is neither in the backup nor stored", m.Name, ref)
-			}
-		}
-	}
-	for start := 0; start < len(ms); start += maxTxnOps {
-		end := min(start+maxTxnOps, len(ms))
-		ops := make([]clientv3.Op, 0, end-start)
-		for _, m := range ms[start:end] {
-			data, err := json.Marshal(m)
-			if err != nil {
-				return fmt.Errorf("encoding mount %s: %w", m.Name, err)
-			}
-			ops = append(ops, clientv3.OpPut(MountKey(m.Name), string(data)))
-		}
-		if _, err := c.etcd.Txn(ctx).Then(ops...).Commit(); err != nil {
-			// Everything was checked above: only etcd can fail here, and
-			// a second run writes the same records again.
-			return fmt.Errorf("restoring mounts: %d of %d written, run the restore again: %w", start, len(ms), err)
-		}
-	}
-	return nil
-}
-
 // ListNodes returns the status of every live node, sorted by name.
 func (c *Client) ListNodes(ctx context.Context) ([]*NodeStatus, error) {
 	resp, err := c.etcd.Get(ctx, NodesPrefix, clientv3.WithPrefix())

@@ -246,6 +246,59 @@ func TestClientRestoreManyMounts(t *testing.T) {
 	}
 }
 
+// A restore that etcd refuses half-way leaves the store as it was: here
+// the second transaction is larger than the server accepts.
+func TestClientRestoreIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t, etcdtest.MaxRequestBytes(16<<10))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := autoradio.NewClient(srv.Client(), nil)
+	mustCreate(t, ctx, c, &autoradio.Mount{Name: "/m000.ogg", Username: "before", Password: "before"})
+	var ms []*autoradio.Mount
+	for i := range 100 { // the first transaction: small records
+		ms = append(ms, &autoradio.Mount{Name: fmt.Sprintf("/m%03d.ogg", i), Username: "u", Password: "p"})
+	}
+	for i := range 40 { // the second: about 28 KiB
+		ms = append(ms, &autoradio.Mount{Name: fmt.Sprintf("/big/%s%03d.ogg", strings.Repeat("x", 180), i),
+			Username: strings.Repeat("u", autoradio.MaxUsernameLen), Password: strings.Repeat("p", autoradio.MaxPasswordLen)})
+	}
+	err := c.RestoreMounts(ctx, ms)
+	if err == nil || !strings.Contains(err.Error(), "nothing written") {
+		t.Fatalf("restore: %v, want an error saying nothing was written", err)
+	}
+	t.Logf("restore: %v", err)
+	all, err := c.ListMounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Name != "/m000.ogg" || all[0].Password != "before" {
+		t.Fatalf("after the failed restore: %q (first %+v), want /m000.ogg as it was", mountNames(all), all[0])
+	}
+}
+
+// A mount that cannot be written is refused before anything is: a
+// password over the limit on the last of 150 mounts.
+func TestClientRestoreChecksEverythingFirst(t *testing.T) {
+	t.Parallel()
+	c, _, ctx := newClient(t)
+	var ms []*autoradio.Mount
+	for i := range 150 {
+		ms = append(ms, &autoradio.Mount{Name: fmt.Sprintf("/m%03d.ogg", i), Username: "u", Password: "p"})
+	}
+	ms[149].Password = strings.Repeat("p", 3<<20)
+	err := c.RestoreMounts(ctx, ms)
+	if err == nil || !strings.Contains(err.Error(), "/m149.ogg") || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("restore: %v, want the long password of /m149.ogg refused", err)
+	}
+	if strings.Contains(err.Error(), "ppp") {
+		t.Errorf("the error shows the password: %.100s", err)
+	}
+	if all, err := c.ListMounts(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("after the refused restore: %d mounts, %v; want none", len(all), err)
+	}
+}
+
 func TestClientSkipsCorruptRecords(t *testing.T) {
 	t.Parallel()
 	c, logs, ctx := newClient(t)

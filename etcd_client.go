@@ -1,11 +1,15 @@
 package autoradio
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"time"
 
@@ -78,6 +82,91 @@ func NewEtcdClient(c EtcdConfig) (*clientv3.Client, error) {
 		return nil, fmt.Errorf("etcd client for %v: %w", cfg.Endpoints, err)
 	}
 	return cli, nil
+}
+
+// probeTimeout bounds CheckTLS.
+const probeTimeout = 2 * time.Second
+
+// CheckTLS connects to the first endpoint and checks that it speaks what
+// its URL says: TLS, with a certificate the CA file vouches for, behind
+// https://, and plain gRPC behind http://. clientv3 would only retry such
+// a mismatch until its deadline and report the deadline. An endpoint that
+// does not answer tells nothing and gives nil: etcd may not run yet.
+func (c EtcdConfig) CheckTLS(ctx context.Context) error {
+	if len(c.Endpoints) == 0 {
+		return nil
+	}
+	u, err := url.Parse(c.Endpoints[0])
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("etcd URL %q: want http://HOST:PORT or https://HOST:PORT", c.Endpoints[0])
+	}
+	switch u.Scheme {
+	case "https":
+		cfg, err := c.tlsConfig()
+		if err != nil {
+			return err
+		}
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		cfg.ServerName = u.Hostname()
+		err = handshake(ctx, u.Host, cfg)
+		var notTLS tls.RecordHeaderError
+		var untrusted *tls.CertificateVerificationError
+		switch {
+		case errors.As(err, &untrusted):
+			return fmt.Errorf("etcd at %s: its certificate is not trusted by %s: %w", u.Host, caName(c.CAFile), untrusted.Err)
+		case errors.As(err, &notTLS) || err != nil && speaksHTTP(ctx, u.Host):
+			return fmt.Errorf("etcd at %s does not speak TLS: use an http:// URL, or enable TLS on etcd", u.Host)
+		}
+	case "http":
+		// Only whether a handshake completes is of interest here, not
+		// whom it was with: nothing is sent over it.
+		probe := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec
+		if handshake(ctx, u.Host, probe) == nil {
+			return fmt.Errorf("etcd at %s speaks TLS: use an https:// URL (and --etcd-ca)", u.Host)
+		}
+	}
+	return nil
+}
+
+// handshake dials addr and makes a TLS handshake, within probeTimeout.
+func handshake(ctx context.Context, addr string, cfg *tls.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	conn, err := (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// speaksHTTP tells whether addr answers a plain HTTP request, as an etcd
+// without TLS does (a TLS handshake can get no answer from it at all).
+func speaksHTTP(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	conn, err := new(net.Dialer).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
+	if _, err := io.WriteString(conn, "GET /version HTTP/1.0\r\n\r\n"); err != nil {
+		return false
+	}
+	buf := make([]byte, 5)
+	_, err = io.ReadFull(conn, buf)
+	return err == nil && string(buf) == "HTTP/"
+}
+
+// caName says which CAs certificates are checked against.
+func caName(file string) string {
+	if exists(file) {
+		return file
+	}
+	return "the system CAs (no --etcd-ca file)"
 }
 
 func (c EtcdConfig) tlsConfig() (*tls.Config, error) {

@@ -5,11 +5,22 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
 // MaxMountPathLen is the longest mount path accepted, in bytes.
 const MaxMountPathLen = 200
+
+// Limits of source credentials, in bytes. Generated ones are far shorter;
+// the limits keep every mount record well within one etcd request.
+const (
+	MaxUsernameLen = 64
+	MaxPasswordLen = 255
+)
+
+// MaxRelayURLLen is the longest relay URL accepted, in bytes.
+const MaxRelayURLLen = 1024
 
 // Mount is the cluster-wide configuration of one Icecast mount, stored as
 // JSON under MountKey(Name).
@@ -41,6 +52,9 @@ func (m *Mount) HasTranscoding() bool { return m.Transcoding != nil }
 // mounts exist; the Client does that atomically when storing.
 func (m *Mount) Validate() error {
 	if err := ValidateMountPath(m.Name); err != nil {
+		return err
+	}
+	if err := validateCredentials(m.Username, m.Password); err != nil {
 		return err
 	}
 	if m.RelayURL != "" {
@@ -111,7 +125,51 @@ func validPathByte(c byte) bool {
 		c == '.' || c == '_' || c == '-' || c == '/'
 }
 
+// validateCredentials checks a source username and password: both or
+// neither, within their length limits, and such that a source can send
+// them in HTTP Basic authentication (no control characters, and no colon
+// or space in the username).
+func validateCredentials(user, pass string) error {
+	switch {
+	case user == "" && pass == "":
+		return nil
+	case user == "":
+		return errors.New("source password without a username")
+	case pass == "":
+		return errors.New("source username without a password")
+	case len(user) > MaxUsernameLen:
+		return fmt.Errorf("source username is %d bytes long, the limit is %d", len(user), MaxUsernameLen)
+	case len(pass) > MaxPasswordLen:
+		return fmt.Errorf("source password is %d bytes long, the limit is %d", len(pass), MaxPasswordLen)
+	case strings.ContainsAny(user, ": "):
+		return fmt.Errorf("source username %q: a colon or a space cannot be sent in HTTP authentication", user)
+	}
+	if err := printable(user); err != nil {
+		return fmt.Errorf("source username %q: %w", user, err)
+	}
+	if err := printable(pass); err != nil {
+		return fmt.Errorf("source password: %w", err) // never shown
+	}
+	return nil
+}
+
+// printable fails on invalid UTF-8 and on control characters.
+func printable(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("not valid UTF-8")
+	}
+	for i, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("control character at byte %d", i)
+		}
+	}
+	return nil
+}
+
 func validateRelayURL(raw string) error {
+	if len(raw) > MaxRelayURLLen {
+		return fmt.Errorf("relay URL is %d bytes long, the limit is %d", len(raw), MaxRelayURLLen)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("relay URL %q: %w", raw, err)

@@ -85,6 +85,17 @@ func TestMountValidate(t *testing.T) {
 		{"bad fallback", Mount{Name: "/a", Fallback: "/_x"}, "fallback: mount path"},
 		{"relay and transcoding", Mount{Name: "/a", RelayURL: "http://up/s", Transcoding: mp3("/b")}, "both relay"},
 		{"transcodes itself", Mount{Name: "/a", Transcoding: mp3("/a")}, "cannot transcode itself"},
+		{"username alone", Mount{Name: "/a", Username: "u"}, "without a password"},
+		{"password alone", Mount{Name: "/a", Password: "p"}, "without a username"},
+		{"username with colon", Mount{Name: "/a", Username: "u:v", Password: "p"}, "colon"},
+		{"username with tab", Mount{Name: "/a", Username: "u\tv", Password: "p"}, "control character"},
+		{"password with newline", Mount{Name: "/a", Username: "u", Password: "p\nq"}, "control character"},
+		{"password not UTF-8", Mount{Name: "/a", Username: "u", Password: "p\xff"}, "UTF-8"},
+		{"password with colon and space", Mount{Name: "/a", Username: "u", Password: "p: q"}, ""},
+		{"long username", Mount{Name: "/a", Username: strings.Repeat("u", MaxUsernameLen+1), Password: "p"}, "limit is 64"},
+		{"long password", Mount{Name: "/a", Username: "u", Password: strings.Repeat("p", MaxPasswordLen+1)}, "limit is 255"},
+		{"longest credentials", Mount{Name: "/a", Username: strings.Repeat("u", MaxUsernameLen), Password: strings.Repeat("p", MaxPasswordLen)}, ""},
+		{"long relay URL", Mount{Name: "/a", RelayURL: "http://up/" + strings.Repeat("s", MaxRelayURLLen)}, "limit is 1024"},
 		{"bad transcoding", Mount{Name: "/a", Transcoding: &Transcoding{SourceName: "/b", Codec: "aac", Bitrate: 64}}, `unknown codec "aac"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -61,7 +61,9 @@ func (a *app) restoreCmd() *cobra.Command {
 		Short: "Load a backup; existing mounts are updated, others kept",
 		Long: `Load a backup written by 'radioctl backup' from FILE, or from stdin for
 "-". Mounts in the backup are created or replaced; mounts that are not in
-it are kept. The whole backup is checked before anything is written.`,
+it are kept. The whole backup is checked before anything is written, and a
+restore that fails (etcd refusing or losing a write half-way) leaves the
+stored mounts as they were.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := readInput(args[0], cmd.InOrStdin())

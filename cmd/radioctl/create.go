@@ -19,9 +19,11 @@ func (a *app) createMountCmd() *cobra.Command {
 		Long: `Create a mount. A source pushes to it with the generated username and
 password, which are printed with the URLs a source and listeners use.
 With --relay, the cluster pulls the mount from an upstream server instead;
-a relay mount has no source credentials.`,
+a relay mount has no source credentials. --username sets the source
+username instead of a random one (the password is always generated).`,
 		Args: cobra.ExactArgs(1),
 	}
+	f.addUsername(cmd.Flags())
 	f.addRelay(cmd.Flags())
 	f.addFallback(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -22,9 +22,12 @@ a number (which then gets its default).
 --source "" makes it an ordinary mount again. Changing --codec resets the
 encoding parameters not given to the new codec's defaults. --relay makes it
 a relay mount, which drops its source credentials; --relay "" makes it an
-ordinary mount again, with new credentials that are printed.`,
+ordinary mount again, with new credentials that are printed. --username
+changes the source username and keeps the password (--username "" picks a
+random one); the credentials are printed.`,
 		Args: cobra.ExactArgs(1),
 	}
+	f.addUsername(cmd.Flags())
 	f.addRelay(cmd.Flags())
 	f.addFallback(cmd.Flags())
 	f.addTranscoding(cmd.Flags())

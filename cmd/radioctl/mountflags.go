@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -12,6 +13,7 @@ import (
 // mountFlags are the flags that set a mount's fields. Every command applies
 // only the flags that were given, so one function serves create and edit.
 type mountFlags struct {
+	username           string
 	relay, fallback    string
 	source, codec      string
 	stereoMode         string
@@ -23,7 +25,11 @@ type mountFlags struct {
 var encodingFlags = []string{"codec", "bitrate", "quality", "samplerate", "channels", "stereo-mode"}
 
 // mountFieldFlags are all the flags that change a mount.
-var mountFieldFlags = append([]string{"relay", "fallback", "source"}, encodingFlags...)
+var mountFieldFlags = append([]string{"username", "relay", "fallback", "source"}, encodingFlags...)
+
+func (f *mountFlags) addUsername(fs *pflag.FlagSet) {
+	fs.StringVar(&f.username, "username", "", `source username (default: a random one; "source" for clients that always send it, such as darkice)`)
+}
 
 func (f *mountFlags) addRelay(fs *pflag.FlagSet) {
 	fs.StringVar(&f.relay, "relay", "", "pull the mount from this upstream http:// URL instead of waiting for a source")
@@ -57,15 +63,29 @@ func (f *mountFlags) apply(fs *pflag.FlagSet, m *autoradio.Mount) (newCredential
 	if err := f.applyTranscoding(fs, m); err != nil {
 		return false, err
 	}
+	username := fs.Lookup("username") != nil && fs.Changed("username")
 	if m.IsRelay() {
+		if username {
+			return false, errors.New("a relay mount has no source credentials: --username goes with mounts that sources push to")
+		}
 		m.Username, m.Password = "", ""
 		return false, nil
 	}
-	if m.Username != "" && m.Password != "" {
+	if m.Username != "" && m.Password != "" && !username {
 		return false, nil
 	}
-	m.Username, m.Password, err = autoradio.NewSourceCredentials()
-	return err == nil, err
+	user, pass, err := autoradio.NewSourceCredentials()
+	if err != nil {
+		return false, err
+	}
+	if m.Password == "" {
+		m.Password = pass
+	}
+	m.Username = user
+	if username {
+		m.Username = cmp.Or(f.username, user)
+	}
+	return true, nil
 }
 
 func (f *mountFlags) applyTranscoding(fs *pflag.FlagSet, m *autoradio.Mount) error {

@@ -66,6 +66,28 @@ func TestCreateRelayMountHasNoCredentials(t *testing.T) {
 	}
 }
 
+// --username sets the source username (darkice always sends "source"); the
+// password stays generated, and an edit keeps it.
+func TestUsernameFlag(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	out := c.ok("create-mount", "/dark.mp3", "--username", "source")
+	m := c.mount("/dark.mp3")
+	if m.Username != "source" || len(m.Password) < 20 || field(out, "username") != "source" || field(out, "password") != m.Password {
+		t.Fatalf("stored %q/%q, printed:\n%s", m.Username, m.Password, out)
+	}
+	out = c.ok("edit-mount", "/dark.mp3", "--username", "studio")
+	if e := c.mount("/dark.mp3"); e.Username != "studio" || e.Password != m.Password || field(out, "username") != "studio" {
+		t.Errorf("after --username studio: stored %q/%q (password was %q), printed:\n%s", e.Username, e.Password, m.Password, out)
+	}
+	c.ok("edit-mount", "/dark.mp3", "--username", "")
+	if e := c.mount("/dark.mp3"); !strings.HasPrefix(e.Username, "source") || e.Username == "source" || e.Password != m.Password {
+		t.Errorf(`after --username "": stored %q/%q, want a random username and the same password`, e.Username, e.Password)
+	}
+	c.fails(1, "colon", "create-mount", "/bad.mp3", "--username", "a:b")
+	c.fails(1, "a relay mount has no source credentials", "create-mount", "/r.mp3", "--relay", "http://up.example.org/s.mp3", "--username", "source")
+}
+
 func TestCommandsRefuseBadInput(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)

@@ -65,13 +65,23 @@ func (a *app) withClient(cmd *cobra.Command, fn func(context.Context, *autoradio
 	}
 	cfg := a.etcd
 	cfg.DialTimeout = a.timeout
+	warning, err := cli.CheckEtcdFlags(cmd.Flags(), cfg)
+	if err != nil {
+		return err
+	}
+	if warning != "" {
+		fmt.Fprintln(a.stderr, "radioctl: warning:", warning)
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+	defer cancel()
+	if err := cfg.CheckTLS(ctx); err != nil {
+		return err
+	}
 	etcd, err := autoradio.NewEtcdClient(cfg)
 	if err != nil {
 		return err
 	}
 	defer etcd.Close()
-	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
-	defer cancel()
 	log := cli.NewLoggerTo(a.stderr, a.logLevel).With("component", "radioctl")
 	return cli.EtcdError(cfg, fn(ctx, autoradio.NewClient(etcd, log)))
 }

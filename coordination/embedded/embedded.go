@@ -31,6 +31,9 @@ type Config struct {
 	StartTimeout time.Duration
 	// Logger receives etcd's logs. Default: none.
 	Logger *zap.Logger
+	// MaxRequestBytes is the largest client request the server accepts.
+	// Default: etcd's, 1.5 MiB.
+	MaxRequestBytes uint
 }
 
 // Server is a running embedded etcd.
@@ -80,6 +83,9 @@ func (c Config) embedConfig() (*embed.Config, error) {
 		cfg.Name = c.Name
 	}
 	cfg.Dir = c.DataDir
+	if c.MaxRequestBytes > 0 {
+		cfg.MaxRequestBytes = c.MaxRequestBytes
+	}
 	clientURL, err := parseURL(c.ClientURL)
 	if err != nil {
 		return nil, err

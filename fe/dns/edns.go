@@ -28,8 +28,11 @@ func (h *Handler) fit(m *mdns.Msg, reqOpt *mdns.OPT, udp bool) {
 		size = min(max(int(reqOpt.UDPSize()), mdns.MinMsgSize), h.cfg.MaxUDPSize)
 		m.SetEdns0(uint16(h.cfg.MaxUDPSize), reqOpt.Do())
 	}
-	m.Compress = true
 	if udp {
 		m.Truncate(size)
 	}
+	// Truncate turns compression off for a message that fits without it;
+	// compressed, it is smaller, which is what an answer to a spoofed
+	// query should be.
+	m.Compress = true
 }

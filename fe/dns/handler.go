@@ -59,7 +59,7 @@ func (h *Handler) Reply(req *mdns.Msg, udp bool) *mdns.Msg {
 	switch {
 	case req.Opcode != mdns.OpcodeQuery:
 		m.Rcode = mdns.RcodeNotImplemented
-	case len(req.Question) != 1 || !optOK:
+	case len(req.Question) != 1 || !optOK || req.Question[0].Qtype == mdns.TypeOPT:
 		m.Rcode = mdns.RcodeFormatError
 	case opt != nil && opt.Version() != 0:
 		m.Rcode = mdns.RcodeBadVers
@@ -69,3 +69,36 @@ func (h *Handler) Reply(req *mdns.Msg, udp bool) *mdns.Msg {
 	h.fit(m, opt, udp)
 	return m
 }
+
+// accept is the server's first look at a packet, given only its header
+// (miekg/dns's MsgAcceptFunc). It refuses what miekg/dns refuses, counting
+// it, but passes on requests of other opcodes, which Reply answers NOTIMP
+// with their question section.
+func (h *Handler) accept(dh mdns.Header) mdns.MsgAcceptAction {
+	switch action := mdns.DefaultMsgAcceptFunc(dh); action {
+	case mdns.MsgRejectNotImplemented:
+		return mdns.MsgAccept
+	case mdns.MsgReject:
+		h.metrics.invalid("FORMERR")
+		return action
+	case mdns.MsgIgnore:
+		h.metrics.invalid("none")
+		return action
+	default:
+		return action
+	}
+}
+
+// invalid is told of a packet that does not parse (miekg/dns's
+// MsgInvalidFunc): one too short for a header gets no answer, any other
+// a FORMERR.
+func (h *Handler) invalid(m []byte, _ error) {
+	if len(m) < headerLen {
+		h.metrics.invalid("none")
+		return
+	}
+	h.metrics.invalid("FORMERR")
+}
+
+// headerLen is the size of a DNS message header.
+const headerLen = 12

@@ -20,7 +20,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Namespace: "autoradio",
 		Subsystem: "dns",
 		Name:      "queries_total",
-		Help:      "DNS queries answered, by query type and response code.",
+		Help:      "DNS packets received, by query type (\"invalid\": refused before its question was read) and response code (\"none\": not answered).",
 	}, []string{"qtype", "rcode"})}
 	if err := reg.Register(m.queries); err != nil {
 		return nil, fmt.Errorf("dns: register metrics: %w", err)
@@ -54,4 +54,13 @@ func (m *metrics) observe(reply *mdns.Msg) {
 		rcode = "other"
 	}
 	m.queries.WithLabelValues(qtype, rcode).Inc()
+}
+
+// invalid counts a packet refused before its question was read, answered
+// with rcode, or "none".
+func (m *metrics) invalid(rcode string) {
+	if m == nil {
+		return
+	}
+	m.queries.WithLabelValues("invalid", rcode).Inc()
 }

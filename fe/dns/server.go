@@ -22,6 +22,9 @@ type Server struct {
 	Addr string
 	// Handler answers the queries. Required.
 	Handler mdns.Handler
+	// UDPSize is the largest UDP query read whole; longer ones are
+	// truncated, which makes them malformed. Default DefaultUDPSize.
+	UDPSize int
 	// ReadTimeout bounds reading a TCP query. Default 2s.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing a reply. Default 2s.
@@ -42,6 +45,7 @@ type Server struct {
 // Server defaults.
 const (
 	DefaultAddr            = ":53"
+	DefaultUDPSize         = DefaultMaxUDPSize
 	DefaultReadTimeout     = 2 * time.Second
 	DefaultWriteTimeout    = 2 * time.Second
 	DefaultIdleTimeout     = 8 * time.Second
@@ -114,7 +118,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer pc.Close()
 	defer ln.Close()
 
-	udp := s.start(&mdns.Server{PacketConn: pc}, "udp")
+	udp := s.start(&mdns.Server{PacketConn: pc, UDPSize: cmp.Or(max(s.UDPSize, 0), DefaultUDPSize)}, "udp")
 	tcp := s.start(&mdns.Server{Listener: ln, IdleTimeout: s.idleTimeout}, "tcp")
 	var err error
 	select {
@@ -142,6 +146,13 @@ func (s *Server) logger() *slog.Logger {
 	return s.Logger.With("component", "dns")
 }
 
+// packetFilter is a Handler that decides which packets miekg/dns passes
+// on to it, and is told of those that do not parse.
+type packetFilter interface {
+	accept(mdns.Header) mdns.MsgAcceptAction
+	invalid(m []byte, err error)
+}
+
 // serving is one miekg/dns server running in its own goroutine.
 type serving struct {
 	srv     *mdns.Server
@@ -158,6 +169,9 @@ func (s *Server) start(srv *mdns.Server, network string) *serving {
 	sv := &serving{srv: srv, network: network, log: s.logger(),
 		started: make(chan struct{}), done: make(chan struct{})}
 	srv.Handler = s.Handler
+	if f, ok := s.Handler.(packetFilter); ok {
+		srv.MsgAcceptFunc, srv.MsgInvalidFunc = f.accept, f.invalid
+	}
 	srv.ReadTimeout = cmp.Or(max(s.ReadTimeout, 0), DefaultReadTimeout)
 	srv.WriteTimeout = cmp.Or(max(s.WriteTimeout, 0), DefaultWriteTimeout)
 	srv.NotifyStartedFunc = func() { close(sv.started) }

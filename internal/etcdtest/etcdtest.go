@@ -19,14 +19,24 @@ type Server struct {
 	t       testing.TB
 	dataDir string
 	url     string
+	maxReq  uint
 	srv     *embedded.Server
 }
 
+// Option changes the server's configuration.
+type Option func(*Server)
+
+// MaxRequestBytes makes the server refuse client requests larger than n.
+func MaxRequestBytes(n uint) Option { return func(s *Server) { s.maxReq = n } }
+
 // Start runs an etcd on 127.0.0.1 with a free port; it is stopped when the
 // test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{t: t, dataDir: t.TempDir(), url: "http://127.0.0.1:0"}
+	for _, o := range opts {
+		o(s)
+	}
 	s.start()
 	u, _ := url.Parse(s.srv.ClientURL())
 	s.url = "http://" + u.Host
@@ -59,7 +69,7 @@ func (s *Server) start() {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := embedded.Start(ctx, embedded.Config{DataDir: s.dataDir, ClientURL: s.url})
+	srv, err := embedded.Start(ctx, embedded.Config{DataDir: s.dataDir, ClientURL: s.url, MaxRequestBytes: s.maxReq})
 	if err != nil {
 		s.t.Fatalf("etcdtest: %v", err)
 	}

@@ -21,11 +21,14 @@ type DaemonFlags struct {
 	Name        string
 	IPs         []string
 	MonitorAddr string
+
+	fs *pflag.FlagSet // where Add defined them
 }
 
 // Add defines the flags on fs, with the daemon's own monitoring address
 // and words for --name and --ip.
 func (d *DaemonFlags) Add(fs *pflag.FlagSet, monitorAddr, nameHelp, ipHelp string) {
+	d.fs = fs
 	AddEtcdFlags(fs, &d.Etcd)
 	AddLogLevelFlag(fs, &d.LogLevel)
 	fs.StringVar(&d.Name, "name", DefaultName(), nameHelp)
@@ -33,8 +36,9 @@ func (d *DaemonFlags) Add(fs *pflag.FlagSet, monitorAddr, nameHelp, ipHelp strin
 	fs.StringVar(&d.MonitorAddr, "monitor-addr", monitorAddr, "address for /metrics, /healthz and /debug/ (empty: disabled)")
 }
 
-// Prepare checks the name, fills in the addresses (NodeIPs) and returns
-// the daemon's logger.
+// Prepare checks the name and the etcd settings (CheckEtcdFlags, and
+// CheckTLS against an etcd that already runs), fills in the addresses
+// (NodeIPs) and returns the daemon's logger.
 func (d *DaemonFlags) Prepare(ctx context.Context) (*slog.Logger, error) {
 	if d.Name == "" {
 		return nil, &UsageError{Err: errors.New("--name is empty and the host name is unknown")}
@@ -44,7 +48,20 @@ func (d *DaemonFlags) Prepare(ctx context.Context) (*slog.Logger, error) {
 		return nil, err
 	}
 	d.IPs = ips
-	return NewLogger(d.LogLevel), nil
+	log := NewLogger(d.LogLevel)
+	if d.fs != nil {
+		warning, err := CheckEtcdFlags(d.fs, d.Etcd)
+		if err != nil {
+			return nil, err
+		}
+		if warning != "" {
+			log.Warn(warning)
+		}
+	}
+	if err := d.Etcd.CheckTLS(ctx); err != nil {
+		return nil, err
+	}
+	return log, nil
 }
 
 // NodeIPs returns the --ip values, or the host's addresses when none was

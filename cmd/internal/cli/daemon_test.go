@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"autoradio"
 )
 
 func TestDaemonFlags(t *testing.T) {
@@ -31,5 +34,48 @@ func TestDaemonFlags(t *testing.T) {
 	d.Name, d.IPs = "n1", []string{"not-an-ip"}
 	if _, err := d.Prepare(context.Background()); err == nil {
 		t.Error("bad --ip: no error")
+	}
+}
+
+func TestCheckEtcdFlags(t *testing.T) {
+	ca := t.TempDir() + "/ca.pem"
+	if err := writeFile(ca); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		warning, fail string
+	}{
+		{"defaults, no TLS files", nil, "", ""},
+		{"https with a named CA", []string{"--etcd-urls", "https://e:2379", "--etcd-ca", ca}, "", ""},
+		{"default CA with http", []string{"--etcd-ca-default"}, "exists, but the etcd URLs are http://", ""},
+		{"named CA with http", []string{"--etcd-ca", ca}, "", "--etcd-ca given, but the etcd URLs are http://"},
+		{"missing named key", []string{"--etcd-urls", "https://e:2379", "--etcd-key", "/nonexistent.key"}, "", "--etcd-key: stat /nonexistent.key"},
+		{"mixed URLs", []string{"--etcd-urls", "https://a:2379,http://b:2379"}, "", "mixes http:// and https://"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cfg autoradio.EtcdConfig
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			AddEtcdFlags(fs, &cfg)
+			args := tc.args
+			if len(args) == 1 && args[0] == "--etcd-ca-default" {
+				fs.Lookup("etcd-ca").DefValue = ca
+				cfg.CAFile, args = ca, nil
+			}
+			if err := fs.Parse(args); err != nil {
+				t.Fatal(err)
+			}
+			warning, err := CheckEtcdFlags(fs, cfg)
+			if tc.fail != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.fail) {
+					t.Fatalf("error %v, want one with %q", err, tc.fail)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(warning, tc.warning) || (tc.warning == "") != (warning == "") {
+				t.Fatalf("warning %q, error %v; want warning %q", warning, err, tc.warning)
+			}
+		})
 	}
 }

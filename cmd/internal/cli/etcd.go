@@ -27,6 +27,49 @@ func AddEtcdFlags(fs *pflag.FlagSet, cfg *autoradio.EtcdConfig) {
 		"PEM private key of --etcd-cert")
 }
 
+// CheckEtcdFlags checks the etcd flags of fs, which AddEtcdFlags defined
+// and cfg holds, before anything connects: a TLS file named on the command
+// line or in the environment must exist, the URLs must not mix http://
+// and https://, and named TLS files need https:// URLs (the etcd client
+// would connect in plain text). TLS files found at their default paths
+// beside http:// URLs are only a warning, which it returns.
+func CheckEtcdFlags(fs *pflag.FlagSet, cfg autoradio.EtcdConfig) (warning string, err error) {
+	named := map[string]string{"etcd-ca": cfg.CAFile, "etcd-cert": cfg.CertFile, "etcd-key": cfg.KeyFile}
+	var given []string
+	for _, flag := range []string{"etcd-ca", "etcd-cert", "etcd-key"} {
+		file := named[flag]
+		if !fs.Changed(flag) || file == "" {
+			continue
+		}
+		if _, err := os.Stat(file); err != nil {
+			return "", fmt.Errorf("--%s: %w", flag, err)
+		}
+		given = append(given, "--"+flag)
+	}
+	https, plain := schemes(cfg.Endpoints)
+	switch {
+	case https && plain:
+		return "", fmt.Errorf("--etcd-urls %s: mixes http:// and https:// URLs", strings.Join(cfg.Endpoints, ","))
+	case plain && len(given) > 0:
+		return "", fmt.Errorf("%s given, but the etcd URLs are http://: TLS is only used with https:// URLs", strings.Join(given, ", "))
+	case plain && fileExists(cfg.CAFile):
+		return fmt.Sprintf("%s exists, but the etcd URLs are http://: connecting without TLS", cfg.CAFile), nil
+	}
+	return "", nil
+}
+
+// schemes tells whether urls has https:// ones and other ones.
+func schemes(urls []string) (https, plain bool) {
+	for _, u := range urls {
+		if strings.HasPrefix(u, "https://") {
+			https = true
+		} else {
+			plain = true
+		}
+	}
+	return https, plain
+}
+
 // EtcdError turns the failure of an etcd request into a one-line error that
 // says which etcd could not be reached, with a hint when the TLS settings
 // and the URLs do not match. Other errors are returned unchanged.
@@ -68,14 +111,7 @@ func rootCause(err error) error {
 }
 
 func tlsHint(cfg autoradio.EtcdConfig) string {
-	var https, plain bool
-	for _, u := range cfg.Endpoints {
-		if strings.HasPrefix(u, "https://") {
-			https = true
-		} else {
-			plain = true
-		}
-	}
+	https, plain := schemes(cfg.Endpoints)
 	switch {
 	case plain && fileExists(cfg.CAFile):
 		return "TLS is only used with https:// URLs; " + cfg.CAFile + " exists"
