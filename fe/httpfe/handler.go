@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -87,8 +88,31 @@ func (h *Handler) Close() {
 // ServeHTTP routes a request and counts it by kind and status code.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w}
+	if r.ContentLength != 0 {
+		h.boundBody(w)
+		defer endBody(w)
+	}
 	kind := h.serve(rec, r)
 	h.metrics.requests.WithLabelValues(kind, strconv.Itoa(rec.status())).Inc()
+}
+
+// boundBody prepares a request that announces a body. Only forwarded
+// sources read one, from a hijacked connection, with deadlines of their
+// own. For every other answer net/http would read what remains of the
+// body, to reuse the connection, with no deadline: before the response
+// unless the connection closes after it, and after it in any case. A
+// client that announces a body and never sends it would hold the
+// connection for ever.
+func (h *Handler) boundBody(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.cfg.ReadHeaderTimeout))
+}
+
+// endBody closes the connection of an answered request with a body at
+// once, instead of reading the body first; it does nothing to a
+// hijacked one.
+func endBody(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // serve answers r and returns its kind.
@@ -101,7 +125,6 @@ func (h *Handler) serve(w *recorder, r *http.Request) string {
 	if r.ContentLength != 0 {
 		// Only sources send bodies; refusing others keeps every other
 		// request cheap.
-		w.Header().Set("Connection", "close")
 		http.Error(w, "request bodies are not accepted here", http.StatusRequestEntityTooLarge)
 		return kindOther
 	}

@@ -123,3 +123,34 @@ func redirectOnce(ctx context.Context, client *http.Client, url string) error {
 	}
 	return nil
 }
+
+// A request that announces a body and never sends it gets its answer and
+// then loses its connection, instead of holding it for ever: net/http
+// would otherwise wait for the body to reuse the connection.
+func TestAnnouncedBodyNeverSent(t *testing.T) {
+	s, _ := startServer(t, Config{}, testCluster())
+	for _, tc := range []struct {
+		name, req, status string
+	}{
+		{"GET with a body", "GET /live.ogg HTTP/1.1\r\nHost: radio.example.com\r\nContent-Length: 1000\r\n\r\n", "413"},
+		{"PUT to an unknown mount", "PUT /nope.ogg HTTP/1.1\r\nHost: radio.example.com\r\nContent-Type: audio/mpeg\r\nContent-Length: 10\r\n\r\n", "404"},
+		{"chunked POST", "POST / HTTP/1.1\r\nHost: radio.example.com\r\nTransfer-Encoding: chunked\r\n\r\n", "413"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := dialFE(t, s.Addr().String())
+			// A generous bound: the server closes at once, but what is
+			// asserted is that it closes at all.
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			if _, err := io.WriteString(conn, tc.req); err != nil {
+				t.Fatal(err)
+			}
+			answer, err := io.ReadAll(conn)
+			if err != nil {
+				t.Fatalf("connection not closed: %v (read %q)", err, answer)
+			}
+			if !strings.HasPrefix(string(answer), "HTTP/1.1 "+tc.status+" ") {
+				t.Errorf("answer %q, want %s", answer, tc.status)
+			}
+		})
+	}
+}
