@@ -1,6 +1,7 @@
 package autoradio
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,10 +35,7 @@ type Client struct {
 // NewClient returns a Client over an etcd connection. Records that fail to
 // parse are reported to log (slog.Default() when nil) and skipped.
 func NewClient(etcd *clientv3.Client, log *slog.Logger) *Client {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Client{etcd: etcd, log: log}
+	return &Client{etcd: etcd, log: cmp.Or(log, slog.Default())}
 }
 
 // Etcd returns the underlying etcd client.

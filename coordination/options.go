@@ -1,6 +1,7 @@
 package coordination
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -76,10 +77,7 @@ func newOptions(component string, opts []Option) *options {
 	for _, opt := range opts {
 		opt(o)
 	}
-	if o.log == nil {
-		o.log = slog.Default()
-	}
-	o.log = o.log.With("component", component)
+	o.log = cmp.Or(o.log, slog.Default()).With("component", component)
 	return o
 }
 

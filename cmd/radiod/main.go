@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -138,10 +139,7 @@ func startEmbeddedEtcd(ctx context.Context, f *flags) (*embedded.Server, error) 
 	peer := *u
 	port, _ := net.LookupPort("tcp", u.Port())
 	peer.Host = net.JoinHostPort(u.Hostname(), fmt.Sprint(port+1))
-	dir := f.etcdDataDir
-	if dir == "" {
-		dir = filepath.Join(f.stateDir, "etcd")
-	}
+	dir := cmp.Or(f.etcdDataDir, filepath.Join(f.stateDir, "etcd"))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
