@@ -1,6 +1,7 @@
 package autoradio
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,10 +35,7 @@ type Client struct {
 // NewClient returns a Client over an etcd connection. Records that fail to
 // parse are reported to log (slog.Default() when nil) and skipped.
 func NewClient(etcd *clientv3.Client, log *slog.Logger) *Client {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Client{etcd: etcd, log: log}
+	return &Client{etcd: etcd, log: cmp.Or(log, slog.Default())}
 }
 
 // Etcd returns the underlying etcd client.
@@ -75,17 +73,16 @@ func (c *Client) listMounts(ctx context.Context) ([]*Mount, int64, error) {
 // DecodeMounts parses mount records, logging and skipping bad ones, and
 // returns them sorted by path.
 func (c *Client) DecodeMounts(kvs []*mvccpb.KeyValue) []*Mount {
-	mounts := make([]*Mount, 0, len(kvs))
-	for _, kv := range kvs {
-		m, err := DecodeMount(string(kv.Key), kv.Value)
-		if err != nil {
-			c.log.Warn("skipping bad mount record", "key", string(kv.Key), "err", err)
-			continue
-		}
-		mounts = append(mounts, m)
-	}
+	mounts := DecodeRecords(kvs, DecodeMount, c.skip("mount"))
 	sort.Slice(mounts, func(i, j int) bool { return mounts[i].Name < mounts[j].Name })
 	return mounts
+}
+
+// skip returns a function that logs a bad record of kind as skipped.
+func (c *Client) skip(kind string) func(*mvccpb.KeyValue, error) {
+	return func(kv *mvccpb.KeyValue, err error) {
+		c.log.Warn("skipping bad "+kind+" record", "key", string(kv.Key), "err", err)
+	}
 }
 
 // CreateMount stores a new mount. It fails with ErrMountExists if the path is
@@ -186,15 +183,7 @@ func (c *Client) ListNodes(ctx context.Context) ([]*NodeStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
 	}
-	nodes := make([]*NodeStatus, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		n, err := DecodeNodeStatus(string(kv.Key), kv.Value)
-		if err != nil {
-			c.log.Warn("skipping bad node record", "key", string(kv.Key), "err", err)
-			continue
-		}
-		nodes = append(nodes, n)
-	}
+	nodes := DecodeRecords(resp.Kvs, DecodeNodeStatus, c.skip("node"))
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
 	return nodes, nil
 }

@@ -3,7 +3,25 @@ package autoradio
 import (
 	"encoding/json"
 	"fmt"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
 )
+
+// DecodeRecords parses etcd records with decode, in the order given, and
+// returns those that parse. Each record that does not is passed to skip
+// with the error, and left out.
+func DecodeRecords[T any](kvs []*mvccpb.KeyValue, decode func(key string, value []byte) (T, error), skip func(kv *mvccpb.KeyValue, err error)) []T {
+	out := make([]T, 0, len(kvs))
+	for _, kv := range kvs {
+		v, err := decode(string(kv.Key), kv.Value)
+		if err != nil {
+			skip(kv, err)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
 
 // DecodeMount parses a mount record stored under key and checks that it is
 // valid and stored under its own name.

@@ -1,6 +1,7 @@
 package autoradio
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -59,9 +60,7 @@ func (c EtcdConfig) ClientConfig() (clientv3.Config, error) {
 	if len(cfg.Endpoints) == 0 {
 		cfg.Endpoints = []string{DefaultEtcdURL}
 	}
-	if cfg.DialTimeout == 0 {
-		cfg.DialTimeout = 5 * time.Second
-	}
+	cfg.DialTimeout = cmp.Or(cfg.DialTimeout, 5*time.Second)
 	tlsCfg, err := c.tlsConfig()
 	if err != nil {
 		return cfg, err

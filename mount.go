@@ -84,8 +84,9 @@ func (m *Mount) Validate() error {
 	return nil
 }
 
-// ValidateMountPath checks a mount path against the rules in DESIGN.md and
-// returns an error that says which rule it breaks.
+// ValidateMountPath checks a mount path against the rules that README.md
+// states (under "radioctl") and returns an error that says which rule it
+// breaks.
 func ValidateMountPath(p string) error {
 	switch {
 	case p == "":

@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// DefaultIcecastPort is the HTTP port of a node's Icecast, unless radiod is
+// told another (--icecast-port); redirectord must then be told the same.
+const DefaultIcecastPort = 8000
+
 // MountStatus is one node's view of one mount, as measured on its Icecast.
 type MountStatus struct {
 	Name string `json:"name"`

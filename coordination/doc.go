@@ -1,7 +1,8 @@
 // Package coordination holds the small etcd building blocks that radiod and
 // redirectord are made of: a session loop that outlives etcd outages, a typed
-// leader election, an observer of an election, lease-bound presence keys and
-// a prefix watcher that reads at a revision and watches from the next one.
+// leader election, an observer of an election, lease-bound presence keys, a
+// prefix watcher that reads at a revision and watches from the next one, and
+// typed watchers of the mounts, the nodes and the master built on the last two.
 //
 // Every long-running function blocks until its context ends and returns nil
 // then; none of them gives up because etcd is unreachable. They retry with a

@@ -182,7 +182,7 @@ func (e *Election) watchLeadership(ctx context.Context, cancel context.CancelCau
 			return
 		}
 		e.o.log.Debug("leadership watch broken", "election", e.prefix, "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return
 		}
 		held, hdrRev, err := e.holds(ctx, rev)
@@ -327,9 +327,9 @@ func (e *Election) Run(ctx context.Context, value any, onLead func(ctx context.C
 			if err := e.term(ctx, lctx, onLead); err != nil {
 				return err
 			}
-			b.settle(start)
+			b.Ran(time.Since(start))
 		}
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return nil
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"autoradio"
 	"autoradio/coordination"
 	"autoradio/internal/etcdtest"
 )
@@ -68,4 +69,51 @@ func TestObserveLeader(t *testing.T) {
 		t.Errorf("unexpected extra observation %s", v)
 	default:
 	}
+}
+
+func TestWatchMaster(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t)
+	cli := newClient(t, srv)
+	log, opts := quick()
+	masters := make(chan string, 16)
+	goRun(t, func(ctx context.Context) error {
+		return coordination.WatchMaster(ctx, cli, func(m *autoradio.MasterInfo) {
+			if m == nil {
+				masters <- "<none>"
+				return
+			}
+			masters <- m.IcecastAddr()
+		}, opts...)
+	})
+	next := func(want string) {
+		t.Helper()
+		if got := receive(t, masters, 5*time.Second, "master "+want); got != want {
+			t.Fatalf("observed master %s, want %s", got, want)
+		}
+	}
+	next("<none>")
+
+	ctx := testContext(t, 20*time.Second)
+	el := coordination.NewElection(newSession(t, cli), autoradio.MasterElection, opts...)
+	if _, err := el.Campaign(ctx, autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.11"}, IcecastPort: 8000}); err != nil {
+		t.Fatal(err)
+	}
+	next("127.0.0.11:8000")
+	// A record that does not decode counts as no master, and is logged.
+	if err := el.Proclaim(ctx, autoradio.MasterInfo{Name: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	next("<none>")
+	if n := log.count("ignoring bad master record"); n != 1 {
+		t.Errorf("the bad record was logged %d times, want once", n)
+	}
+	if err := el.Proclaim(ctx, autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.12"}, IcecastPort: 8001}); err != nil {
+		t.Fatal(err)
+	}
+	next("127.0.0.12:8001")
+	if err := el.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next("<none>")
 }

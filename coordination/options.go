@@ -1,10 +1,12 @@
 package coordination
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"time"
+
+	"autoradio/internal/backoff"
 )
 
 // Defaults of the options.
@@ -75,10 +77,7 @@ func newOptions(component string, opts []Option) *options {
 	for _, opt := range opts {
 		opt(o)
 	}
-	if o.log == nil {
-		o.log = slog.Default()
-	}
-	o.log = o.log.With("component", component)
+	o.log = cmp.Or(o.log, slog.Default()).With("component", component)
 	return o
 }
 
@@ -87,37 +86,6 @@ func (o *options) attempt(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, o.attemptTimeout)
 }
 
-func (o *options) backoff() *backoff {
-	return &backoff{min: o.minBackoff, max: o.maxBackoff}
-}
-
-// backoff is a capped exponential delay with jitter.
-type backoff struct {
-	min, max time.Duration
-	next     time.Duration
-}
-
-// wait sleeps for the next delay; it returns false if ctx ended first.
-func (b *backoff) wait(ctx context.Context) bool {
-	if b.next == 0 {
-		b.next = b.min
-	}
-	d := b.next/2 + rand.N(b.next/2+1)
-	b.next = min(2*b.next, b.max)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// settle restarts the delays from min if what was retried then worked for
-// longer than the longest delay: a flapping failure keeps backing off.
-func (b *backoff) settle(since time.Time) {
-	if time.Since(since) > b.max {
-		b.next = 0
-	}
+func (o *options) backoff() *backoff.Backoff {
+	return &backoff.Backoff{Initial: o.minBackoff, Max: o.maxBackoff, Jitter: true}
 }

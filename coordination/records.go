@@ -31,6 +31,31 @@ func WatchNodes(ctx context.Context, cli *clientv3.Client, fn func(nodes []*auto
 	}, opts...)
 }
 
+// WatchMaster calls fn with the elected master: first, and after each
+// change. It is nil while there is none, and while the leader's record is
+// bad (logged and ignored). It otherwise behaves like ObserveLeader on
+// autoradio.MasterElection.
+func WatchMaster(ctx context.Context, cli *clientv3.Client, fn func(master *autoradio.MasterInfo), opts ...Option) error {
+	log := newOptions("coordination/watch", opts).log
+	return ObserveLeader(ctx, cli, autoradio.MasterElection, func(leader []byte) {
+		fn(decodeMaster(leader, log))
+	}, opts...)
+}
+
+// decodeMaster parses the leader's value; nil if there is no leader or
+// its record is bad.
+func decodeMaster(leader []byte, log *slog.Logger) *autoradio.MasterInfo {
+	if leader == nil {
+		return nil
+	}
+	m, err := autoradio.DecodeMasterInfo(leader)
+	if err != nil {
+		log.Warn("ignoring bad master record", "err", err)
+		return nil
+	}
+	return m
+}
+
 // decoder turns a snapshot into records; it warns about a bad record once
 // per version rather than at every snapshot.
 type decoder[T any] struct {
@@ -46,16 +71,7 @@ func newDecoder[T any](kind string, decode func(string, []byte) (T, error), opts
 }
 
 func (d *decoder[T]) decode(s Snapshot) []T {
-	kvs := s.Sorted()
-	out := make([]T, 0, len(kvs))
-	for _, kv := range kvs {
-		v, err := d.parse(string(kv.Key), kv.Value)
-		if err != nil {
-			d.warn(kv, err)
-			continue
-		}
-		out = append(out, v)
-	}
+	out := autoradio.DecodeRecords(s.Sorted(), d.parse, d.warn)
 	for key := range d.warned {
 		if _, ok := s.KVs[key]; !ok {
 			delete(d.warned, key)

@@ -45,9 +45,9 @@ func RunSession(ctx context.Context, cli *clientv3.Client, ttl time.Duration, fn
 			if runOne(ctx, o, s, fn) {
 				lost = append(lost, s.Lease())
 			}
-			b.settle(start)
+			b.Ran(time.Since(start))
 		}
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return nil
 		}
 	}

@@ -51,13 +51,13 @@ func WatchPrefix(ctx context.Context, cli *clientv3.Client, prefix string, fn fu
 		if err == nil {
 			fn(snap)
 			err = followPrefix(ctx, cli, prefix, snap, fn)
-			b.settle(start)
+			b.Ran(time.Since(start))
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
 		o.log.Warn("watching prefix; reading it again", "prefix", prefix, "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return nil
 		}
 	}

@@ -48,9 +48,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 	}
 	watch(func() error { return coordination.WatchMounts(ctx, c.etcd, c.setMounts, opts...) })
 	watch(func() error { return coordination.WatchNodes(ctx, c.etcd, c.setNodes, opts...) })
-	watch(func() error {
-		return coordination.ObserveLeader(ctx, c.etcd, autoradio.MasterElection, c.setMaster, opts...)
-	})
+	watch(func() error { return coordination.WatchMaster(ctx, c.etcd, c.setMaster, opts...) })
 	return g.Wait()
 }
 
@@ -71,14 +69,7 @@ func (c *Cluster) setNodes(nodes []*autoradio.NodeStatus) {
 	c.mu.Unlock()
 }
 
-func (c *Cluster) setMaster(value []byte) {
-	var m *autoradio.MasterInfo
-	if value != nil {
-		var err error
-		if m, err = autoradio.DecodeMasterInfo(value); err != nil {
-			c.log.Warn("ignoring bad master record", "err", err)
-		}
-	}
+func (c *Cluster) setMaster(m *autoradio.MasterInfo) {
 	c.mu.Lock()
 	c.master = m
 	c.mu.Unlock()

@@ -109,7 +109,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return coordination.WatchNodes(ctx, n.etcd, func(ns []*autoradio.NodeStatus) { n.state.setNodes(n.cfg.Name, ns) }, opts...)
 	})
 	run("master", func(ctx context.Context) error {
-		return coordination.ObserveLeader(ctx, n.etcd, autoradio.MasterElection, n.onMaster, opts...)
+		return coordination.WatchMaster(ctx, n.etcd, n.state.setMaster, opts...)
 	})
 	run("session", func(ctx context.Context) error {
 		return coordination.RunSession(ctx, n.etcd, n.cfg.SessionTTL, n.session,
@@ -120,20 +120,6 @@ func (n *Node) Run(ctx context.Context) error {
 	run("status", n.status.Run)
 	run("icecast", n.icecast.Run)
 	return g.Wait()
-}
-
-func (n *Node) onMaster(leader []byte) {
-	if leader == nil {
-		n.state.setMaster(nil)
-		return
-	}
-	m, err := autoradio.DecodeMasterInfo(leader)
-	if err != nil {
-		n.log.Warn("ignoring bad master record", "err", err)
-		n.state.setMaster(nil)
-		return
-	}
-	n.state.setMaster(m)
 }
 
 // session is the work done under one etcd session: the node's presence,

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -62,7 +63,7 @@ example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
 	fs.StringVar(&f.stateDir, "state-dir", "/var/lib/autoradio", "directory for the generated Icecast config and runtime files")
 	fs.StringVar(&f.icecastCfg, "icecast-config", "", "path of the generated Icecast config (default: <state-dir>/icecast.xml)")
 	fs.StringVar(&f.icecastBin, "icecast-bin", "icecast2", "Icecast program")
-	fs.IntVar(&f.icecastPort, "icecast-port", 8000, "Icecast HTTP port")
+	fs.IntVar(&f.icecastPort, "icecast-port", autoradio.DefaultIcecastPort, "Icecast HTTP port")
 	fs.IntVar(&f.maxListeners, "max-listeners", 1000, "listeners this node serves at most")
 	fs.Var(&f.bwlimit, "bwlimit", "outgoing bandwidth (bits/s, e.g. 100M) above which no more listeners are sent here; 0: none")
 	fs.StringVar(&f.iface, "interface", "", "network interface whose bandwidth is measured (default: that of the default route)")
@@ -138,10 +139,7 @@ func startEmbeddedEtcd(ctx context.Context, f *flags) (*embedded.Server, error) 
 	peer := *u
 	port, _ := net.LookupPort("tcp", u.Port())
 	peer.Host = net.JoinHostPort(u.Hostname(), fmt.Sprint(port+1))
-	dir := f.etcdDataDir
-	if dir == "" {
-		dir = filepath.Join(f.stateDir, "etcd")
-	}
+	dir := cmp.Or(f.etcdDataDir, filepath.Join(f.stateDir, "etcd"))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}

@@ -61,7 +61,7 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.IntVar(&f.dnsMaxRecords, "dns-max-records", 5, "most A/AAAA records in an answer for the domain")
 	fs.BoolVar(&f.proxy, "enable-icecast-proxy", true, "redirect listeners to this front-end's /_stream/ proxy on the chosen node (false: to its Icecast port)")
 	fs.Var(&f.policy, "lb-policy", "load balancing policy: weighted, least_loaded or random")
-	fs.IntVar(&f.icecastPort, "icecast-port", 8000, "port of the local Icecast (as given to radiod)")
+	fs.IntVar(&f.icecastPort, "icecast-port", autoradio.DefaultIcecastPort, "port of the local Icecast (as given to radiod)")
 	_ = cmd.MarkFlagRequired("domain")
 	return cmd
 }

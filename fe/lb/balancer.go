@@ -17,9 +17,9 @@ type Config struct {
 	// node that reports neither a listener nor a bandwidth limit.
 	// Default 1000.
 	UnlimitedCapacity int
-	// DefaultBitrateKbps estimates one listener's bandwidth when neither
+	// FallbackBitrateKbps estimates one listener's bandwidth when neither
 	// the mount's bitrate nor the node's average is known. Default 128.
-	DefaultBitrateKbps int
+	FallbackBitrateKbps int
 	// Rand is the source of randomness, for deterministic tests. The
 	// Balancer serialises its use. Default: randomly seeded.
 	Rand *rand.Rand
@@ -27,8 +27,8 @@ type Config struct {
 
 // Defaults used for zero Config fields.
 const (
-	DefaultUnlimitedCapacity  = 1000
-	DefaultDefaultBitrateKbps = 128
+	DefaultUnlimitedCapacity   = 1000
+	DefaultFallbackBitrateKbps = 128
 )
 
 // Balancer chooses nodes for listeners. It is safe for concurrent use.
@@ -36,9 +36,9 @@ const (
 // The statuses handed to Update are shared with the callers of Pick, Rank
 // and Node: nobody may modify them afterwards.
 type Balancer struct {
-	policy     Policy
-	unlimited  float64
-	defaultBps float64
+	policy      Policy
+	unlimited   float64
+	fallbackBps float64
 
 	mu    sync.Mutex
 	rnd   *rand.Rand
@@ -54,19 +54,19 @@ func New(cfg Config) *Balancer {
 	if cfg.UnlimitedCapacity <= 0 {
 		cfg.UnlimitedCapacity = DefaultUnlimitedCapacity
 	}
-	if cfg.DefaultBitrateKbps <= 0 {
-		cfg.DefaultBitrateKbps = DefaultDefaultBitrateKbps
+	if cfg.FallbackBitrateKbps <= 0 {
+		cfg.FallbackBitrateKbps = DefaultFallbackBitrateKbps
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
 	return &Balancer{
-		policy:     cfg.Policy,
-		unlimited:  float64(cfg.UnlimitedCapacity),
-		defaultBps: float64(cfg.DefaultBitrateKbps) * 1000,
-		rnd:        cfg.Rand,
-		nodes:      map[string]*nodeState{},
-		pools:      map[string][]candidate{},
+		policy:      cfg.Policy,
+		unlimited:   float64(cfg.UnlimitedCapacity),
+		fallbackBps: float64(cfg.FallbackBitrateKbps) * 1000,
+		rnd:         cfg.Rand,
+		nodes:       map[string]*nodeState{},
+		pools:       map[string][]candidate{},
 	}
 }
 
@@ -107,10 +107,10 @@ func (b *Balancer) buildPools(nodes map[string]*nodeState) map[string][]candidat
 	pools := map[string][]candidate{}
 	for _, n := range sorted {
 		s := n.status
-		avg := perListenerBps(s, autoradio.MountStatus{}, b.defaultBps)
+		avg := perListenerBps(s, autoradio.MountStatus{}, b.fallbackBps)
 		pools[""] = append(pools[""], newCandidate(n, avg, b.unlimited))
 		for _, m := range liveMounts(s) {
-			bps := perListenerBps(s, m, b.defaultBps)
+			bps := perListenerBps(s, m, b.fallbackBps)
 			pools[m.Name] = append(pools[m.Name], newCandidate(n, bps, b.unlimited))
 		}
 	}

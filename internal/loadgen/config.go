@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -60,19 +61,13 @@ const (
 	retryDelay            = 500 * time.Millisecond
 )
 
+// withDefaults returns c with its zero (or negative) durations and sizes
+// replaced by the defaults.
 func (c Config) withDefaults() Config {
-	if c.Duration <= 0 {
-		c.Duration = DefaultDuration
-	}
-	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = DefaultConnectTimeout
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.BufferSize <= 0 {
-		c.BufferSize = DefaultBufferSize
-	}
+	c.Duration = cmp.Or(max(c.Duration, 0), DefaultDuration)
+	c.ConnectTimeout = cmp.Or(max(c.ConnectTimeout, 0), DefaultConnectTimeout)
+	c.IdleTimeout = cmp.Or(max(c.IdleTimeout, 0), DefaultIdleTimeout)
+	c.BufferSize = cmp.Or(max(c.BufferSize, 0), DefaultBufferSize)
 	return c
 }
 

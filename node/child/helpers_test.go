@@ -6,49 +6,24 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"autoradio/internal/testenv"
 )
 
-// TestMain fails the package when a supervisor goroutine outlives the tests.
+// TestMain fails the package when a goroutine outlives the tests.
 func TestMain(m *testing.M) {
 	// A shell cannot trap a signal that was ignored when it started, and
 	// a test run under nohup ignores SIGHUP: with a handler here, the
 	// shells the tests start get its default disposition back.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
-	code := m.Run()
-	if code == 0 {
-		if err := checkGoroutines(5 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkGoroutines waits until no goroutine runs code of this package other
-// than TestMain.
-func checkGoroutines(timeout time.Duration) error {
-	return testenv.Poll(context.Background(), timeout, func() error {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "node/child.") && !strings.Contains(g, "child.TestMain") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) > 0 {
-			return fmt.Errorf("leaked goroutines:\n%s", strings.Join(leaked, "\n\n"))
-		}
-		return nil
-	})
+	goleak.VerifyTestMain(m)
 }
 
 // recorder collects a supervisor's events.

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"autoradio/internal/backoff"
 )
 
 var (
@@ -63,7 +65,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	defer s.active.Store(false)
 	s.drainRestart()
-	b := backoff{initial: s.cfg.BackoffInitial, max: s.cfg.BackoffMax, reset: s.cfg.BackoffReset}
+	b := backoff.Backoff{Initial: s.cfg.BackoffInitial, Max: s.cfg.BackoffMax, ResetAfter: s.cfg.BackoffReset}
 	for first := true; ; first = false {
 		uptime, forced, err := s.runOnce(ctx)
 		if err != nil && first {
@@ -72,9 +74,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		b.Ran(uptime)
 		if forced {
-			b.clear()
-		} else if !s.pause(ctx, b.next(uptime)) {
+			b.Reset()
+		} else if !s.pause(ctx, b.Next()) {
 			return nil
 		}
 		s.restarts.Add(1)

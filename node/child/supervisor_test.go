@@ -55,30 +55,6 @@ func TestRestartWithBackoff(t *testing.T) {
 	}
 }
 
-func TestBackoffSequence(t *testing.T) {
-	b := backoff{initial: time.Second, max: 5 * time.Second, reset: time.Minute}
-	steps := []struct {
-		uptime, want time.Duration
-	}{
-		{0, time.Second},
-		{time.Second, 2 * time.Second},
-		{0, 4 * time.Second},
-		{0, 5 * time.Second},
-		{59 * time.Second, 5 * time.Second},
-		{time.Minute, time.Second}, // stayed up long enough: reset
-		{0, 2 * time.Second},
-	}
-	for i, st := range steps {
-		if got := b.next(st.uptime); got != st.want {
-			t.Errorf("step %d: next(%v) = %v, want %v", i, st.uptime, got, st.want)
-		}
-	}
-	b.clear()
-	if got := b.next(0); got != time.Second {
-		t.Errorf("after clear: next = %v, want 1s", got)
-	}
-}
-
 func TestReloadSendsSignal(t *testing.T) {
 	dir := t.TempDir()
 	cfg := shell(dir, `trap 'echo hup >> hup' HUP; touch up; while :; do sleep 0.02; done`)

@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"time"
@@ -40,23 +41,11 @@ func (c *Config) setDefaults() error {
 	case c.Dir == "":
 		return errors.New("transcode: no script directory")
 	}
-	if c.Liquidsoap == "" {
-		c.Liquidsoap = "liquidsoap"
-	}
-	if c.CheckTimeout == 0 {
-		c.CheckTimeout = 60 * time.Second
-	}
-	if c.KillTimeout == 0 {
-		c.KillTimeout = 3 * time.Second
-	}
-	if c.BackoffInitial == 0 {
-		c.BackoffInitial = time.Second
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = 15 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.Liquidsoap = cmp.Or(c.Liquidsoap, "liquidsoap")
+	c.CheckTimeout = cmp.Or(c.CheckTimeout, 60*time.Second)
+	c.KillTimeout = cmp.Or(c.KillTimeout, 3*time.Second)
+	c.BackoffInitial = cmp.Or(c.BackoffInitial, time.Second)
+	c.BackoffMax = cmp.Or(c.BackoffMax, 15*time.Second)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	return nil
 }

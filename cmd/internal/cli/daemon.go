@@ -5,9 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
 
 	"autoradio"
 	"autoradio/instrumentation"
@@ -83,18 +83,19 @@ func NodeIPs(ctx context.Context, ips []string) ([]string, error) {
 func RunWithMonitor(ctx context.Context, addr string, monitor http.Handler, log *slog.Logger, run func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	var g errgroup.Group
 	if addr != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
+			// The daemon goes on without its monitoring server.
 			if err := instrumentation.ListenAndServe(ctx, addr, monitor); err != nil {
 				log.Error("monitoring server", "addr", addr, "err", err)
 			}
-		}()
+			return nil
+		})
 	}
-	err := run(ctx)
-	cancel()
-	return err
+	g.Go(func() error {
+		defer cancel()
+		return run(ctx)
+	})
+	return g.Wait()
 }

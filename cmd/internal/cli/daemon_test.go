@@ -3,13 +3,20 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"autoradio"
+	"autoradio/internal/testenv"
 )
 
 func TestDaemonFlags(t *testing.T) {
@@ -77,5 +84,38 @@ func TestCheckEtcdFlags(t *testing.T) {
 				t.Fatalf("warning %q, error %v; want warning %q", warning, err, tc.warning)
 			}
 		})
+	}
+}
+
+func TestRunWithMonitor(t *testing.T) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t, "127.0.0.1")))
+	monitor := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	log := slog.New(slog.DiscardHandler)
+	errDone := errors.New("run done")
+	served := false
+	err := RunWithMonitor(context.Background(), addr, monitor, log, func(ctx context.Context) error {
+		testenv.Eventually(t, 5*time.Second, func() error {
+			resp, err := http.Get("http://" + addr + "/")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			return nil
+		})
+		served = true
+		return errDone
+	})
+	if !served || !errors.Is(err, errDone) {
+		t.Errorf("served %v, RunWithMonitor = %v; want true, %v", served, err, errDone)
+	}
+	if conn, err := net.Dial("tcp", addr); err == nil {
+		conn.Close()
+		t.Error("the monitoring server still listens after RunWithMonitor returned")
+	}
+
+	// A monitoring server that cannot start does not stop the daemon.
+	err = RunWithMonitor(context.Background(), "256.0.0.1:1", monitor, log, func(ctx context.Context) error { return nil })
+	if err != nil {
+		t.Errorf("without its monitoring server: %v, want nil", err)
 	}
 }

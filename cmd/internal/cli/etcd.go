@@ -15,7 +15,7 @@ import (
 )
 
 // AddEtcdFlags adds --etcd-urls, --etcd-ca, --etcd-cert and --etcd-key,
-// storing into cfg, with the defaults of DESIGN.md.
+// storing into cfg, with the defaults that README.md lists ("The programs").
 func AddEtcdFlags(fs *pflag.FlagSet, cfg *autoradio.EtcdConfig) {
 	fs.StringSliceVar(&cfg.Endpoints, "etcd-urls", []string{autoradio.DefaultEtcdURL},
 		"etcd client URLs, comma-separated (TLS needs https:// URLs)")
