@@ -1,11 +1,10 @@
-package node_test
+package e2e
 
 import (
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,12 +20,6 @@ import (
 // These tests run the real radiod binary, each node on its own loopback
 // address with the same Icecast port, against a real etcd, and push audio
 // with ffmpeg through the Icecast servers radiod runs.
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Cleanup()
-	os.Exit(code)
-}
 
 // setup starts what every test here needs, a real etcd and a client of
 // it, and returns a context that ends after timeout.

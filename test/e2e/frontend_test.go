@@ -1,4 +1,4 @@
-package fe_test
+package e2e
 
 import (
 	"context"
