@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"autoradio"
 )
 
 // Config of a node. Zero fields take the defaults given in their comments.
@@ -22,7 +24,8 @@ type Config struct {
 	// IPs are the node's public addresses: Icecast listens on them and
 	// they are published for the front-ends; at least one is required.
 	IPs []string
-	// IcecastPort is the Icecast HTTP port. Default: 8000.
+	// IcecastPort is the Icecast HTTP port. Default:
+	// autoradio.DefaultIcecastPort.
 	IcecastPort int
 	// StateDir holds the generated config, the Icecast web root and the
 	// node's secrets. Default: /var/lib/autoradio.
@@ -71,7 +74,7 @@ func (c *Config) setDefaults() error {
 	if len(c.IPs) == 0 {
 		return errors.New("node: no IP address")
 	}
-	c.IcecastPort = cmp.Or(c.IcecastPort, 8000)
+	c.IcecastPort = cmp.Or(c.IcecastPort, autoradio.DefaultIcecastPort)
 	c.StateDir = cmp.Or(c.StateDir, "/var/lib/autoradio")
 	c.IcecastConfig = cmp.Or(c.IcecastConfig, filepath.Join(c.StateDir, "icecast.xml"))
 	c.IcecastBin = cmp.Or(c.IcecastBin, "icecast2")

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"autoradio"
 )
 
 // Config configures the HTTP front-end. The zero value of every field but
@@ -27,7 +29,7 @@ type Config struct {
 	// get a 307 to the master's Icecast.
 	DisableProxy bool
 	// LocalIcecast is host:port of this node's Icecast, which /_stream/
-	// streams from. Default "127.0.0.1:8000".
+	// streams from. Default DefaultLocalIcecast.
 	LocalIcecast string
 
 	// ReadHeaderTimeout bounds the time to read a request's headers.
@@ -89,7 +91,6 @@ type Config struct {
 // Defaults.
 const (
 	DefaultAddr              = ":80"
-	DefaultLocalIcecast      = "127.0.0.1:8000"
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
 	DefaultMaxHeaderBytes    = 16 << 10
@@ -105,6 +106,9 @@ const (
 	DefaultStreamGrace       = 10 * time.Second
 	DefaultStreamReconnect   = 5 * time.Second
 )
+
+// DefaultLocalIcecast is where the node's own Icecast listens by default.
+var DefaultLocalIcecast = net.JoinHostPort("127.0.0.1", strconv.Itoa(autoradio.DefaultIcecastPort))
 
 // withDefaults returns c with defaults filled in, or an error naming the
 // first invalid field.

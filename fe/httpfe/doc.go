@@ -7,7 +7,7 @@
 // addresses) or from its Config (the local Icecast): no Host header, path or
 // query can make it connect anywhere else.
 //
-// Routes (see DESIGN.md, "redirectord", HTTP):
+// Routes (see README.md, "redirectord"):
 //
 //	GET|HEAD /<mount>              302 to a node (proxy mode: its /_stream/<mount>)
 //	GET|HEAD /_stream/<mount>      the mount, streamed from the local Icecast

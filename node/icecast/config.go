@@ -22,7 +22,7 @@ import (
 
 // Defaults used by Render for zero fields of Params.
 const (
-	DefaultPort         = 8000
+	DefaultPort         = autoradio.DefaultIcecastPort
 	DefaultMaxListeners = 1000
 	DefaultQueueSize    = 512 * 1024
 	DefaultBurstSize    = 64 * 1024
