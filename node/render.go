@@ -14,6 +14,7 @@ func newIcecastServer(cfg *Config, sec *secrets) (*icecast.Server, error) {
 		Bin:           cfg.IcecastBin,
 		ConfigPath:    cfg.IcecastConfig,
 		BaseDir:       cfg.icecastDir(),
+		WebRoot:       cfg.webRoot(),
 		User:          cfg.IcecastUser,
 		Group:         cfg.IcecastGroup,
 		URL:           cfg.icecastURL(),
@@ -130,7 +131,6 @@ func (n *Node) params(r role) icecast.Params {
 		RelayNodes:     r.others,
 		Mounts:         r.mounts,
 		LowBurstMounts: lowBurstMounts(r.mounts),
-		WebRoot:        n.cfg.webRoot(),
 	}
 	if !r.isMaster {
 		p.MasterIP, p.MasterPort = n.relays.Addr()

@@ -35,11 +35,12 @@ type seenConfig struct {
 
 // Apply has Icecast run the config for p, and reports whether the config
 // changed: the file is written, and Icecast reloaded, only then. The
-// Server fills in what it owns: BaseDir, User, Group and the passwords.
+// Server fills in what it owns: BaseDir, WebRoot, User, Group and the
+// passwords.
 // Apply waits for Run's writer; it fails when ctx ends first or once Run
 // has returned.
 func (s *Server) Apply(ctx context.Context, p Params) (bool, error) {
-	p.BaseDir, p.User, p.Group = s.cfg.BaseDir, s.cfg.User, s.cfg.Group
+	p.BaseDir, p.WebRoot, p.User, p.Group = s.cfg.BaseDir, s.cfg.WebRoot, s.cfg.User, s.cfg.Group
 	p.AdminPassword, p.RelayPassword = s.cfg.AdminPassword, s.cfg.RelayPassword
 	p.ConfigID = 0
 	req := applyRequest{params: p, done: make(chan applyResult, 1)}

@@ -93,8 +93,9 @@ type Params struct {
 
 	// BaseDir is Icecast's <basedir> (radiod's state dir); LogDir and
 	// PIDFile default to BaseDir and BaseDir/icecast.pid. WebRoot and
-	// AdminRoot default to the Debian package's directories; radiod points
-	// WebRoot at a directory made by InstallWebroot instead.
+	// AdminRoot default to the Debian package's directories; the Server
+	// sets WebRoot from ServerConfig.WebRoot, a directory made by
+	// InstallWebroot.
 	BaseDir   string
 	LogDir    string
 	PIDFile   string

@@ -3,12 +3,12 @@ package icecast
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/user"
-	"strconv"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -57,7 +57,8 @@ func lineLevel(line string) slog.Level {
 }
 
 // prepareDirs creates Icecast's base directory, owned by the user Icecast
-// drops to, and resolves that user for the config file's group.
+// drops to, resolves that user for the config file's group, and checks
+// that the user can reach what Icecast uses once it dropped root.
 func (s *Server) prepareDirs() error {
 	dir := s.cfg.BaseDir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -66,18 +67,33 @@ func (s *Server) prepareDirs() error {
 	if s.cfg.User == "" {
 		return nil
 	}
-	u, err := user.Lookup(s.cfg.User)
+	a, err := lookupAccount(s.cfg.User, s.cfg.Group)
 	if err != nil {
-		return fmt.Errorf("icecast: user: %w", err)
+		return err
 	}
-	g, err := user.LookupGroup(s.cfg.Group)
-	if err != nil {
-		return fmt.Errorf("icecast: group: %w", err)
-	}
-	s.uid, _ = strconv.Atoi(u.Uid)
-	s.gid, _ = strconv.Atoi(g.Gid)
+	s.uid, s.gid = a.uid, a.groups[0]
 	if err := os.Chown(dir, s.uid, s.gid); err != nil {
 		return fmt.Errorf("icecast: dir: %w", err)
+	}
+	return s.checkAccess(a)
+}
+
+// checkAccess checks that a can write its PID file and logs in the base
+// directory, reread the config (written readable by its group) and read
+// the status stylesheet, without which Icecast is never ready.
+func (s *Server) checkAccess(a account) error {
+	type need struct {
+		path string
+		want fs.FileMode
+	}
+	needs := []need{{s.cfg.BaseDir, permWrite | permExec}, {filepath.Dir(s.cfg.ConfigPath), permExec}}
+	if s.cfg.WebRoot != "" {
+		needs = append(needs, need{filepath.Join(s.cfg.WebRoot, filepath.Base(StatusPath)), permRead})
+	}
+	for _, n := range needs {
+		if err := a.check(n.path, n.want); err != nil {
+			return err
+		}
 	}
 	return nil
 }

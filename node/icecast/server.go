@@ -25,9 +25,14 @@ type ServerConfig struct {
 	ConfigPath string
 	// BaseDir is Icecast's <basedir>, created by NewServer; required.
 	BaseDir string
+	// WebRoot is Icecast's <webroot>, made by InstallWebroot. Default:
+	// the icecast2 package's, which has no status stylesheet.
+	WebRoot string
 	// User and Group are what Icecast drops to (<changeowner>) when
-	// started as root; they own BaseDir and can read the config. Empty:
-	// Icecast runs as radiod's user.
+	// started as root; they own BaseDir and can read the config.
+	// NewServer fails, saying what is in the way and how to fix it, when
+	// they cannot reach BaseDir, the config's directory or the web root.
+	// Empty: Icecast runs as radiod's user.
 	User, Group string
 	// URL is where Icecast answers radiod, e.g. "http://127.0.0.1:8000";
 	// required.
