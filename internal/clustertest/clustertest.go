@@ -62,15 +62,22 @@ type Radiod struct {
 // extra arguments.
 func StartRadiod(t testing.TB, etcdURL, name, ip string, port int, extra ...string) *Radiod {
 	t.Helper()
+	r := NewRadiod(t, etcdURL, name, ip, port, extra...)
+	r.Start()
+	return r
+}
+
+// NewRadiod is StartRadiod without the start: a test may change the
+// Radiod (its StateDir, say) before it calls Start.
+func NewRadiod(t testing.TB, etcdURL, name, ip string, port int, extra ...string) *Radiod {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "radiod-test-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755) // Icecast, once it dropped root, must traverse it
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	r := &Radiod{t: t, Name: name, IP: ip, Port: port, EtcdURL: etcdURL, StateDir: dir, Extra: extra}
-	r.Start()
-	return r
+	return &Radiod{t: t, Name: name, IP: ip, Port: port, EtcdURL: etcdURL, StateDir: dir, Extra: extra}
 }
 
 // Start (re)starts the radiod process.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -223,5 +225,39 @@ func TestControlCharactersInTitle(t *testing.T) {
 	}
 	if err := audiotest.DecodeJoined(ctx, data, 2*time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Icecast, once it has dropped root, cannot reach a state directory under
+// a 0700 directory: it starts, but cannot serve the status stylesheet nor
+// reread its config. radiod refuses to start then, naming the directory
+// in the way and the fix, rather than run on with an Icecast that is
+// never ready.
+func TestUnreachableStateDirStopsRadiod(t *testing.T) {
+	_, etcd, _ := setup(t, 60*time.Second)
+	locked, err := os.MkdirTemp("", "radiod-locked-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(locked) })
+	if err := os.Chmod(locked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	n1 := clustertest.NewRadiod(t, etcd.URL(), "n1", "127.0.0.11", clustertest.FreePort(t, "127.0.0.11"))
+	n1.StateDir = filepath.Join(locked, "state")
+	n1.Start()
+	select {
+	case <-n1.Proc.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("radiod still runs 30 s after it started with its state directory under the 0700 %s", locked)
+	}
+	if code := n1.Proc.Cmd.ProcessState.ExitCode(); code == 0 {
+		t.Errorf("radiod exited with status 0")
+	}
+	out := n1.Proc.Output()
+	for _, want := range []string{"user icecast2 cannot", "directory " + locked + " is 0700 root:root", "chmod o+x " + locked} {
+		if !strings.Contains(out, want) {
+			t.Errorf("radiod's output does not say %q:\n%s", want, out)
+		}
 	}
 }
