@@ -16,6 +16,7 @@ import (
 
 	"autoradio"
 	"autoradio/internal/etcdtest"
+	"autoradio/internal/testenv"
 )
 
 // newClient starts an etcd and returns a Client of it whose warnings go to
@@ -251,8 +252,7 @@ func TestClientRestoreManyMounts(t *testing.T) {
 func TestClientRestoreIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	srv := etcdtest.Start(t, etcdtest.MaxRequestBytes(16<<10))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 30*time.Second)
 	c := autoradio.NewClient(srv.Client(), nil)
 	mustCreate(t, ctx, c, &autoradio.Mount{Name: "/m000.ogg", Username: "before", Password: "before"})
 	var ms []*autoradio.Mount

@@ -68,8 +68,12 @@ func (n *Node) render(ctx context.Context) {
 		n.log.Info("Icecast config updated", "mounts", len(r.mounts), "master", r.isMaster)
 	}
 	n.killDeleted(r)
-	n.killDemoted(r)
+	n.killDemoted(ctx, r)
 }
+
+// demoteApplyWait bounds how long a demoted master waits for Icecast to
+// apply its relay config before it disconnects its sources.
+const demoteApplyWait = 5 * time.Second
 
 // killDemoted disconnects every source of a node that has just stopped
 // being master and now relays from another one. Icecast keeps connected
@@ -77,12 +81,19 @@ func (n *Node) render(ctx context.Context) {
 // old master, where nobody relays it from, and block the relay of its
 // own mount there ("source already exists"), until it disconnected by
 // itself. Disconnected, it reconnects through a front-end, to the new
-// master.
-func (n *Node) killDemoted(r role) {
+// master. The sources are disconnected only once Icecast has read the
+// relay config, which no longer accepts their credentials: before, one
+// that reconnects at once to this Icecast would take the mount back.
+func (n *Node) killDemoted(ctx context.Context, r role) {
 	was := n.servedAsMaster
 	n.servedAsMaster = r.isMaster
 	if !was || r.isMaster {
 		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, demoteApplyWait)
+	defer cancel()
+	if err := n.icecast.WaitApplied(ctx); err != nil {
+		n.log.Warn("disconnecting the sources of a node no longer master before Icecast applied its relay config", "err", err)
 	}
 	for _, m := range r.mounts {
 		n.killSource(m.Name, "source of a node no longer master")

@@ -21,8 +21,7 @@ import (
 // combined output and error.
 func configureNode(t *testing.T, root string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 10*time.Second)
 	cmd := exec.CommandContext(ctx, "./configure-node", append([]string{"--root", root}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -228,8 +227,7 @@ func TestConfigureNodeBootsEtcdCluster(t *testing.T) {
 		t.Skip("starts four etcd servers")
 	}
 	testenv.RequireBinaries(t, "etcd")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 60*time.Second)
 
 	ips := []string{"127.0.0.201", "127.0.0.202", "127.0.0.203", "127.0.0.204"}
 	var initial []string

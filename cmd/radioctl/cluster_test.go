@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"autoradio"
+	"autoradio/internal/testenv"
 )
 
 func TestStatus(t *testing.T) {
@@ -28,8 +28,7 @@ func TestStatus(t *testing.T) {
 			Mounts:    []autoradio.MountStatus{{Name: "/live.ogg", Listeners: 4}},
 			Listeners: 4, UpdatedAt: now},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 10*time.Second)
 	for _, n := range nodes {
 		data, _ := json.Marshal(n)
 		if _, err := c.client.Etcd().Put(ctx, autoradio.NodeKey(n.Name), string(data)); err != nil {

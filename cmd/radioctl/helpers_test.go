@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"autoradio"
 	"autoradio/cmd/internal/cli"
 	"autoradio/internal/etcdtest"
+	"autoradio/internal/testenv"
 )
 
 // result is what one radioctl run produced.
@@ -27,8 +27,7 @@ func runCtl(t *testing.T, stdin string, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	root := newRootCmd(&stdout, &stderr)
 	root.SetIn(strings.NewReader(stdin))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 30*time.Second)
 	code := cli.Run(ctx, root, args)
 	return result{stdout.String(), stderr.String(), code}
 }
@@ -96,8 +95,7 @@ func checkFailure(t *testing.T, r result, code int, msg string, args []string) {
 // mount reads a mount straight from etcd.
 func (c *cluster) mount(path string) *autoradio.Mount {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testenv.Context(c.t, 10*time.Second)
 	m, err := c.client.GetMount(ctx, path)
 	if err != nil {
 		c.t.Fatalf("GetMount(%s): %v", path, err)

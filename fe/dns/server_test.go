@@ -16,6 +16,7 @@ import (
 
 	"autoradio"
 	"autoradio/fe/lb"
+	"autoradio/internal/testenv"
 
 	mdns "github.com/miekg/dns"
 )
@@ -145,8 +146,7 @@ func startServer(t *testing.T, h *Handler) string {
 
 func TestServerWithDig(t *testing.T) {
 	bin := digPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 30*time.Second)
 
 	bal := lb.New(lb.Config{Policy: lb.LeastLoaded})
 	bal.Update([]*autoradio.NodeStatus{

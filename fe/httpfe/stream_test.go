@@ -43,8 +43,7 @@ func TestFanout(t *testing.T) {
 	cfg := Config{StreamGrace: time.Second, StreamWriteTimeout: time.Second,
 		StreamQueueSize: 128 << 10, StreamBurstSize: 32 << 10, MaxProxiedListeners: 20}
 	env := startLive(t, cfg, append(mounts, "/restart.mp3", "/music.aac")...)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := testenv.Context(t, 3*time.Minute)
 	for m, args := range fanoutSources {
 		startFFmpeg(t, nil, append(args, fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, m))...)
 	}

@@ -26,12 +26,29 @@ import (
 // each failure, until the test ends and its process group is killed.
 func Source(t testing.TB, rawURL string) *testenv.Proc {
 	t.Helper()
+	script := `while :; do ffmpeg "$@"; sleep 0.2; done`
+	return testenv.Start(t, "sh", append([]string{"-c", script, "source"}, sourceArgs(t, rawURL)...)...)
+}
+
+// SourceOnce pushes the same stream as Source, trying again while the
+// server refuses it (an HTTP error, or no server yet), but not once it was
+// accepted: a stream cut off later is not resumed.
+func SourceOnce(t testing.TB, rawURL string) *testenv.Proc {
+	t.Helper()
+	script := `while :; do
+	ffmpeg "$@" 2>&1 | tee /dev/stderr | grep -q -e 'Server returned' -e 'HTTP error' -e 'Connection refused' || exit 0
+	sleep 0.2
+done`
+	return testenv.Start(t, "bash", append([]string{"-c", script, "source"}, sourceArgs(t, rawURL)...)...)
+}
+
+// sourceArgs are ffmpeg's arguments to push a stream to rawURL.
+func sourceArgs(t testing.TB, rawURL string) []string {
+	t.Helper()
 	testenv.RequireBinaries(t, "ffmpeg")
 	target := "icecast://" + strings.TrimPrefix(rawURL, "http://")
 	args := append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"}, EncodeArgs(rawURL)...)
-	args = append(args, target)
-	script := `while :; do ffmpeg "$@"; sleep 0.2; done`
-	return testenv.Start(t, "sh", append([]string{"-c", script, "source"}, args...)...)
+	return append(args, target)
 }
 
 // EncodeArgs are ffmpeg arguments that produce, in real time, a stream like

@@ -45,7 +45,7 @@ func RequireRoot(t testing.TB) {
 }
 
 // Eventually polls cond every interval until it returns nil, failing the
-// test with cond's last error after timeout.
+// test with cond's last error after Bound(timeout).
 func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 	t.Helper()
 	if err := Poll(context.Background(), timeout, cond); err != nil {
@@ -53,8 +53,9 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 	}
 }
 
-// Poll calls cond until it returns nil, ctx ends or timeout passes.
+// Poll calls cond until it returns nil, ctx ends or Bound(timeout) passes.
 func Poll(ctx context.Context, timeout time.Duration, cond func() error) error {
+	timeout = Bound(timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)

@@ -122,3 +122,28 @@ func (s *Server) write(p Params, built *xmlConfig) error {
 	s.reload()
 	return nil
 }
+
+// appliedPoll is how often WaitApplied asks Icecast.
+const appliedPoll = 100 * time.Millisecond
+
+// WaitApplied waits until Icecast shows, in its status, the config last
+// written: it has read it (a reload is asynchronous), or ctx ends.
+func (s *Server) WaitApplied(ctx context.Context) error {
+	t := time.NewTicker(appliedPoll)
+	defer t.Stop()
+	for {
+		want := s.gen.Load()
+		body, err := s.client.get(ctx, StatusPath, false, maxStatusBytes)
+		if err == nil {
+			var st *Status
+			if st, err = ParseStatus(body); err == nil && st.ConfigID() == want {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("icecast: waiting for config %d to be applied: %w", want, ctx.Err())
+		case <-t.C:
+		}
+	}
+}

@@ -205,8 +205,7 @@ func TestIcecastMasterAndRelay(t *testing.T) {
 		t.Skip("starts icecast2 and ffmpeg")
 	}
 	testenv.RequireBinaries(t, "icecast2", "ffmpeg")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 90*time.Second)
 
 	webroot := filepath.Join(sharedDir(t), "web")
 	if err := InstallWebroot(ctx, webroot); err != nil {

@@ -1,7 +1,6 @@
 package icecast
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,8 +15,7 @@ func TestInstallWebroot(t *testing.T) {
 		t.Skip("encodes with ffmpeg")
 	}
 	testenv.RequireBinaries(t, "ffmpeg")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 30*time.Second)
 	dir := filepath.Join(t.TempDir(), "web")
 	if err := InstallWebroot(ctx, dir); err != nil {
 		t.Fatal(err)

@@ -160,8 +160,7 @@ func TestManager(t *testing.T) {
 		t.Skip("runs liquidsoap")
 	}
 	testenv.RequireBinaries(t, "liquidsoap")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 90*time.Second)
 	srv := etcdtest.Start(t)
 	a, b := startNode(t, ctx, srv, "a"), startNode(t, ctx, srv, "b")
 	nodes := []*node{a, b}
@@ -269,8 +268,7 @@ func TestManagerReportsBadScripts(t *testing.T) {
 		t.Skip("runs liquidsoap")
 	}
 	testenv.RequireBinaries(t, "liquidsoap")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 60*time.Second)
 	srv := etcdtest.Start(t)
 	a := startNode(t, ctx, srv, "a")
 	// autoradio.Transcoding.Validate refuses this stereo mode; liquidsoap

@@ -115,8 +115,7 @@ func TestCheckReportsErrors(t *testing.T) {
 	testenv.RequireBinaries(t, "liquidsoap")
 	f := filepath.Join(t.TempDir(), "bad.liq")
 	os.WriteFile(f, []byte("output.dummy(input.http(\"http://127.0.0.1:1/x\"))\n"), 0o600)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 60*time.Second)
 	err := Check(ctx, "liquidsoap", f)
 	if err == nil || !strings.Contains(err.Error(), "fallible") {
 		t.Fatalf("check of a fallible script: %v, want an error about a fallible source", err)
@@ -170,8 +169,7 @@ func TestQuoteWithLiquidsoap(t *testing.T) {
 	s := `<pa#{1+1}ss"\#{"x"}'$(id)é>`
 	f := filepath.Join(t.TempDir(), "print.liq")
 	os.WriteFile(f, []byte("settings.init.allow_root.set(true)\nprint("+Quote(s)+")\n"), 0o600)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testenv.Context(t, 60*time.Second)
 	// It exits with 1 as it has no output to run, after printing.
 	out, _ := exec.CommandContext(ctx, "liquidsoap", f).CombinedOutput()
 	if !slices.Contains(strings.Split(string(out), "\n"), s) {

@@ -27,8 +27,7 @@ import (
 func TestFrontEnds(t *testing.T) {
 	ct.Require(t)
 	testenv.RequireBinaries(t, "curl", "dig")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := testenv.Context(t, 3*time.Minute)
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
 	ips := []string{"127.0.0.11", "127.0.0.12", "127.0.0.13"}

@@ -28,8 +28,7 @@ import (
 func setup(t *testing.T, timeout time.Duration) (context.Context, *etcdtest.Server, *autoradio.Client) {
 	t.Helper()
 	clustertest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
+	ctx := testenv.Context(t, timeout)
 	etcd := etcdtest.Start(t)
 	return ctx, etcd, autoradio.NewClient(etcd.Client(), nil)
 }
