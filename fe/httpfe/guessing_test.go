@@ -54,23 +54,25 @@ func TestLiveGuessing(t *testing.T) {
 		t.Errorf("right password from another address: %d, want 200", code)
 	}
 
+	refused := env.parallelGuesses(ctx, t, net.ParseIP("127.0.0.3"), "/guarded.ogg")
+
 	for _, m := range []struct {
 		name   string
 		labels []string
 		want   float64
 	}{
-		{"autoradio_source_auth_failures_total", nil, authguard.DefaultMaxFailures},
-		{"autoradio_source_lockouts_total", nil, 1},
-		{"autoradio_source_connections_total", []string{"result", "rejected"}, authguard.DefaultMaxFailures},
-		{"autoradio_source_connections_total", []string{"result", "locked_out"}, guesses - authguard.DefaultMaxFailures + 1},
+		{"autoradio_source_auth_failures_total", nil, 2 * authguard.DefaultMaxFailures},
+		{"autoradio_source_lockouts_total", nil, 2},
+		{"autoradio_source_connections_total", []string{"result", "rejected"}, 2 * authguard.DefaultMaxFailures},
+		{"autoradio_source_connections_total", []string{"result", "locked_out"}, guesses - authguard.DefaultMaxFailures + 1 + refused},
 		{"autoradio_source_connections_total", []string{"result", "accepted"}, 1},
 	} {
 		if v := metricValue(t, env.reg, m.name, m.labels...); v != m.want {
 			t.Errorf("%s%v = %v, want %v", m.name, m.labels, v, m.want)
 		}
 	}
-	if n := logs.lines(slog.LevelWarn); n != 1 {
-		t.Errorf("%d warnings logged, want 1 (the lockout)", n)
+	if n := logs.lines(slog.LevelWarn); n != 2 {
+		t.Errorf("%d warnings logged, want 2 (the lockouts)", n)
 	}
 	if n := logs.lines(slog.LevelInfo); n > 2 {
 		t.Errorf("%d info lines logged, want at most 2 (the accepted source's)", n)
@@ -80,6 +82,43 @@ func TestLiveGuessing(t *testing.T) {
 			t.Errorf("the log holds %q", secret)
 		}
 	}
+}
+
+// parallelGuesses sends as many guesses as TestLiveGuessing's sequential
+// ones from ip, all at once: no more of them than a sequence may reach
+// Icecast, since attempts awaiting their answer count against the limit.
+// It returns how many were refused.
+func (env *liveEnv) parallelGuesses(ctx context.Context, t *testing.T, ip net.IP, mount string) float64 {
+	const guesses = 60
+	codes := make(chan int, guesses)
+	var wg sync.WaitGroup
+	for i := range guesses {
+		wg.Go(func() {
+			code, _ := env.sourceFrom(ctx, t, ip, mount, basicAuth(srcUser, fmt.Sprint("parallel", i)))
+			codes <- code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	t.Logf("%d parallel guesses: %v", guesses, count)
+	if count[http.StatusUnauthorized] > authguard.DefaultMaxFailures ||
+		count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != guesses {
+		t.Errorf("%d parallel guesses answered %v, want at most %d 401s and 429s for the rest",
+			guesses, count, authguard.DefaultMaxFailures)
+	}
+	// Parallel attempts may be refused while the last ones are pending:
+	// go on until the lockout.
+	for i := 0; metricValue(t, env.reg, "autoradio_source_lockouts_total") < 2; i++ {
+		if i == guesses {
+			t.Fatalf("no lockout of %s after %d more guesses", ip, guesses)
+		}
+		env.sourceFrom(ctx, t, ip, mount, basicAuth(srcUser, fmt.Sprint("more", i)))
+	}
+	return float64(count[http.StatusTooManyRequests])
 }
 
 // sourceFrom sends a PUT source request for mount from the local address
