@@ -205,3 +205,29 @@ func TestAddrKey(t *testing.T) {
 		}
 	}
 }
+
+// TestGuessingRate has an address guess as fast as it is let, every 100
+// ms, for a day with the defaults, and bounds how many guesses it gets.
+func TestGuessingRate(t *testing.T) {
+	g, c := newGuard(t, Config{})
+	start := c.Now()
+	var minute, hour, day int
+	for ; c.Now().Sub(start) < 24*time.Hour; c.Advance(100 * time.Millisecond) {
+		if _, ok := g.Allow("k"); !ok {
+			continue
+		}
+		g.Failed("k")
+		switch d := c.Now().Sub(start); {
+		case d < time.Minute:
+			minute++
+			fallthrough
+		case d < time.Hour:
+			hour++
+		}
+		day++
+	}
+	t.Logf("guesses: %d in the first minute, %d in the first hour, %d in a day", minute, hour, day)
+	if minute > DefaultMaxFailures || hour > 7*DefaultMaxFailures || day > 30*DefaultMaxFailures {
+		t.Errorf("%d guesses in the first minute, %d in the first hour, %d in a day: too many", minute, hour, day)
+	}
+}
