@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
+	"autoradio/fe/authguard"
 	"autoradio/fe/dns"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
@@ -37,6 +38,8 @@ type Config struct {
 	Policy lb.Policy
 	// LocalIcecast is host:port of this node's Icecast.
 	LocalIcecast string
+	// SourceGuard limits source password guessing (see httpfe.Config).
+	SourceGuard authguard.Config
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -77,6 +80,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		Domain:       cfg.Domain,
 		DisableProxy: cfg.DisableProxy,
 		LocalIcecast: cfg.LocalIcecast,
+		SourceGuard:  cfg.SourceGuard,
 	}, f.cluster, reg, cfg.Logger)
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets

@@ -15,6 +15,7 @@ import (
 	"autoradio"
 	"autoradio/cmd/internal/cli"
 	"autoradio/fe"
+	"autoradio/fe/authguard"
 	"autoradio/fe/lb"
 	"autoradio/instrumentation"
 )
@@ -30,6 +31,7 @@ type flags struct {
 	proxy         bool
 	policy        lb.Policy
 	icecastPort   int
+	guard         authguard.Config
 }
 
 func main() { cli.Main(newRootCmd()) }
@@ -62,6 +64,8 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.BoolVar(&f.proxy, "enable-icecast-proxy", true, "redirect listeners to this front-end's /_stream/ proxy on the chosen node (false: to its Icecast port)")
 	fs.Var(&f.policy, "lb-policy", "load balancing policy: weighted, least_loaded or random")
 	fs.IntVar(&f.icecastPort, "icecast-port", autoradio.DefaultIcecastPort, "port of the local Icecast (as given to radiod)")
+	fs.IntVar(&f.guard.MaxFailures, "source-max-failures", authguard.DefaultMaxFailures, "wrong source passwords an address may send within a minute before it is locked out (IPv6: per /64)")
+	fs.DurationVar(&f.guard.Lockout, "source-lockout", authguard.DefaultLockout, "how long a first lockout lasts: the address's sources get 429 meanwhile; each further one lasts twice as long, up to an hour (or this, if longer)")
 	_ = cmd.MarkFlagRequired("domain")
 	return cmd
 }
@@ -87,6 +91,7 @@ func run(ctx context.Context, f *flags) error {
 		DisableProxy:  !f.proxy,
 		Policy:        f.policy,
 		LocalIcecast:  net.JoinHostPort(f.IPs[0], strconv.Itoa(f.icecastPort)),
+		SourceGuard:   f.guard,
 		Logger:        log,
 	}, etcd, reg)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"autoradio"
+	"autoradio/fe/authguard"
 )
 
 // Config configures the HTTP front-end. The zero value of every field but
@@ -86,6 +87,13 @@ type Config struct {
 	SourceIdleTimeout time.Duration
 	// RetryAfter is the Retry-After of 503 answers. Default 5s.
 	RetryAfter time.Duration
+	// SourceGuard limits source password guessing: an address (an IPv6
+	// /64) whose forwarded sources Icecast refuses with 401 too often is
+	// answered 429 for a while, without Icecast being asked. Its zero
+	// value means authguard's defaults: 10 failures within a minute lock
+	// an address out for a minute, each further lockout twice as long, up
+	// to an hour.
+	SourceGuard authguard.Config
 }
 
 // Defaults.

@@ -2,6 +2,7 @@ package httpfe
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"autoradio"
+	"autoradio/fe/authguard"
 	"autoradio/fe/fanout"
 	"autoradio/internal/splice"
 )
@@ -30,6 +32,7 @@ type Handler struct {
 	bufs    *bufferPool
 	fanout  *fanout.Fanout
 	sources splice.Registry[*forward] // sources being forwarded
+	guard   *authguard.Guard          // source password guessing
 }
 
 // NewHandler returns the front-end's handler. Its metrics are registered
@@ -49,12 +52,17 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	if log == nil {
 		log = slog.Default()
 	}
+	guard, err := authguard.New(cfg.SourceGuard)
+	if err != nil {
+		return nil, fmt.Errorf("httpfe: config: SourceGuard: %w", err)
+	}
 	h := &Handler{
 		cfg:     cfg,
 		cluster: cluster,
 		log:     log.With("component", "httpfe"),
 		metrics: m,
 		bufs:    newBufferPool(cfg.StreamBufferSize),
+		guard:   guard,
 	}
 	h.fanout, err = fanout.New(fanout.Config{
 		Upstream: &fanout.HTTPUpstream{

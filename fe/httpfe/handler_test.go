@@ -321,12 +321,18 @@ func metricValue(t testing.TB, g prometheus.Gatherer, name string, labels ...str
 // startServer runs a Server on 127.0.0.1:0 until the test ends.
 func startServer(t testing.TB, cfg Config, c Cluster) (*Server, *prometheus.Registry) {
 	t.Helper()
+	return startServerLog(t, cfg, c, quietLog)
+}
+
+// startServerLog is startServer with a logger.
+func startServerLog(t testing.TB, cfg Config, c Cluster, log *slog.Logger) (*Server, *prometheus.Registry) {
+	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	if cfg.Domain == "" {
 		cfg.Domain = "radio.example.com"
 	}
 	reg := prometheus.NewRegistry()
-	s, err := New(cfg, c, reg, quietLog)
+	s, err := New(cfg, c, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -33,6 +34,12 @@ type liveEnv struct {
 
 func startLive(t *testing.T, cfg Config, mounts ...string) *liveEnv {
 	t.Helper()
+	return startLiveLog(t, cfg, quietLog, mounts...)
+}
+
+// startLiveLog is startLive with the front-end's logger.
+func startLiveLog(t *testing.T, cfg Config, log *slog.Logger, mounts ...string) *liveEnv {
+	t.Helper()
 	ic := startIcecast(t, 500, mounts...)
 	c := newFakeCluster()
 	for _, m := range mounts {
@@ -41,7 +48,7 @@ func startLive(t *testing.T, cfg Config, mounts ...string) *liveEnv {
 	c.setNodes(&autoradio.NodeStatus{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: ic.port, IcecastOK: true, IsMaster: true})
 	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: ic.port})
 	cfg.LocalIcecast = ic.addr
-	s, reg := startServer(t, cfg, c)
+	s, reg := startServerLog(t, cfg, c, log)
 	return &liveEnv{ic: ic, fe: s.Addr().String(), reg: reg}
 }
 

@@ -24,6 +24,7 @@ const (
 	sourceFailed     = "failed"     // Icecast unreachable or no valid answer
 	sourceNoMaster   = "no_master"  // no master elected: 503
 	sourceRedirected = "redirected" // proxy disabled: 307 to the master
+	sourceLockedOut  = "locked_out" // too many bad passwords: 429
 )
 
 // metrics are the front-end's Prometheus metrics.
@@ -36,6 +37,10 @@ type metrics struct {
 	sourcesDeposed prometheus.Counter
 	sources        prometheus.Gauge
 	sourceBytes    prometheus.Counter
+	// sourceAuthFailures counts forwarded sources refused with 401, and
+	// sourceLockouts the lockouts they caused.
+	sourceAuthFailures prometheus.Counter
+	sourceLockouts     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -50,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"node"}),
 		sourceConns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "source_connections_total",
-			Help: "Source connections, by result (accepted, rejected, failed, no_master, redirected).",
+			Help: "Source connections, by result (accepted, rejected, failed, no_master, redirected, locked_out).",
 		}, []string{"result"}),
 		sourcesDeposed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_sources_deposed_total",
@@ -64,14 +69,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "autoradio", Name: "proxied_source_bytes_total",
 			Help: "Bytes forwarded from sources to the master's Icecast.",
 		}),
+		sourceAuthFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "source_auth_failures_total",
+			Help: "Forwarded sources that the master's Icecast refused for bad credentials (401).",
+		}),
+		sourceLockouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "source_lockouts_total",
+			Help: "Client addresses locked out after repeated bad source credentials; their sources get 429 meanwhile.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.redirects,
-		m.sourceConns, m.sourcesDeposed, m.sources, m.sourceBytes} {
+		m.sourceConns, m.sourcesDeposed, m.sources, m.sourceBytes,
+		m.sourceAuthFailures, m.sourceLockouts} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
 		}
 	}
-	for _, r := range []string{sourceAccepted, sourceRejected, sourceFailed, sourceNoMaster, sourceRedirected} {
+	for _, r := range []string{sourceAccepted, sourceRejected, sourceFailed, sourceNoMaster, sourceRedirected, sourceLockedOut} {
 		m.sourceConns.WithLabelValues(r)
 	}
 	return m, nil

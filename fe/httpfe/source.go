@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	"autoradio"
+	"autoradio/fe/authguard"
 )
 
 // serveSource forwards a source to the master's Icecast, or, with the
@@ -29,13 +34,37 @@ func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}
-	h.forwardSource(w, r, mount, master)
+	key := clientKey(r)
+	if wait, ok := h.guard.Allow(key); !ok {
+		h.metrics.sourceConns.WithLabelValues(sourceLockedOut).Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		http.Error(w, "too many bad source passwords from this address, try again later", http.StatusTooManyRequests)
+		return
+	}
+	h.forwardSource(w, r, mount, master, key)
+}
+
+// clientKey names the client's address for the guard (see
+// authguard.AddrKey).
+func clientKey(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr // not TCP: a test's listener
+	}
+	return authguard.AddrKey(ap.Addr())
 }
 
 // forwardSource connects to the master's Icecast, hijacks the client's
-// connection and forwards bytes both ways until either side is done.
-func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, master *autoradio.MasterInfo) {
+// connection and forwards bytes both ways until either side is done. It
+// tells the guard how the attempt from key ended.
+func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, master *autoradio.MasterInfo, key string) {
 	log := h.log.With("mount", mount, "master", master.Name, "remote", r.RemoteAddr)
+	answered := false
+	defer func() {
+		if !answered {
+			h.guard.Inconclusive(key)
+		}
+	}()
 	addr := master.IcecastAddr()
 	up, err := h.dialMaster(r.Context(), addr)
 	if err != nil {
@@ -66,8 +95,8 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, mast
 		bufs: h.bufs,
 		m:    h.metrics,
 		onResponse: func(code int) {
-			h.metrics.sourceConns.WithLabelValues(sourceResult(code)).Inc()
-			log.Info("source: Icecast answered", "code", code)
+			answered = true
+			h.sourceAnswered(log, key, code)
 		},
 	}
 	if !h.sources.Add(fw) {
@@ -88,7 +117,34 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, mast
 		log.Info("source: disconnected, its Icecast is no longer the master's", "bytes", fw.sent.Load())
 		return
 	}
-	log.Info("source: forwarding ended", "bytes", fw.sent.Load())
+	// Refused sources are logged when locked out, not one by one.
+	level := slog.LevelInfo
+	if sourceResult(code) != sourceAccepted {
+		level = slog.LevelDebug
+	}
+	log.Log(r.Context(), level, "source: forwarding ended", "code", code, "bytes", fw.sent.Load())
+}
+
+// sourceAnswered counts Icecast's answer to a source from client (0: none)
+// and tells the guard. A 401 is logged only when it locks client out, so
+// that guessing cannot flood the log.
+func (h *Handler) sourceAnswered(log *slog.Logger, client string, code int) {
+	h.metrics.sourceConns.WithLabelValues(sourceResult(code)).Inc()
+	switch {
+	case code == http.StatusUnauthorized:
+		h.metrics.sourceAuthFailures.Inc()
+		log.Debug("source: bad credentials")
+		if lock := h.guard.Failed(client); lock > 0 {
+			h.metrics.sourceLockouts.Inc()
+			log.Warn("source: too many bad credentials, client locked out", "client", client, "for", lock)
+		}
+		return
+	case sourceResult(code) == sourceAccepted:
+		h.guard.Succeeded(client)
+	default:
+		h.guard.Inconclusive(client)
+	}
+	log.Info("source: Icecast answered", "code", code)
 }
 
 func (h *Handler) dialMaster(ctx context.Context, addr string) (net.Conn, error) {
