@@ -201,8 +201,16 @@ func TestPlaylists(t *testing.T) {
 		{"/live.ogg.m3u", "evil.com/x?<script>", "audio/x-mpegurl", "http://radio.example.com:8080/live.ogg\n"},
 		{"/live.ogg.m3u", "a b", "audio/x-mpegurl", "http://radio.example.com:8080/live.ogg\n"},
 		{"/live.ogg.m3u", "host:99999", "audio/x-mpegurl", "http://radio.example.com:8080/live.ogg\n"},
+		{"/live.ogg.m3u", "node2.radio.example.com.:8080", "audio/x-mpegurl", "http://node2.radio.example.com.:8080/live.ogg\n"},
+		{"/live.ogg.m3u", "192.0.2.2", "audio/x-mpegurl", "http://192.0.2.2/live.ogg\n"},
+		// Not the cluster's: a host the request chose is never echoed.
+		{"/live.ogg.m3u", "evil.example", "audio/x-mpegurl", "http://radio.example.com:8080/live.ogg\n"},
+		{"/live.ogg.m3u", "radio.example.com.evil.example:8080", "audio/x-mpegurl", "http://radio.example.com:8080/live.ogg\n"},
+		{"/live.ogg.m3u", "xradio.example.com", "audio/x-mpegurl", "http://radio.example.com:8080/live.ogg\n"},
 		{"/live.ogg.pls", "192.0.2.9", "audio/x-scpls",
-			"[playlist]\nNumberOfEntries=1\nFile1=http://192.0.2.9/live.ogg\nTitle1=live.ogg\nLength1=-1\nVersion=2\n"},
+			"[playlist]\nNumberOfEntries=1\nFile1=http://radio.example.com:8080/live.ogg\nTitle1=live.ogg\nLength1=-1\nVersion=2\n"},
+		{"/live.ogg.pls", "192.0.2.1:8080", "audio/x-scpls",
+			"[playlist]\nNumberOfEntries=1\nFile1=http://192.0.2.1:8080/live.ogg\nTitle1=live.ogg\nLength1=-1\nVersion=2\n"},
 	} {
 		r := httptest.NewRequest(http.MethodGet, tc.target, nil)
 		r.Host = tc.host

@@ -10,7 +10,8 @@ import (
 
 // servePlaylist answers /<mount>.m3u and /<mount>.pls with a playlist that
 // points at http://<Host>/<mount>, so that players come back through the
-// front-end and its load balancer.
+// front-end and its load balancer, by the name they used when it is the
+// cluster's (see playlistHost).
 func (h *Handler) servePlaylist(w http.ResponseWriter, r *http.Request, p string) {
 	ext := p[len(p)-4:]
 	mount := p[:len(p)-4]
@@ -29,13 +30,45 @@ func (h *Handler) servePlaylist(w http.ResponseWriter, r *http.Request, p string
 	fmt.Fprintf(w, "[playlist]\nNumberOfEntries=1\nFile1=%s\nTitle1=%s\nLength1=-1\nVersion=2\n", url, mount[1:])
 }
 
-// playlistHost returns the request's Host when it is a well-formed host name
-// or IP address with an optional port, else the cluster's domain.
+// playlistHost returns the request's Host when it names the cluster, with
+// an optional port: the domain or a name in it, or the address of one of
+// its nodes. Anything else gets the domain: a playlist never sends players
+// to a host a request chose.
 func (h *Handler) playlistHost(host string) string {
-	if validHostPort(host) {
+	if validHostPort(host) && h.ownsHost(hostOnly(host)) {
 		return strings.ToLower(host)
 	}
 	return hostPort(h.cfg.Domain, h.cfg.HTTPPort)
+}
+
+// hostOnly strips the port and brackets of a valid Host.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
+// ownsHost tells whether name is the cluster's domain, a name in it, or
+// an address of one of its nodes.
+func (h *Handler) ownsHost(name string) bool {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	domain := strings.ToLower(strings.TrimSuffix(h.cfg.Domain, "."))
+	if name == domain || strings.HasSuffix(name, "."+domain) {
+		return true
+	}
+	ip := net.ParseIP(name)
+	if ip == nil {
+		return false
+	}
+	for _, n := range h.cluster.Nodes() {
+		for _, a := range n.IPs {
+			if ip.Equal(net.ParseIP(a)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // validHostPort accepts "name", "name:port", "1.2.3.4[:port]" and
