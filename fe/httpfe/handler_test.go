@@ -46,7 +46,9 @@ func testNodes() []*autoradio.NodeStatus {
 func testCluster() *fakeCluster {
 	c := newFakeCluster(testMounts()...)
 	c.setNodes(testNodes()...)
-	c.setMaster(&autoradio.MasterInfo{Name: "node1", IPs: []string{"192.0.2.1"}, IcecastPort: 8000})
+	// The master's Icecast is a closed port on loopback: a source
+	// forwarded there is refused, and nothing leaves the machine.
+	c.setMaster(&autoradio.MasterInfo{Name: "node1", IPs: []string{"127.0.0.1"}, IcecastPort: 1})
 	return c
 }
 
@@ -132,7 +134,7 @@ func TestSourceWithoutForwarding(t *testing.T) {
 	h, reg := newTestHandler(t, Config{HTTPPort: 80, DisableProxy: true}, c)
 	for _, p := range []string{"/live.ogg", "/_stream/live.ogg"} {
 		w := do(h, http.MethodPut, p, "Authorization", basicAuth("u", "p"), "Content-Type", "application/ogg")
-		if w.Code != http.StatusTemporaryRedirect || w.Header().Get("Location") != "http://192.0.2.1:8000/live.ogg" {
+		if w.Code != http.StatusTemporaryRedirect || w.Header().Get("Location") != "http://127.0.0.1:1/live.ogg" {
 			t.Errorf("PUT %s with the proxy off: %d to %q, want 307 to the master", p, w.Code, w.Header().Get("Location"))
 		}
 	}

@@ -1,6 +1,7 @@
 package httpfe
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -153,5 +154,48 @@ func TestAnnouncedBodyNeverSent(t *testing.T) {
 				t.Errorf("answer %q, want %s", answer, tc.status)
 			}
 		})
+	}
+}
+
+// The front-end is no proxy: CONNECT is refused, and a request in absolute
+// form is routed by its path alone, whatever host it names.
+func TestNoOpenProxy(t *testing.T) {
+	s, _ := startServer(t, Config{}, testCluster())
+	for _, tc := range []struct{ req, status string }{
+		{"CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n", "405"},
+		{"GET http://127.0.0.1:1/elsewhere HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n", "404"},
+		{"GET http://127.0.0.1:1/_stream/elsewhere.mp3 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n", "404"},
+	} {
+		conn := dialFE(t, s.Addr().String())
+		conn.SetDeadline(time.Now().Add(testenv.Bound(10 * time.Second)))
+		if _, err := io.WriteString(conn, tc.req); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 "+tc.status+" ") {
+			t.Errorf("%q: answer %q, %v; want %s", strings.SplitN(tc.req, "\r\n", 2)[0], line, err, tc.status)
+		}
+	}
+}
+
+// Requests whose length could be read two ways are refused, so that
+// nothing can be smuggled past the front-end to an Icecast behind it.
+// (With both Content-Length and chunked, Go's server drops the length, as
+// RFC 9112 says, and the head forwarded to Icecast has only the one.)
+func TestSmugglingShapesRefused(t *testing.T) {
+	s, _ := startServer(t, Config{}, testCluster())
+	for _, req := range []string{
+		"PUT /live.ogg HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+		"PUT /live.ogg HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+	} {
+		conn := dialFE(t, s.Addr().String())
+		conn.SetDeadline(time.Now().Add(testenv.Bound(10 * time.Second)))
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 400 ") && !strings.HasPrefix(line, "HTTP/1.1 501 ") {
+			t.Errorf("%q: answer %q, %v; want 400 or 501", req, line, err)
+		}
 	}
 }
