@@ -86,6 +86,11 @@ type Config struct {
 	SourceIdleTimeout time.Duration
 	// RetryAfter is the Retry-After of 503 answers. Default 5s.
 	RetryAfter time.Duration
+	// MetadataRate is how many title updates per second a mount may
+	// send through /admin/metadata after a burst of MetadataBurst; more
+	// get 429. Defaults 2 and 5.
+	MetadataRate  float64
+	MetadataBurst int
 }
 
 // Defaults.
@@ -105,6 +110,8 @@ const (
 	DefaultStreamWrite       = 10 * time.Second
 	DefaultStreamGrace       = 10 * time.Second
 	DefaultStreamReconnect   = 5 * time.Second
+	DefaultMetadataRate      = 2
+	DefaultMetadataBurst     = 5
 )
 
 // DefaultLocalIcecast is where the node's own Icecast listens by default.
@@ -132,6 +139,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.StreamWriteTimeout = cmp.Or(c.StreamWriteTimeout, DefaultStreamWrite)
 	c.StreamGrace = cmp.Or(c.StreamGrace, DefaultStreamGrace)
 	c.StreamReconnect = cmp.Or(c.StreamReconnect, DefaultStreamReconnect)
+	c.MetadataRate = cmp.Or(c.MetadataRate, DefaultMetadataRate)
+	c.MetadataBurst = cmp.Or(c.MetadataBurst, DefaultMetadataBurst)
 	if c.StreamBurstSize > c.StreamQueueSize/2 {
 		return c, fmt.Errorf("httpfe: config: StreamBurstSize %d is more than half of StreamQueueSize %d",
 			c.StreamBurstSize, c.StreamQueueSize)
