@@ -1,0 +1,227 @@
+package httpfe
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"autoradio/internal/audiotest"
+	"autoradio/internal/testenv"
+)
+
+// TestLiveMetadata updates titles through the front-end as source clients
+// do, against a real Icecast master, and follows them to its status and to
+// Icy listeners through the front-end: curl-style requests first, then
+// ezstream, a libshout client, on its own.
+func TestLiveMetadata(t *testing.T) {
+	// A bucket that does not refill within the test: the fourth update
+	// of a mount is refused.
+	cfg := Config{MetadataRate: 0.001, MetadataBurst: 3, StreamGrace: time.Second, StreamBurstSize: 24 << 10}
+	env := startLive(t, cfg, "/title.mp3", "/ezstream.mp3")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	startFFmpeg(t, nil, append(audiotest.EncodeArgs("/title.mp3"), "-t", "600",
+		fmt.Sprintf("icecast://%s:%s@%s/title.mp3", srcUser, srcPass, env.fe))...)
+	env.ic.waitSource(ctx, t, "/title.mp3")
+	updinfo := func(mount, song string) string {
+		return url.Values{"mount": {mount}, "mode": {"updinfo"}, "song": {song}, "charset": {"UTF-8"}}.Encode()
+	}
+
+	t.Run("refused as Icecast refuses", func(t *testing.T) {
+		// libshout asks without credentials first, and sends them on a 401.
+		code, hdr, _ := env.metadata(ctx, t, updinfo("/title.mp3", "x"), "")
+		if code != http.StatusUnauthorized || hdr.Get("WWW-Authenticate") != icecastRealm {
+			t.Errorf("no credentials: %d, WWW-Authenticate %q; want 401 and %q", code, hdr.Get("WWW-Authenticate"), icecastRealm)
+		}
+		if code, _, _ := env.metadata(ctx, t, updinfo("/title.mp3", "x"), basicAuth(srcUser, "wrong")); code != http.StatusUnauthorized {
+			t.Errorf("wrong password: %d, want 401", code)
+		}
+		if code, _, _ := env.metadata(ctx, t, updinfo("/none.mp3", "x"), basicAuth(srcUser, srcPass)); code != http.StatusNotFound {
+			t.Errorf("unknown mount: %d, want 404", code)
+		}
+		if st, _ := env.ic.stats(); st["/title.mp3"].Title != "" {
+			t.Errorf("title %q set by a refused request", st["/title.mp3"].Title)
+		}
+	})
+
+	t.Run("title reaches the master, listeners and late listeners", func(t *testing.T) {
+		first, metaint := env.icyOpen(ctx, t, "/title.mp3")
+		// ASCII: Icecast shows other characters as entities in its
+		// status, and in the stream in the mount's charset.
+		const title = "Front-end Title (live) & more"
+		code, _, body := env.metadata(ctx, t, updinfo("/title.mp3", title), basicAuth(srcUser, srcPass))
+		if code != http.StatusOK || !strings.Contains(body, "Metadata update successful") {
+			t.Fatalf("update: %d %q", code, body)
+		}
+		wctx, stop := context.WithTimeout(ctx, 30*time.Second)
+		defer stop()
+		waitFor(wctx, t, "the title in the master's status", func() bool {
+			st, err := env.ic.stats()
+			return err == nil && st["/title.mp3"].Title == title
+		})
+		want := "StreamTitle='" + title + "';"
+		for {
+			m, err := readIcyBlock(first, metaint)
+			if err != nil {
+				t.Fatalf("first listener, waiting for the title: %v", err)
+			}
+			if m == want {
+				break
+			}
+		}
+		// The title change must be older than the burst that a new
+		// listener gets, or the late listener would get it as it is.
+		for range (cfg.StreamBurstSize+metaint-1)/metaint + 1 {
+			if _, err := readIcyBlock(first, metaint); err != nil {
+				t.Fatalf("first listener: %v", err)
+			}
+		}
+		late, metaint := env.icyOpen(ctx, t, "/title.mp3")
+		if m, err := readIcyBlock(late, metaint); err != nil || m != want {
+			t.Errorf("late listener's first metadata block: %q, %v; want %q", m, err, want)
+		}
+	})
+
+	t.Run("updates beyond the rate limit get 429", func(t *testing.T) {
+		// One update was made above; the bucket holds three.
+		var codes []int
+		for i := range 3 {
+			code, hdr, _ := env.metadata(ctx, t, updinfo("/title.mp3", fmt.Sprint("Song ", i)), basicAuth(srcUser, srcPass))
+			codes = append(codes, code)
+			if code == http.StatusTooManyRequests && hdr.Get("Retry-After") == "" {
+				t.Errorf("429 without Retry-After")
+			}
+		}
+		if fmt.Sprint(codes) != "[200 200 429]" {
+			t.Errorf("codes %v, want [200 200 429]", codes)
+		}
+		if code, _, _ := env.metadata(ctx, t, updinfo("/title.mp3", "x"), ""); code != http.StatusUnauthorized {
+			t.Errorf("unauthenticated while limited: %d, want 401 (only updates count)", code)
+		}
+	})
+
+	t.Run("ezstream updates the title its own way", func(t *testing.T) {
+		env.ezstream(ctx, t, "/ezstream.mp3")
+	})
+}
+
+// metadata sends GET /admin/metadata?query to the front-end with the
+// Authorization header auth (none when empty).
+func (env *liveEnv) metadata(ctx context.Context, t *testing.T, query, auth string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+env.fe+metadataPath+"?"+query, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := testClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// icyOpen starts a listener of mount through the front-end with Icy
+// metadata, and returns its stream and metadata interval.
+func (env *liveEnv) icyOpen(ctx context.Context, t *testing.T, mount string) (*bufio.Reader, int) {
+	t.Helper()
+	resp := env.icyGet(ctx, t, mount)
+	metaint, err := strconv.Atoi(resp.Header.Get("Icy-MetaInt"))
+	if err != nil || metaint <= 0 {
+		t.Fatalf("Icy-MetaInt %q", resp.Header.Get("Icy-MetaInt"))
+	}
+	return bufio.NewReader(resp.Body), metaint
+}
+
+// readIcyBlock reads metaint bytes of audio and the metadata block after
+// them, and returns the metadata without its padding.
+func readIcyBlock(r *bufio.Reader, metaint int) (string, error) {
+	if _, err := r.Discard(metaint); err != nil {
+		return "", err
+	}
+	n, err := r.ReadByte()
+	if err != nil {
+		return "", err
+	}
+	meta := make([]byte, 16*int(n))
+	if _, err := io.ReadFull(r, meta); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(meta), "\x00"), nil
+}
+
+// ezstream streams a tagged MP3 file to mount through the front-end with
+// ezstream, which sets the title from the file's tags with libshout's
+// metadata request: first without credentials, then with them on the
+// 401. The title must reach the master and an Icy listener.
+func (env *liveEnv) ezstream(ctx context.Context, t *testing.T, mount string) {
+	testenv.RequireBinaries(t, "ezstream", "ffmpeg")
+	dir := t.TempDir()
+	song := filepath.Join(dir, "song.mp3")
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=550:duration=20",
+		"-c:a", "libmp3lame", "-b:a", "128k", "-id3v2_version", "3",
+		"-metadata", "artist=Ezstream Artist", "-metadata", "title=Tagged Song", song).CombinedOutput()
+	if err != nil {
+		t.Fatalf("making %s: %v\n%s", song, err, out)
+	}
+	playlist := filepath.Join(dir, "playlist.m3u")
+	if err := os.WriteFile(playlist, []byte(song+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := strings.Cut(env.fe, ":")
+	conf := fmt.Sprintf(ezstreamConfig, port, srcUser, srcPass, mount, playlist)
+	confPath := filepath.Join(dir, "ezstream.xml")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unauthorized := metricValue(t, env.reg, "autoradio_http_requests_total", "kind", "metadata", "code", "401")
+	ez := testenv.Start(t, "ezstream", "-c", confPath)
+	const want = "Ezstream Artist - Tagged Song"
+	wctx, stop := context.WithTimeout(ctx, 30*time.Second)
+	defer stop()
+	waitFor(wctx, t, "ezstream's title in the master's status", func() bool {
+		select {
+		case <-ez.Done():
+			t.Fatalf("ezstream exited:\n%s", ez.Output())
+		default:
+		}
+		st, err := env.ic.stats()
+		return err == nil && st[mount].Title == want
+	})
+	if v := metricValue(t, env.reg, "autoradio_http_requests_total", "kind", "metadata", "code", "401"); v <= unauthorized {
+		t.Errorf("ezstream's update came with credentials at once: no 401 counted")
+	}
+	r, metaint := env.icyOpen(ctx, t, mount)
+	if m, err := readIcyBlock(r, metaint); err != nil || m != "StreamTitle='"+want+"';" {
+		t.Errorf("listener's first metadata block: %q, %v; want the title %q", m, err, want)
+	}
+}
+
+// ezstreamConfig streams a playlist to the front-end on 127.0.0.1; its
+// arguments are the port, user, password, mount and playlist file.
+const ezstreamConfig = `<?xml version="1.0" encoding="UTF-8"?>
+<ezstream>
+  <servers><server>
+    <protocol>HTTP</protocol><hostname>127.0.0.1</hostname><port>%s</port>
+    <user>%s</user><password>%s</password>
+  </server></servers>
+  <streams><stream>
+    <mountpoint>%s</mountpoint><format>MP3</format>
+  </stream></streams>
+  <intakes><intake>
+    <type>playlist</type><filename>%s</filename>
+  </intake></intakes>
+  <metadata><format_str>@a@ - @t@</format_str></metadata>
+</ezstream>
+`
