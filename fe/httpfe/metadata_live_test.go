@@ -1,7 +1,6 @@
 package httpfe
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +53,7 @@ func TestLiveMetadata(t *testing.T) {
 	})
 
 	t.Run("title reaches the master, listeners and late listeners", func(t *testing.T) {
-		first, metaint := env.icyOpen(ctx, t, "/title.mp3")
+		first := env.icyOpen(ctx, t, "/title.mp3")
 		// ASCII: Icecast shows other characters as entities in its
 		// status, and in the stream in the mount's charset.
 		const title = "Front-end Title (live) & more"
@@ -70,24 +68,18 @@ func TestLiveMetadata(t *testing.T) {
 			return err == nil && st["/title.mp3"].Title == title
 		})
 		want := "StreamTitle='" + title + "';"
-		for {
-			m, err := readIcyBlock(first, metaint)
-			if err != nil {
-				t.Fatalf("first listener, waiting for the title: %v", err)
-			}
-			if m == want {
-				break
-			}
+		if err := first.WaitMeta(want); err != nil {
+			t.Fatalf("first listener: %v", err)
 		}
 		// The title change must be older than the burst that a new
 		// listener gets, or the late listener would get it as it is.
-		for range (cfg.StreamBurstSize+metaint-1)/metaint + 1 {
-			if _, err := readIcyBlock(first, metaint); err != nil {
+		for range (cfg.StreamBurstSize+first.Metaint-1)/first.Metaint + 1 {
+			if _, err := first.NextMeta(); err != nil {
 				t.Fatalf("first listener: %v", err)
 			}
 		}
-		late, metaint := env.icyOpen(ctx, t, "/title.mp3")
-		if m, err := readIcyBlock(late, metaint); err != nil || m != want {
+		late := env.icyOpen(ctx, t, "/title.mp3")
+		if m, err := late.NextMeta(); err != nil || m != want {
 			t.Errorf("late listener's first metadata block: %q, %v; want %q", m, err, want)
 		}
 	})
@@ -133,32 +125,15 @@ func (env *liveEnv) metadata(ctx context.Context, t *testing.T, query, auth stri
 }
 
 // icyOpen starts a listener of mount through the front-end with Icy
-// metadata, and returns its stream and metadata interval.
-func (env *liveEnv) icyOpen(ctx context.Context, t *testing.T, mount string) (*bufio.Reader, int) {
+// metadata.
+func (env *liveEnv) icyOpen(ctx context.Context, t *testing.T, mount string) *audiotest.IcyStream {
 	t.Helper()
-	resp := env.icyGet(ctx, t, mount)
-	metaint, err := strconv.Atoi(resp.Header.Get("Icy-MetaInt"))
-	if err != nil || metaint <= 0 {
-		t.Fatalf("Icy-MetaInt %q", resp.Header.Get("Icy-MetaInt"))
-	}
-	return bufio.NewReader(resp.Body), metaint
-}
-
-// readIcyBlock reads metaint bytes of audio and the metadata block after
-// them, and returns the metadata without its padding.
-func readIcyBlock(r *bufio.Reader, metaint int) (string, error) {
-	if _, err := r.Discard(metaint); err != nil {
-		return "", err
-	}
-	n, err := r.ReadByte()
+	s, err := audiotest.ListenIcy(ctx, "http://"+env.fe+"/_stream"+mount)
 	if err != nil {
-		return "", err
+		t.Fatal(err)
 	}
-	meta := make([]byte, 16*int(n))
-	if _, err := io.ReadFull(r, meta); err != nil {
-		return "", err
-	}
-	return strings.TrimRight(string(meta), "\x00"), nil
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // ezstream streams a tagged MP3 file to mount through the front-end with
@@ -202,8 +177,7 @@ func (env *liveEnv) ezstream(ctx context.Context, t *testing.T, mount string) {
 	if v := metricValue(t, env.reg, "autoradio_http_requests_total", "kind", "metadata", "code", "401"); v <= unauthorized {
 		t.Errorf("ezstream's update came with credentials at once: no 401 counted")
 	}
-	r, metaint := env.icyOpen(ctx, t, mount)
-	if m, err := readIcyBlock(r, metaint); err != nil || m != "StreamTitle='"+want+"';" {
+	if m, err := env.icyOpen(ctx, t, mount).NextMeta(); err != nil || m != "StreamTitle='"+want+"';" {
 		t.Errorf("listener's first metadata block: %q, %v; want the title %q", m, err, want)
 	}
 }
