@@ -20,12 +20,12 @@ import (
 // TestLiveMetadata updates titles through the front-end as source clients
 // do, against a real Icecast master, and follows them to its status and to
 // Icy listeners through the front-end: curl-style requests first, then
-// ezstream, a libshout client, on its own.
+// real source clients on their own: ezstream (libshout) and liquidsoap.
 func TestLiveMetadata(t *testing.T) {
 	// A bucket that does not refill within the test: the fourth update
 	// of a mount is refused.
 	cfg := Config{MetadataRate: 0.001, MetadataBurst: 3, StreamGrace: time.Second, StreamBurstSize: 24 << 10}
-	env := startLive(t, cfg, "/title.mp3", "/ezstream.mp3")
+	env := startLive(t, cfg, "/title.mp3", "/ezstream.mp3", "/liquidsoap.mp3")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	startFFmpeg(t, nil, append(audiotest.EncodeArgs("/title.mp3"), "-t", "600",
@@ -102,9 +102,11 @@ func TestLiveMetadata(t *testing.T) {
 		}
 	})
 
-	t.Run("ezstream updates the title its own way", func(t *testing.T) {
-		env.ezstream(ctx, t, "/ezstream.mp3")
-	})
+	for _, sc := range sourceClients {
+		t.Run(sc.name+" updates the title its own way", func(t *testing.T) {
+			env.clientSetsTitle(ctx, t, sc, "/"+sc.name+".mp3")
+		})
+	}
 }
 
 // metadata sends GET /admin/metadata?query to the front-end with the
@@ -136,51 +138,86 @@ func (env *liveEnv) icyOpen(ctx context.Context, t *testing.T, mount string) *au
 	return s
 }
 
-// ezstream streams a tagged MP3 file to mount through the front-end with
-// ezstream, which sets the title from the file's tags with libshout's
-// metadata request: first without credentials, then with them on the
-// 401. The title must reach the master and an Icy listener.
-func (env *liveEnv) ezstream(ctx context.Context, t *testing.T, mount string) {
-	testenv.RequireBinaries(t, "ezstream", "ffmpeg")
+// A sourceClient is a real source client that streams a tagged MP3 file
+// and sets the title from its tags its own way.
+type sourceClient struct {
+	name string
+	// start runs the client, streaming song to mount on the front-end at
+	// port, in dir.
+	start func(t *testing.T, dir, song, port, mount string) *testenv.Proc
+	// libshout asks without credentials first, and sends them on the 401.
+	asksFirst bool
+}
+
+var sourceClients = []sourceClient{
+	{name: "ezstream", start: startEzstream, asksFirst: true},
+	{name: "liquidsoap", start: startLiquidsoap},
+}
+
+// clientSetsTitle streams a tagged MP3 file to mount through the
+// front-end with a real source client; the title it sets must reach the
+// master and an Icy listener.
+func (env *liveEnv) clientSetsTitle(ctx context.Context, t *testing.T, sc sourceClient, mount string) {
+	testenv.RequireBinaries(t, sc.name, "ffmpeg")
 	dir := t.TempDir()
 	song := filepath.Join(dir, "song.mp3")
 	out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=550:duration=20",
 		"-c:a", "libmp3lame", "-b:a", "128k", "-id3v2_version", "3",
-		"-metadata", "artist=Ezstream Artist", "-metadata", "title=Tagged Song", song).CombinedOutput()
+		"-metadata", "artist="+sc.name+" Artist", "-metadata", "title=Tagged Song", song).CombinedOutput()
 	if err != nil {
 		t.Fatalf("making %s: %v\n%s", song, err, out)
 	}
-	playlist := filepath.Join(dir, "playlist.m3u")
-	if err := os.WriteFile(playlist, []byte(song+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	_, port, _ := strings.Cut(env.fe, ":")
-	conf := fmt.Sprintf(ezstreamConfig, port, srcUser, srcPass, mount, playlist)
-	confPath := filepath.Join(dir, "ezstream.xml")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	unauthorized := metricValue(t, env.reg, "autoradio_http_requests_total", "kind", "metadata", "code", "401")
-	ez := testenv.Start(t, "ezstream", "-c", confPath)
-	const want = "Ezstream Artist - Tagged Song"
+	proc := sc.start(t, dir, song, port, mount)
+	want := sc.name + " Artist - Tagged Song"
 	wctx, stop := context.WithTimeout(ctx, 30*time.Second)
 	defer stop()
-	waitFor(wctx, t, "ezstream's title in the master's status", func() bool {
+	waitFor(wctx, t, sc.name+"'s title in the master's status", func() bool {
 		select {
-		case <-ez.Done():
-			t.Fatalf("ezstream exited:\n%s", ez.Output())
+		case <-proc.Done():
+			t.Fatalf("%s exited:\n%s", sc.name, proc.Output())
 		default:
 		}
 		st, err := env.ic.stats()
 		return err == nil && st[mount].Title == want
 	})
-	if v := metricValue(t, env.reg, "autoradio_http_requests_total", "kind", "metadata", "code", "401"); v <= unauthorized {
-		t.Errorf("ezstream's update came with credentials at once: no 401 counted")
+	if v := metricValue(t, env.reg, "autoradio_http_requests_total", "kind", "metadata", "code", "401"); sc.asksFirst && v <= unauthorized {
+		t.Errorf("%s's update came with credentials at once: no 401 counted", sc.name)
 	}
 	if m, err := env.icyOpen(ctx, t, mount).NextMeta(); err != nil || m != "StreamTitle='"+want+"';" {
 		t.Errorf("listener's first metadata block: %q, %v; want the title %q", m, err, want)
 	}
 }
+
+func startEzstream(t *testing.T, dir, song, port, mount string) *testenv.Proc {
+	playlist := filepath.Join(dir, "playlist.m3u")
+	if err := os.WriteFile(playlist, []byte(song+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "ezstream.xml")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(ezstreamConfig, port, srcUser, srcPass, mount, playlist)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return testenv.Start(t, "ezstream", "-c", conf)
+}
+
+func startLiquidsoap(t *testing.T, dir, song, port, mount string) *testenv.Proc {
+	script := filepath.Join(dir, "source.liq")
+	if err := os.WriteFile(script, []byte(fmt.Sprintf(liquidsoapScript, port, srcUser, srcPass, mount, song)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return testenv.Start(t, "liquidsoap", script)
+}
+
+// liquidsoapScript streams a file to the front-end on 127.0.0.1; its
+// arguments are the port, user, password, mount and file.
+const liquidsoapScript = `settings.init.allow_root.set(true)
+settings.log.stdout.set(true)
+settings.log.file.set(false)
+output.icecast(%%mp3(bitrate=128), host="127.0.0.1", port=%s, user=%q, password=%q, mount=%q,
+  mksafe(single(%q)))
+`
 
 // ezstreamConfig streams a playlist to the front-end on 127.0.0.1; its
 // arguments are the port, user, password, mount and playlist file.
