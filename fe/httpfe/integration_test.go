@@ -25,9 +25,10 @@ import (
 // liveEnv is a real Icecast (the master and the local Icecast of a
 // one-node cluster) behind a front-end Server.
 type liveEnv struct {
-	ic  *icecast
-	fe  string // front-end host:port
-	reg *prometheus.Registry
+	ic      *icecast
+	fe      string // front-end host:port
+	reg     *prometheus.Registry
+	cluster *fakeCluster
 }
 
 func startLive(t *testing.T, cfg Config, mounts ...string) *liveEnv {
@@ -41,7 +42,7 @@ func startLive(t *testing.T, cfg Config, mounts ...string) *liveEnv {
 	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: ic.port})
 	cfg.LocalIcecast = ic.addr
 	s, reg := startServer(t, cfg, c)
-	return &liveEnv{ic: ic, fe: s.Addr().String(), reg: reg}
+	return &liveEnv{ic: ic, fe: s.Addr().String(), reg: reg, cluster: c}
 }
 
 // testSignal returns ffmpeg arguments for a live (-re) Ogg Vorbis stream of

@@ -31,8 +31,8 @@ const maxMetadataAnswer = 16 << 10
 // serveMetadata updates a mount's title on the master's Icecast, for a
 // client holding the mount's source credentials: 404 for an unknown
 // mount, 401 without the right credentials, 429 when updates come too
-// fast, 503 without a master and 502 when it cannot be reached; otherwise
-// the master's answer.
+// fast, 503 without a master (or one that does not know the mount yet)
+// and 502 when it cannot be reached; otherwise the master's answer.
 func (h *Handler) serveMetadata(w *recorder, r *http.Request) {
 	q := r.URL.Query()
 	mount := q.Get("mount")
@@ -85,6 +85,13 @@ func (h *Handler) updateMetadata(w http.ResponseWriter, r *http.Request, m *auto
 	}
 	defer resp.Body.Close()
 	h.log.Debug("metadata: the master's Icecast answered", "mount", m.Name, "code", resp.StatusCode)
+	if resp.StatusCode == http.StatusUnauthorized {
+		// The client's credentials were right: the master has not
+		// applied the mount's configuration yet.
+		h.log.Warn("metadata: the master's Icecast refused the mount's credentials", "mount", m.Name, "master", master.Name)
+		h.unavailable(w, "the master's Icecast does not know this mount yet")
+		return
+	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		w.Header().Set("Content-Type", ct)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"autoradio"
 	"autoradio/internal/audiotest"
 	"autoradio/internal/testenv"
 )
@@ -46,6 +47,13 @@ func TestLiveMetadata(t *testing.T) {
 		}
 		if code, _, _ := env.metadata(ctx, t, updinfo("/none.mp3", "x"), basicAuth(srcUser, srcPass)); code != http.StatusNotFound {
 			t.Errorf("unknown mount: %d, want 404", code)
+		}
+		// A mount whose configuration the master has not applied yet:
+		// Icecast refuses its credentials.
+		env.cluster.addMount(&autoradio.Mount{Name: "/unapplied.mp3", Username: "new", Password: "newpass"})
+		code, hdr, _ = env.metadata(ctx, t, updinfo("/unapplied.mp3", "x"), basicAuth("new", "newpass"))
+		if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+			t.Errorf("mount unknown to the master: %d, Retry-After %q; want 503 with one", code, hdr.Get("Retry-After"))
 		}
 		if st, _ := env.ic.stats(); st["/title.mp3"].Title != "" {
 			t.Errorf("title %q set by a refused request", st["/title.mp3"].Title)
