@@ -8,7 +8,7 @@ BIN := bin
 CMDS := radiod redirectord radioctl
 
 # Debian packages the programs and the tests need at run time.
-RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client \
+RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client ezstream \
 	bind9-dnsutils curl iproute2 procps ca-certificates
 
 .PHONY: all build test unit-test vet run deps clean cluster-test cluster fuzz

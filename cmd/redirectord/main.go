@@ -45,8 +45,9 @@ func newRootCmd() *cobra.Command {
 DNS for the cluster's domain (answering with the least-loaded healthy nodes)
 and an HTTP front-end: listeners of /<mount> are redirected to a node chosen by
 the load balancer, sources (SOURCE or PUT) are relayed to the master's Icecast,
-/<mount>.m3u and .pls are playlists, / is a status page and /_status.json the
-same as JSON.
+and so are their title updates (/admin/metadata, with the mount's source
+credentials), /<mount>.m3u and .pls are playlists, / is a status page and
+/_status.json the same as JSON.
 
 Every flag can also be set in the environment as AUTORADIO_<FLAG>, for
 example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,

@@ -94,6 +94,11 @@ type Config struct {
 	// an address out for a minute, each further lockout twice as long, up
 	// to an hour.
 	SourceGuard authguard.Config
+	// MetadataRate is how many title updates per second a mount may
+	// send through /admin/metadata after a burst of MetadataBurst; more
+	// get 429. Defaults 2 and 5.
+	MetadataRate  float64
+	MetadataBurst int
 }
 
 // Defaults.
@@ -113,6 +118,8 @@ const (
 	DefaultStreamWrite       = 10 * time.Second
 	DefaultStreamGrace       = 10 * time.Second
 	DefaultStreamReconnect   = 5 * time.Second
+	DefaultMetadataRate      = 2
+	DefaultMetadataBurst     = 5
 )
 
 // DefaultLocalIcecast is where the node's own Icecast listens by default.
@@ -140,6 +147,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.StreamWriteTimeout = cmp.Or(c.StreamWriteTimeout, DefaultStreamWrite)
 	c.StreamGrace = cmp.Or(c.StreamGrace, DefaultStreamGrace)
 	c.StreamReconnect = cmp.Or(c.StreamReconnect, DefaultStreamReconnect)
+	c.MetadataRate = cmp.Or(c.MetadataRate, DefaultMetadataRate)
+	c.MetadataBurst = cmp.Or(c.MetadataBurst, DefaultMetadataBurst)
 	if c.StreamBurstSize > c.StreamQueueSize/2 {
 		return c, fmt.Errorf("httpfe: config: StreamBurstSize %d is more than half of StreamQueueSize %d",
 			c.StreamBurstSize, c.StreamQueueSize)

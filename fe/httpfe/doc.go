@@ -18,6 +18,9 @@
 //	GET|HEAD /<mount>.m3u, .pls    playlists
 //	GET|HEAD /, /_status.json      status page, as HTML and JSON
 //	GET|HEAD /_proxied.json        this front-end's proxied listeners per mount
+//	GET /admin/metadata?mount=/<mount>&mode=updinfo&song=...
+//	                               a title update, with the mount's source
+//	                               credentials, passed on to the master's Icecast
 //
 // With the proxy disabled (Config.DisableProxy) listeners are redirected to
 // the node's Icecast port and a PUT source gets a 307 to the master's

@@ -76,3 +76,9 @@ func (c *fakeCluster) setMaster(m *autoradio.MasterInfo) {
 	defer c.mu.Unlock()
 	c.master = m
 }
+
+func (c *fakeCluster) addMount(m *autoradio.Mount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mounts[m.Name] = m
+}

@@ -33,6 +33,8 @@ type Handler struct {
 	fanout  *fanout.Fanout
 	sources splice.Registry[*forward] // sources being forwarded
 	guard   *authguard.Guard          // source password guessing
+	titles  *rateLimiter              // title updates, by mount
+	admin   *http.Client              // to the master's /admin/metadata
 }
 
 // NewHandler returns the front-end's handler. Its metrics are registered
@@ -63,6 +65,8 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		metrics: m,
 		bufs:    newBufferPool(cfg.StreamBufferSize),
 		guard:   guard,
+		titles:  newRateLimiter(cfg.MetadataRate, cfg.MetadataBurst, time.Now),
+		admin:   newAdminClient(cfg),
 	}
 	h.fanout, err = fanout.New(fanout.Config{
 		Upstream: &fanout.HTTPUpstream{
@@ -162,6 +166,15 @@ func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	case p == autoradio.ProxiedStatusPath:
 		h.serveProxiedJSON(w, r)
 		return kindStatus
+	case p == metadataPath:
+		if r.Method != http.MethodGet {
+			// An update is not safe to repeat as a HEAD.
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return kindOther
+		}
+		h.serveMetadata(w, r)
+		return kindMetadata
 	case strings.HasPrefix(p, "/_"):
 		http.NotFound(w, r)
 		return kindOther

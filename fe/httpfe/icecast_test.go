@@ -172,6 +172,7 @@ func (ic *icecast) waitReady(t testing.TB, exited <-chan struct{}, logPath strin
 type sourceStats struct {
 	ListenURL string `json:"listenurl"`
 	Listeners int    `json:"listeners"`
+	Title     string `json:"title"`
 }
 
 // stats returns the mounts that have a source, by mount path.

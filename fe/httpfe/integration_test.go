@@ -27,9 +27,10 @@ import (
 // liveEnv is a real Icecast (the master and the local Icecast of a
 // one-node cluster) behind a front-end Server.
 type liveEnv struct {
-	ic  *icecast
-	fe  string // front-end host:port
-	reg *prometheus.Registry
+	ic      *icecast
+	fe      string // front-end host:port
+	reg     *prometheus.Registry
+	cluster *fakeCluster
 }
 
 func startLive(t *testing.T, cfg Config, mounts ...string) *liveEnv {
@@ -49,7 +50,7 @@ func startLiveLog(t *testing.T, cfg Config, log *slog.Logger, mounts ...string) 
 	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: ic.port})
 	cfg.LocalIcecast = ic.addr
 	s, reg := startServerLog(t, cfg, c, log)
-	return &liveEnv{ic: ic, fe: s.Addr().String(), reg: reg}
+	return &liveEnv{ic: ic, fe: s.Addr().String(), reg: reg, cluster: c}
 }
 
 // testSignal returns ffmpeg arguments for a live (-re) Ogg Vorbis stream of

@@ -13,6 +13,7 @@ const (
 	kindSource   = "source"
 	kindPlaylist = "playlist"
 	kindStatus   = "status"
+	kindMetadata = "metadata"
 	kindOther    = "other"
 )
 

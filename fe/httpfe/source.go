@@ -34,14 +34,37 @@ func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}
-	key := clientKey(r)
-	if wait, ok := h.guard.Allow(key); !ok {
+	key, ok := h.allowCredentials(w, r)
+	if !ok {
 		h.metrics.sourceConns.WithLabelValues(sourceLockedOut).Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		http.Error(w, "too many bad source passwords from this address, try again later", http.StatusTooManyRequests)
 		return
 	}
 	h.forwardSource(w, r, mount, master, key)
+}
+
+// allowCredentials asks the guard whether r's address may try source
+// credentials now, and answers 429 when it may not. Every attempt
+// allowed must end with the guard told how it went (badCredentials,
+// Succeeded or Inconclusive).
+func (h *Handler) allowCredentials(w http.ResponseWriter, r *http.Request) (key string, ok bool) {
+	key = clientKey(r)
+	wait, ok := h.guard.Allow(key)
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		http.Error(w, "too many bad source passwords from this address, try again later", http.StatusTooManyRequests)
+	}
+	return key, ok
+}
+
+// badCredentials counts a wrong source password from client and tells the
+// guard; only a lockout is logged, so that guessing cannot flood the log.
+func (h *Handler) badCredentials(log *slog.Logger, client string) {
+	h.metrics.sourceAuthFailures.Inc()
+	log.Debug("source: bad credentials")
+	if lock := h.guard.Failed(client); lock > 0 {
+		h.metrics.sourceLockouts.Inc()
+		log.Warn("source: too many bad credentials, client locked out", "client", client, "for", lock)
+	}
 }
 
 // clientKey names the client's address for the guard (see
@@ -132,12 +155,7 @@ func (h *Handler) sourceAnswered(log *slog.Logger, client string, code int) {
 	h.metrics.sourceConns.WithLabelValues(sourceResult(code)).Inc()
 	switch {
 	case code == http.StatusUnauthorized:
-		h.metrics.sourceAuthFailures.Inc()
-		log.Debug("source: bad credentials")
-		if lock := h.guard.Failed(client); lock > 0 {
-			h.metrics.sourceLockouts.Inc()
-			log.Warn("source: too many bad credentials, client locked out", "client", client, "for", lock)
-		}
+		h.badCredentials(log, client)
 		return
 	case sourceResult(code) == sourceAccepted:
 		h.guard.Succeeded(client)
