@@ -32,9 +32,10 @@ test: deps vet
 
 # fuzz runs every Go fuzz target for FUZZTIME (default 30s) each; make test
 # already runs their seed corpora and the failures committed in testdata/fuzz.
+# FUZZFLAGS passes options to go test, e.g. FUZZFLAGS=-parallel=1.
 FUZZTIME ?= 30s
 fuzz:
-	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz
+	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZFLAGS="$(FUZZFLAGS)" scripts/fuzz
 
 # unit-test runs only the tests that need no external program.
 unit-test:
