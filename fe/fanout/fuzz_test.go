@@ -215,9 +215,9 @@ func FuzzOggTracker(f *testing.F) {
 	})
 }
 
-// icyBlocks splits a stream with Icy metadata every metaint bytes into its
+// splitIcy splits a stream with Icy metadata every metaint bytes into its
 // audio and the positions where its blocks start.
-func icyBlocks(b []byte, metaint int) (audio []byte, starts []int64) {
+func splitIcy(b []byte, metaint int) (audio []byte, starts []int64) {
 	starts = []int64{0}
 	for i := 0; i+metaint < len(b); {
 		audio = append(audio, b[i:i+metaint]...)
@@ -248,17 +248,32 @@ func FuzzIcyTracker(f *testing.F) {
 		for at := 0; at < len(stream); at += size {
 			tr.observe(stream[at:min(at+size, len(stream))], int64(at), 0)
 		}
-		audio, starts := icyBlocks(stream, mi)
+		audio, starts := splitIcy(stream, mi)
 		if !slices.Equal(tr.marks, starts) {
 			t.Fatalf("metaint %d, pieces of %d: marks %v, want %v", mi, size, tr.marks, starts)
 		}
-		from := int64(from16) % int64(len(stream)+1)
-		at := tr.joinPoint(from, 0)
-		i := slices.Index(starts, at)
-		if i < 0 || at < from && i != len(starts)-1 {
-			t.Fatalf("join from %d at %d, block starts %v", from, at, starts)
+		// The join point: the first block start at or after from whose
+		// length byte the window holds, else the last one it holds, else
+		// the last block start.
+		from, end := int64(from16)%int64(len(stream)+1), int64(len(stream))
+		want := int64(-1)
+		for _, s := range starts {
+			if s+int64(mi) < end {
+				want = s
+				if s >= from {
+					break
+				}
+			}
 		}
-		if got, _ := icyBlocks(stream[at:], mi); !bytes.Equal(got, audio[min(len(audio), i*mi):]) {
+		if want < 0 {
+			want = starts[len(starts)-1]
+		}
+		at, ok := tr.joinPoint(from, 0, end)
+		i := slices.Index(starts, at)
+		if !ok || at != want || i < 0 {
+			t.Fatalf("join from %d at %d (%v), want %d; block starts %v", from, at, ok, want, starts)
+		}
+		if got, _ := splitIcy(stream[at:], mi); !bytes.Equal(got, audio[min(len(audio), i*mi):]) {
 			t.Fatalf("joined at %d: audio % x, want % x", at, got, audio[i*mi:])
 		}
 	})
