@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"autoradio"
 	"autoradio/fe/authguard"
+	"autoradio/internal/testenv"
 )
 
 // TestLiveGuessing guesses a source password through the front-end, from
@@ -175,4 +177,27 @@ func (l *logBuffer) String() string {
 // lines returns the lines logged at level.
 func (l *logBuffer) lines(level slog.Level) int {
 	return strings.Count(l.String(), "level="+level.String()+" ")
+}
+
+// A master that refuses a source's right credentials (it has not applied
+// the mount's configuration yet: a new mount, a new master) is no guess:
+// the front-end checked them, and the address is never locked out for it.
+func TestLiveMasterRefusalIsNoGuess(t *testing.T) {
+	env := startLive(t, Config{SourceGuard: authguard.Config{MaxFailures: 2}}, "/known.ogg")
+	ctx := testenv.Context(t, 60*time.Second)
+	env.cluster.mu.Lock()
+	env.cluster.mounts["/new.ogg"] = &autoradio.Mount{Name: "/new.ogg", Username: srcUser, Password: srcPass}
+	env.cluster.mu.Unlock()
+	source := net.ParseIP("127.0.0.4")
+	for i := range 5 {
+		if code, _ := env.sourceFrom(ctx, t, source, "/new.ogg", basicAuth(srcUser, srcPass)); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d on a mount the master does not know: %d, want Icecast's 401", i+1, code)
+		}
+	}
+	if code, _ := env.sourceFrom(ctx, t, source, "/known.ogg", basicAuth(srcUser, srcPass)); code != http.StatusOK {
+		t.Errorf("then a known mount from the same address: %d, want 200", code)
+	}
+	if v := metricValue(t, env.reg, "autoradio_source_auth_failures_total"); v != 0 {
+		t.Errorf("auth failures counted: %v, want 0", v)
+	}
 }

@@ -269,7 +269,7 @@ func (env *liveEnv) listenerLeaves(ctx context.Context, t *testing.T, mount stri
 // stop is called; stop returns Run's error, or fails the test if Run does
 // not return within 3 s.
 func (env *liveEnv) secondFE(ctx context.Context, t *testing.T, cfg Config, mount string) (addr string, stop func() error, c *fakeCluster) {
-	c = newFakeCluster(&autoradio.Mount{Name: mount})
+	c = newFakeCluster(&autoradio.Mount{Name: mount, Username: srcUser, Password: srcPass})
 	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: env.ic.port})
 	cfg.Addr, cfg.Domain, cfg.LocalIcecast = "127.0.0.1:0", "radio.example.com", env.ic.addr
 	s, err := New(cfg, c, prometheus.NewRegistry(), quietLog)

@@ -21,7 +21,7 @@ const (
 // autoradio_source_connections_total.
 const (
 	sourceAccepted   = "accepted"   // Icecast answered 2xx
-	sourceRejected   = "rejected"   // Icecast answered with an error status
+	sourceRejected   = "rejected"   // refused: wrong credentials, or an error status from Icecast
 	sourceFailed     = "failed"     // Icecast unreachable or no valid answer
 	sourceNoMaster   = "no_master"  // no master elected: 503
 	sourceRedirected = "redirected" // proxy disabled: 307 to the master

@@ -19,7 +19,8 @@ import (
 // serveSource forwards a source to the master's Icecast, or, with the
 // proxy disabled, redirects a PUT source there.
 func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
-	if h.knownMount(w, r, mount) == nil {
+	m := h.knownMount(w, r, mount)
+	if m == nil {
 		return
 	}
 	master, ok := h.cluster.Master()
@@ -39,7 +40,30 @@ func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 		h.metrics.sourceConns.WithLabelValues(sourceLockedOut).Inc()
 		return
 	}
+	if !sourceAuthorized(r, m) {
+		h.refuseSource(w, r, key)
+		return
+	}
 	h.forwardSource(w, r, mount, master, key)
+}
+
+// refuseSource answers a source without the mount's credentials 401, as
+// Icecast would, without asking it: a 401 from Icecast then only means
+// that the master has not applied the mount's configuration yet (a new
+// mount, a new master), which is no guess. A wrong password counts
+// against the address; none at all does not.
+func (h *Handler) refuseSource(w http.ResponseWriter, r *http.Request, key string) {
+	h.metrics.sourceConns.WithLabelValues(sourceRejected).Inc()
+	if _, _, sent := r.BasicAuth(); sent {
+		h.badCredentials(h.log.With("mount", r.URL.Path, "remote", r.RemoteAddr), key)
+	} else {
+		h.guard.Inconclusive(key)
+	}
+	// The source's stream may follow at once: nothing after it can be
+	// read as a request.
+	w.Header().Set("Connection", "close")
+	w.Header().Set("WWW-Authenticate", icecastRealm)
+	http.Error(w, "You need to authenticate", http.StatusUnauthorized)
 }
 
 // allowCredentials asks the guard whether r's address may try source
@@ -155,7 +179,10 @@ func (h *Handler) sourceAnswered(log *slog.Logger, client string, code int) {
 	h.metrics.sourceConns.WithLabelValues(sourceResult(code)).Inc()
 	switch {
 	case code == http.StatusUnauthorized:
-		h.badCredentials(log, client)
+		// The front-end checked the credentials: the master does not
+		// know the mount yet.
+		h.guard.Inconclusive(client)
+		log.Warn("source: the master's Icecast refused the mount's credentials (it has not applied the mount's configuration yet)")
 		return
 	case sourceResult(code) == sourceAccepted:
 		h.guard.Succeeded(client)
