@@ -85,6 +85,14 @@ type Config struct {
 	// itself drops a silent source after its source-timeout, 4 s as
 	// radiod configures it).
 	SourceIdleTimeout time.Duration
+	// SourceHold bounds how long a source with the mount's credentials
+	// is held while the master's Icecast answers them 401, as it does
+	// until it has applied the mount's configuration (a mount just
+	// created, a master just elected): the front-end tries the master
+	// again, with short waits, and only then passes the 401 on, so that
+	// source clients that do not retry (ffmpeg, GStreamer) see a slower
+	// 200. Default 10s; negative: no hold.
+	SourceHold time.Duration
 	// RetryAfter is the Retry-After of 503 answers. Default 5s.
 	RetryAfter time.Duration
 	// SourceGuard limits source password guessing: an address (an IPv6
@@ -112,6 +120,7 @@ const (
 	DefaultResponseTimeout   = 10 * time.Second
 	DefaultStreamBufferSize  = 4 << 10
 	DefaultSourceIdleTimeout = 10 * time.Second
+	DefaultSourceHold        = 10 * time.Second
 	DefaultRetryAfter        = 5 * time.Second
 	DefaultStreamQueueSize   = 512 << 10
 	DefaultStreamBurstSize   = 64 << 10
@@ -141,6 +150,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.ResponseTimeout = cmp.Or(c.ResponseTimeout, DefaultResponseTimeout)
 	c.StreamBufferSize = cmp.Or(c.StreamBufferSize, DefaultStreamBufferSize)
 	c.SourceIdleTimeout = cmp.Or(c.SourceIdleTimeout, DefaultSourceIdleTimeout)
+	c.SourceHold = cmp.Or(c.SourceHold, DefaultSourceHold)
 	c.RetryAfter = cmp.Or(c.RetryAfter, DefaultRetryAfter)
 	c.StreamQueueSize = cmp.Or(c.StreamQueueSize, DefaultStreamQueueSize)
 	c.StreamBurstSize = cmp.Or(c.StreamBurstSize, DefaultStreamBurstSize)

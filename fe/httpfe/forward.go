@@ -52,21 +52,17 @@ type forward struct {
 	grace      *time.Timer  // closes both when the grace period is over
 }
 
-// run sends head to Icecast, forwards until both directions are done, closes
-// both connections and returns Icecast's final status code (0 if none) and
-// what ended the source's side (nil: its end of stream).
-func (fw *forward) run(head []byte) (int, error) {
+// run passes up's response head to the source and forwards until both
+// directions are done, closes both connections and returns Icecast's
+// final status code (0 if none) and what ended the source's side (nil:
+// its end of stream).
+func (fw *forward) run(up *upstream) (int, error) {
 	defer fw.Close()
-	fw.up.SetWriteDeadline(deadline(fw.respWait))
-	if _, err := fw.up.Write(head); err != nil {
-		fw.onResponse(0)
-		return 0, err
-	}
 	codec := make(chan int, 1)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		fw.upstreamToClient(codec)
+		fw.upstreamToClient(up, codec)
 	}()
 	err := fw.sourceToUpstream()
 	<-done
@@ -103,13 +99,22 @@ func (fw *forward) sourceToUpstream() error {
 	return err
 }
 
-// upstreamToClient passes Icecast's response head to the source (sending
-// its status code on codec), then any further bytes.
-func (fw *forward) upstreamToClient(codec chan<- int) {
+// upstreamToClient passes Icecast's response head to the source, the
+// part up holds first (sending its final status code on codec), then any
+// further bytes.
+func (fw *forward) upstreamToClient(up *upstream, codec chan<- int) {
 	fw.up.SetReadDeadline(deadline(fw.respWait))
-	in := bufio.NewReaderSize(fw.up, 2<<10)
+	in := up.in
 	out := bufio.NewWriterSize(fw.client, 512)
-	code, err := readResponseHead(in, out)
+	// A held 100 Continue goes at once: the source waits for it.
+	out.Write(up.head)
+	code, err := up.code, out.Flush()
+	switch {
+	case err != nil && code < 200:
+		code = 0
+	case code < 200:
+		code, err = readResponseHead(in, out)
+	}
 	fw.onResponse(code)
 	codec <- code
 	if err != nil {

@@ -182,8 +182,9 @@ func (l *logBuffer) lines(level slog.Level) int {
 // A master that refuses a source's right credentials (it has not applied
 // the mount's configuration yet: a new mount, a new master) is no guess:
 // the front-end checked them, and the address is never locked out for it.
+// Once the source has been held in vain, Icecast's 401 is passed on.
 func TestLiveMasterRefusalIsNoGuess(t *testing.T) {
-	env := startLive(t, Config{SourceGuard: authguard.Config{MaxFailures: 2}}, "/known.ogg")
+	env := startLive(t, Config{SourceGuard: authguard.Config{MaxFailures: 2}, SourceHold: 300 * time.Millisecond}, "/known.ogg")
 	ctx := testenv.Context(t, 60*time.Second)
 	env.cluster.mu.Lock()
 	env.cluster.mounts["/new.ogg"] = &autoradio.Mount{Name: "/new.ogg", Username: srcUser, Password: srcPass}

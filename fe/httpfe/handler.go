@@ -35,6 +35,8 @@ type Handler struct {
 	guard   *authguard.Guard          // source password guessing
 	titles  *rateLimiter              // title updates, by mount
 	admin   *http.Client              // to the master's /admin/metadata
+	closing chan struct{}             // closed by Close: ends held sources
+	close1  sync.Once
 }
 
 // NewHandler returns the front-end's handler. Its metrics are registered
@@ -67,6 +69,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		guard:   guard,
 		titles:  newRateLimiter(cfg.MetadataRate, cfg.MetadataBurst, time.Now),
 		admin:   newAdminClient(cfg),
+		closing: make(chan struct{}),
 	}
 	h.fanout, err = fanout.New(fanout.Config{
 		Upstream: &fanout.HTTPUpstream{
@@ -93,6 +96,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 // Close closes every forwarded source connection and proxied stream, refuses
 // new ones, and waits for their goroutines to end.
 func (h *Handler) Close() {
+	h.close1.Do(func() { close(h.closing) })
 	h.sources.Close()
 	h.fanout.Close()
 }

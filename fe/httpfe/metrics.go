@@ -42,6 +42,9 @@ type metrics struct {
 	// sourceLockouts the lockouts they caused.
 	sourceAuthFailures prometheus.Counter
 	sourceLockouts     prometheus.Counter
+	// sourceHoldRetries counts the tries again of sources held while the
+	// master's Icecast did not know their mount yet.
+	sourceHoldRetries prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -78,10 +81,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "autoradio", Name: "source_lockouts_total",
 			Help: "Client addresses locked out after repeated bad source credentials; their sources get 429 meanwhile.",
 		}),
+		sourceHoldRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "source_hold_retries_total",
+			Help: "Tries again of sources held because the master's Icecast answered the mount's right credentials 401 (it had not applied the mount yet).",
+		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.redirects,
 		m.sourceConns, m.sourcesDeposed, m.sources, m.sourceBytes,
-		m.sourceAuthFailures, m.sourceLockouts} {
+		m.sourceAuthFailures, m.sourceLockouts, m.sourceHoldRetries} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
 		}

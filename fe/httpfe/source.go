@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"autoradio"
 	"autoradio/fe/authguard"
 )
 
@@ -44,7 +43,7 @@ func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 		h.refuseSource(w, r, key)
 		return
 	}
-	h.forwardSource(w, r, mount, master, key)
+	h.forwardSource(w, r, mount, key)
 }
 
 // refuseSource answers a source without the mount's credentials 401, as
@@ -101,28 +100,26 @@ func clientKey(r *http.Request) string {
 	return authguard.AddrKey(ap.Addr())
 }
 
-// forwardSource connects to the master's Icecast, hijacks the client's
-// connection and forwards bytes both ways until either side is done. It
-// tells the guard how the attempt from key ended.
-func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, master *autoradio.MasterInfo, key string) {
-	log := h.log.With("mount", mount, "master", master.Name, "remote", r.RemoteAddr)
+// forwardSource connects to the master's Icecast (holding the source
+// while the master does not know the mount yet, see connectUpstream),
+// hijacks the client's connection and forwards bytes both ways until
+// either side is done. It tells the guard how the attempt from key ended.
+func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key string) {
 	answered := false
 	defer func() {
 		if !answered {
 			h.guard.Inconclusive(key)
 		}
 	}()
-	addr := master.IcecastAddr()
-	up, err := h.dialMaster(r.Context(), addr)
+	up, err := h.connectUpstream(r.Context(), r, mount)
 	if err != nil {
-		h.metrics.sourceConns.WithLabelValues(sourceFailed).Inc()
-		log.Warn("source: connecting to the master's Icecast", "addr", addr, "err", err)
-		http.Error(w, "cannot reach the master's Icecast", http.StatusBadGateway)
+		h.upstreamFailed(w, r, mount, err)
 		return
 	}
+	log := h.log.With("mount", mount, "master", up.master.Name, "remote", r.RemoteAddr)
 	client, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		up.Close()
+		up.conn.Close()
 		h.metrics.sourceConns.WithLabelValues(sourceFailed).Inc()
 		log.Error("source: hijacking the connection", "err", err)
 		http.Error(w, "cannot forward a source here", http.StatusInternalServerError)
@@ -131,13 +128,13 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, mast
 	fw := &forward{
 		client:   client,
 		clientIn: brw.Reader,
-		up:       up,
+		up:       up.conn,
 		idle:     h.cfg.SourceIdleTimeout,
 		respWait: h.cfg.ResponseTimeout,
 		deposed: func() bool {
 			// An unknown master (an election under way) deposes no one.
 			m, ok := h.cluster.Master()
-			return ok && m.Name != master.Name
+			return ok && m.Name != up.master.Name
 		},
 		bufs: h.bufs,
 		m:    h.metrics,
@@ -154,7 +151,7 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, mast
 	defer h.sources.Done(fw)
 	h.metrics.sources.Inc()
 	defer h.metrics.sources.Dec()
-	code, err := fw.run(sourceRequestHead(r, mount, addr))
+	code, err := fw.run(up)
 	if code == 0 {
 		code = http.StatusBadGateway
 	}
@@ -170,6 +167,24 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, mast
 		level = slog.LevelDebug
 	}
 	log.Log(r.Context(), level, "source: forwarding ended", "code", code, "bytes", fw.sent.Load())
+}
+
+// upstreamFailed answers a source whose head the master's Icecast did
+// not answer: 503 without a master, 502 otherwise.
+func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, mount string, err error) {
+	log := h.log.With("mount", mount, "remote", r.RemoteAddr)
+	if errors.Is(err, errNoMaster) {
+		h.metrics.sourceConns.WithLabelValues(sourceNoMaster).Inc()
+		h.unavailable(w, "no Icecast master is elected")
+		return
+	}
+	h.metrics.sourceConns.WithLabelValues(sourceFailed).Inc()
+	if r.Context().Err() != nil {
+		log.Debug("source: gone while held", "err", err)
+		return
+	}
+	log.Warn("source: connecting to the master's Icecast", "err", err)
+	http.Error(w, "cannot reach the master's Icecast", http.StatusBadGateway)
 }
 
 // sourceAnswered counts Icecast's answer to a source from client (0: none)
