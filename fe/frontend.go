@@ -40,6 +40,9 @@ type Config struct {
 	LocalIcecast string
 	// SourceGuard limits source password guessing (see httpfe.Config).
 	SourceGuard authguard.Config
+	// SourceHold bounds how long a source is held while the master's
+	// Icecast does not know its mount yet (see httpfe.Config).
+	SourceHold time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -81,6 +84,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		DisableProxy: cfg.DisableProxy,
 		LocalIcecast: cfg.LocalIcecast,
 		SourceGuard:  cfg.SourceGuard,
+		SourceHold:   cfg.SourceHold,
 	}, f.cluster, reg, cfg.Logger)
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets

@@ -16,6 +16,7 @@ import (
 	"autoradio/cmd/internal/cli"
 	"autoradio/fe"
 	"autoradio/fe/authguard"
+	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
 	"autoradio/instrumentation"
 )
@@ -32,6 +33,7 @@ type flags struct {
 	policy        lb.Policy
 	icecastPort   int
 	guard         authguard.Config
+	sourceHold    time.Duration
 }
 
 func main() { cli.Main(newRootCmd()) }
@@ -45,6 +47,7 @@ func newRootCmd() *cobra.Command {
 DNS for the cluster's domain (answering with the least-loaded healthy nodes)
 and an HTTP front-end: listeners of /<mount> are redirected to a node chosen by
 the load balancer, sources (SOURCE or PUT) are relayed to the master's Icecast,
+held for a while when the master's Icecast does not know their mount yet,
 and so are their title updates (/admin/metadata, with the mount's source
 credentials), /<mount>.m3u and .pls are playlists, / is a status page and
 /_status.json the same as JSON.
@@ -67,6 +70,7 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.IntVar(&f.icecastPort, "icecast-port", autoradio.DefaultIcecastPort, "port of the local Icecast (as given to radiod)")
 	fs.IntVar(&f.guard.MaxFailures, "source-max-failures", authguard.DefaultMaxFailures, "wrong source passwords an address may send within a minute before it is locked out (IPv6: per /64)")
 	fs.DurationVar(&f.guard.Lockout, "source-lockout", authguard.DefaultLockout, "how long a first lockout lasts: the address's sources get 429 meanwhile; each further one lasts twice as long, up to an hour (or this, if longer)")
+	fs.DurationVar(&f.sourceHold, "source-hold", httpfe.DefaultSourceHold, "how long a source with its mount's credentials is held, and the master tried again, while the master's Icecast refuses them because it has not applied the mount yet (a mount just created, a master just elected); then Icecast's 401 is passed on. Negative: no hold")
 	_ = cmd.MarkFlagRequired("domain")
 	return cmd
 }
@@ -93,6 +97,7 @@ func run(ctx context.Context, f *flags) error {
 		Policy:        f.policy,
 		LocalIcecast:  net.JoinHostPort(f.IPs[0], strconv.Itoa(f.icecastPort)),
 		SourceGuard:   f.guard,
+		SourceHold:    f.sourceHold,
 		Logger:        log,
 	}, etcd, reg)
 	if err != nil {
