@@ -21,6 +21,11 @@ type MountStatus struct {
 	BitrateKbps     int  `json:"bitrate_kbps,omitempty"`
 	// Title is the stream's current title ("now playing"), when known.
 	Title string `json:"title,omitempty"`
+	// Configured is true once the node's Icecast runs a config that has
+	// the mount, in the node's current role: the master takes the
+	// mount's source (with its credentials), any other node relays it
+	// from the master. Nodes older than this field never set it.
+	Configured bool `json:"configured,omitempty"`
 }
 
 // ProxiedStatusPath is where a node's front-end shows the listeners it

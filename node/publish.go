@@ -40,6 +40,9 @@ type publisher struct {
 type icecastStatus interface {
 	// Status is the last status read; nil when Icecast is down.
 	Status() *icecast.Status
+	// Applied reports whether Icecast runs a config that has mount in
+	// the given role.
+	Applied(mount string, master bool) bool
 }
 
 func newPublisher(cfg *Config, st *state, ic icecastStatus, bw *bandwidth.Monitor, log *slog.Logger) *publisher {
@@ -95,6 +98,9 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 	if is := p.icecast.Status(); is != nil {
 		st.IcecastOK = true
 		st.Mounts = is.MountStatuses(p.state.mountNames())
+		for i := range st.Mounts {
+			st.Mounts[i].Configured = p.icecast.Applied(st.Mounts[i].Name, r.isMaster)
+		}
 		p.addProxied(ctx, st.Mounts)
 		for _, m := range st.Mounts {
 			st.Listeners += m.Listeners

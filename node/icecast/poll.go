@@ -29,6 +29,7 @@ func (s *Server) pollLoop(ctx context.Context) error {
 			var fresh bool
 			st, fresh = s.readStatus(ctx)
 			if fresh {
+				s.sawConfig(st.ConfigID())
 				select {
 				case s.seen <- seenConfig{st.ConfigID(), time.Now()}:
 				case <-ctx.Done():

@@ -68,8 +68,10 @@ type Server struct {
 
 	haveConfig chan struct{}
 	once       sync.Once
-	gen        atomic.Uint64 // config ID of the last config written
-	startedGen atomic.Uint64 // config ID the running process read
+	gen        atomic.Uint64                 // config ID of the last config written
+	startedGen atomic.Uint64                 // config ID the running process read
+	written    atomic.Pointer[configSummary] // the config last written
+	applied    atomic.Pointer[configSummary] // the last one Icecast showed
 
 	// The writer goroutine is the only one that writes the config; Apply
 	// and the poll loop send it their work.
