@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,12 +22,21 @@ func (a *app) createMountCmd() *cobra.Command {
 password, which are printed with the URLs a source and listeners use.
 With --relay, the cluster pulls the mount from an upstream server instead;
 a relay mount has no source credentials. --username sets the source
-username instead of a random one (the password is always generated).`,
+username instead of a random one (the password is always generated).
+
+With --wait, the command returns only once every live node serves the
+mount: the master's Icecast takes its source, every other node relays it.
+A source can then connect at once. (Without it, a source that connects
+within the first seconds is held by the front-end until the master
+serves the mount.) If --wait-timeout passes first, the command fails,
+naming the nodes that do not serve the mount yet; the mount stays
+created.`,
 		Args: cobra.ExactArgs(1),
 	}
 	f.addUsername(cmd.Flags())
 	f.addRelay(cmd.Flags())
 	f.addFallback(cmd.Flags())
+	f.wait.add(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return a.create(cmd, args, &f)
 	}
@@ -39,7 +50,8 @@ func (a *app) createTranscodingMountCmd() *cobra.Command {
 		Short: "Create a mount fed by re-encoding another mount",
 		Long: `Create a mount that the cluster feeds by re-encoding the --source mount
 with liquidsoap. Unset encoding parameters get defaults: mp3 at 128 kbit/s,
-44.1 kHz, joint stereo (opus: 64 kbit/s, 48 kHz).`,
+44.1 kHz, joint stereo (opus: 64 kbit/s, 48 kHz). --wait waits, as for
+create-mount, until every live node serves the mount.`,
 		Args: cobra.ExactArgs(1),
 	}
 	f.addTranscoding(cmd.Flags())
@@ -65,15 +77,32 @@ func (a *app) create(cmd *cobra.Command, args []string, f *mountFlags) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
+	if f.wait.wait && f.wait.timeout <= 0 {
+		return fmt.Errorf("--wait-timeout must be positive, not %v", f.wait.timeout)
+	}
 	err = a.withClient(cmd, func(ctx context.Context, c *autoradio.Client) error {
 		return c.CreateMount(ctx, m)
 	})
 	if err != nil {
 		return err
 	}
+	if f.wait.wait {
+		err = a.waitServed(cmd, m.Name, f.wait.timeout)
+	}
 	fmt.Fprintf(a.stdout, "created mount %s\n", m.Name)
 	printUsage(a.stdout, a.domain, m)
-	return nil
+	return err
+}
+
+// waitServed waits up to timeout until every live node serves mount.
+func (a *app) waitServed(cmd *cobra.Command, mount string, timeout time.Duration) error {
+	err := a.withClientFor(cmd, timeout, func(ctx context.Context, c *autoradio.Client) error {
+		return waitServed(ctx, c, mount)
+	})
+	if errors.Is(err, errNotServed) {
+		return fmt.Errorf("mount %s created, but after %v %v (it stays created; see radioctl status)", mount, timeout, err)
+	}
+	return err
 }
 
 // printUsage prints what a source and listeners need to use m.

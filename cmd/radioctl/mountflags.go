@@ -19,6 +19,7 @@ type mountFlags struct {
 	stereoMode         string
 	bitrate, rate, chs int
 	quality            float64
+	wait               waitFlags // create only
 }
 
 // encodingFlags set the parameters of an existing transcoding.

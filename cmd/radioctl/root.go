@@ -60,6 +60,12 @@ AUTORADIO_<FLAG> (upper case, '-' as '_'), e.g. AUTORADIO_ETCD_URLS.`,
 // withClient runs fn with a Client and a context bounded by --timeout, and
 // turns a failure to reach etcd into a one-line error naming the URLs.
 func (a *app) withClient(cmd *cobra.Command, fn func(context.Context, *autoradio.Client) error) error {
+	return a.withClientFor(cmd, a.timeout, fn)
+}
+
+// withClientFor is withClient with fn bounded by timeout instead of
+// --timeout, which still bounds connecting to etcd.
+func (a *app) withClientFor(cmd *cobra.Command, timeout time.Duration, fn func(context.Context, *autoradio.Client) error) error {
 	if a.timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive, not %v", a.timeout)
 	}
@@ -72,9 +78,11 @@ func (a *app) withClient(cmd *cobra.Command, fn func(context.Context, *autoradio
 	if warning != "" {
 		fmt.Fprintln(a.stderr, "radioctl: warning:", warning)
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	if err := cfg.CheckTLS(ctx); err != nil {
+	tctx, tcancel := context.WithTimeout(ctx, a.timeout)
+	defer tcancel()
+	if err := cfg.CheckTLS(tctx); err != nil {
 		return err
 	}
 	etcd, err := autoradio.NewEtcdClient(cfg)
