@@ -20,6 +20,9 @@ var holdRetry = backoff.Backoff{Initial: 100 * time.Millisecond, Max: time.Secon
 // maxResponseHead bounds one response head of Icecast held in memory.
 const maxResponseHead = 16 << 10
 
+// errClosed ends the hold of a source when the handler is closed.
+var errClosed = errors.New("the front-end is shutting down")
+
 // errNoMaster: no Icecast master is elected.
 var errNoMaster = errors.New("no Icecast master is elected")
 
@@ -67,25 +70,26 @@ func (h *Handler) connectUpstream(ctx context.Context, r *http.Request, mount st
 		if time.Until(deadline) < wait {
 			return last, nil
 		}
-		if !h.sleep(ctx, wait) {
+		if err := h.sleep(ctx, wait); err != nil {
 			last.conn.Close()
-			return nil, context.Cause(ctx)
+			return nil, err
 		}
 		h.metrics.sourceHoldRetries.Inc()
 	}
 }
 
-// sleep waits for d; false if ctx ended or the handler was closed first.
-func (h *Handler) sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits for d; it fails if ctx ends or the handler is closed first.
+func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
+		return nil
 	case <-ctx.Done():
+		return ctx.Err()
 	case <-h.closing:
+		return errClosed
 	}
-	return false
 }
 
 // tryUpstream connects to the current master's Icecast, sends r's head
