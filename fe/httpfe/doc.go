@@ -15,6 +15,8 @@
 //	OPTIONS  /<mount>, /_stream/<mount>   CORS preflight (web players)
 //	SOURCE|PUT /<mount>, /_stream/<mount>
 //	                               a source, forwarded to the master's Icecast
+//	                               (held while the master does not know the
+//	                               mount yet, see Config.SourceHold)
 //	GET|HEAD /<mount>.m3u, .pls    playlists
 //	GET|HEAD /, /_status.json      status page, as HTML and JSON
 //	GET|HEAD /_proxied.json        this front-end's proxied listeners per mount
