@@ -46,8 +46,8 @@ type upstream struct {
 // Icecast's last answer stands. The source's own bytes wait meanwhile,
 // unread, in its connection: nothing is lost, and a source that sends
 // more than the socket buffers hold is slowed down, not dropped. Errors
-// of the first try are returned; those of later tries only end the
-// hold early.
+// of the first try are returned; a later try that fails (no master, or
+// one not reachable yet, during an election) is tried again like a 401.
 func (h *Handler) connectUpstream(ctx context.Context, r *http.Request, mount string) (*upstream, error) {
 	deadline := time.Now().Add(h.cfg.SourceHold)
 	b := holdRetry
