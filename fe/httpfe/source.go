@@ -131,6 +131,7 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, mast
 	fw := &forward{
 		client:   client,
 		clientIn: brw.Reader,
+		chunked:  len(r.TransferEncoding) > 0, // Go's server accepts only chunked
 		up:       up,
 		idle:     h.cfg.SourceIdleTimeout,
 		respWait: h.cfg.ResponseTimeout,
@@ -162,6 +163,10 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, mast
 	if errors.Is(err, errDeposed) {
 		h.metrics.sourcesDeposed.Inc()
 		log.Info("source: disconnected, its Icecast is no longer the master's", "bytes", fw.sent.Load())
+		return
+	}
+	if errors.Is(err, errBadChunk) {
+		log.Warn("source: disconnected, its chunked stream is malformed", "err", err, "bytes", fw.sent.Load())
 		return
 	}
 	// Refused sources are logged when locked out, not one by one.
@@ -215,7 +220,10 @@ var sourceHeaders = []string{"Authorization", "Content-Type", "Content-Length",
 
 // sourceRequestHead rebuilds the request line and headers for Icecast. Go's
 // server has already rejected header values with control characters, and
-// the path is a validated mount path, so nothing can be injected.
+// the path is a validated mount path, so nothing can be injected. There is
+// no Transfer-Encoding: a chunked body reaches Icecast de-chunked, which
+// it reads to the end of the connection (Go's server has dropped the
+// Content-Length of a chunked request).
 func sourceRequestHead(r *http.Request, mount, host string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\n", r.Method, mount, r.Proto, host)
@@ -223,9 +231,6 @@ func sourceRequestHead(r *http.Request, mount, host string) []byte {
 		for _, v := range r.Header.Values(k) {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
-	}
-	if len(r.TransferEncoding) > 0 {
-		fmt.Fprintf(&b, "Transfer-Encoding: %s\r\n", strings.Join(r.TransferEncoding, ", "))
 	}
 	for k, vs := range r.Header {
 		lk := strings.ToLower(k)
