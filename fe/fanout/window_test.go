@@ -48,7 +48,7 @@ func TestWindow(t *testing.T) {
 	if !bytes.Equal(got, data[size+3:]) {
 		t.Errorf("read %q, want %q", got, data[size+3:])
 	}
-	if pos, _ := w.start(10); pos != int64(len(data))-10 {
+	if pos, _, err := w.start(context.Background(), 10); err != nil || pos != int64(len(data))-10 {
 		t.Errorf("raw start with a burst of 10 = %d, want %d", pos, len(data)-10)
 	}
 }
