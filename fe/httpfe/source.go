@@ -17,7 +17,8 @@ import (
 )
 
 // serveSource forwards a source to the master's Icecast, or, with the
-// proxy disabled, redirects a PUT source there.
+// proxy disabled, redirects a PUT source there; not a chunked one, which
+// Icecast would not de-chunk.
 func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 	m := h.knownMount(w, r, mount)
 	if m == nil {
@@ -29,7 +30,7 @@ func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 		h.unavailable(w, "no Icecast master is elected")
 		return
 	}
-	if h.cfg.DisableProxy && r.Method == http.MethodPut {
+	if h.cfg.DisableProxy && r.Method == http.MethodPut && len(r.TransferEncoding) == 0 {
 		h.metrics.sourceConns.WithLabelValues(sourceRedirected).Inc()
 		w.Header().Set("Location", "http://"+master.IcecastAddr()+mount)
 		w.WriteHeader(http.StatusTemporaryRedirect)
