@@ -82,7 +82,13 @@ func TestFanout(t *testing.T) {
 		env.icyListener(ctx, t, "/music.mp3")
 	})
 	t.Run("the listener that opens an MP3 feed starts at a frame", func(t *testing.T) {
+		// A new source's stream starts with an ID3 tag; one that has
+		// gone on for a while, wherever Icecast's burst begins.
+		startFFmpeg(t, nil, append(fanoutSources["/music.mp3"],
+			fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, "/first.mp3"))...)
+		env.ic.waitSource(ctx, t, "/first.mp3")
 		env.firstMP3Listener(ctx, t, "/first.mp3")
+		env.firstMP3Listener(ctx, t, "/music.mp3")
 	})
 	t.Run("first and late AAC listeners start at an ADTS frame", func(t *testing.T) {
 		env.aacListener(ctx, t, "/music.aac")
@@ -170,27 +176,22 @@ func (env *liveEnv) aacListener(ctx context.Context, t *testing.T, mount string)
 	t.Logf("late AAC listener joined after %d bytes: %d bytes in 4 s decode", first.Bytes(), len(data))
 }
 
-// firstMP3Listener streams MP3 to mount, straight to Icecast, and opens
-// its feed with a listener: Icecast's first bytes to the feed need not
+// firstMP3Listener opens the feed of an MP3 mount, once the feeds it had
+// are closed, with a listener: Icecast's first bytes to the feed need not
 // start a frame, the listener's must, and its capture must decode.
 func (env *liveEnv) firstMP3Listener(ctx context.Context, t *testing.T, mount string) {
-	startFFmpeg(t, nil, append(audiotest.EncodeArgs(mount), "-t", "600",
-		fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, mount))...)
-	env.ic.waitSource(ctx, t, mount)
-	if n := env.proxied(t)[mount]; n.Upstreams != 0 {
-		t.Fatalf("%s already has a feed: %+v", mount, n)
-	}
+	waitFor(ctx, t, "no feed of "+mount, func() bool { return env.proxied(t)[mount].Upstreams == 0 })
 	data, err := audiotest.Capture(ctx, "http://"+env.fe+"/_stream"+mount, 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := mp3FramesAt(data, 3); err != nil {
-		t.Errorf("the listener that opened the feed: %v", err)
+		t.Errorf("%s: the listener that opened the feed: %v", mount, err)
 	}
 	if err := audiotest.DecodeJoined(ctx, data, time.Second); err != nil {
-		t.Errorf("the listener that opened the feed: %d bytes: %v", len(data), err)
+		t.Errorf("%s: the listener that opened the feed: %d bytes: %v", mount, len(data), err)
 	}
-	t.Logf("the listener that opened the feed got %d bytes, starting % x", len(data), data[:min(4, len(data))])
+	t.Logf("%s: the listener that opened the feed got %d bytes, starting % x", mount, len(data), data[:min(4, len(data))])
 }
 
 // mp3FramesAt checks that data starts with n MPEG-1 layer III frames
