@@ -180,7 +180,10 @@ func (env *liveEnv) aacListener(ctx context.Context, t *testing.T, mount string)
 // are closed, with a listener: Icecast's first bytes to the feed need not
 // start a frame, the listener's must, and its capture must decode.
 func (env *liveEnv) firstMP3Listener(ctx context.Context, t *testing.T, mount string) {
-	waitFor(ctx, t, "no feed of "+mount, func() bool { return env.proxied(t)[mount].Upstreams == 0 })
+	// The grace period of the feeds before (1 s) and more.
+	wctx, stop := context.WithTimeout(ctx, testenv.Bound(10*time.Second))
+	defer stop()
+	waitFor(wctx, t, "no feed of "+mount, func() bool { return env.proxied(t)[mount].Upstreams == 0 })
 	data, err := audiotest.Capture(ctx, "http://"+env.fe+"/_stream"+mount, 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
