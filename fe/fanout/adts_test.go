@@ -66,21 +66,23 @@ func TestADTSJoin(t *testing.T) {
 		stream []byte
 		from   int64
 		want   int64
+		told   bool // false: the window ends before it tells
 	}{
-		{"at a frame", frames(4, 3), 0, 0},
-		{"inside a frame", frames(4, 3), 50, 200},
-		{"after a false syncword", append(false1, frames(4, 3)...), 0, int64(len(false1))},
-		{"across a format change", switched, 0, 200},
-		{"last frame incomplete", frames(4, 2)[:350], 1, 1},
-		{"nothing found", bytes.Repeat([]byte{0}, 20<<10), 5, 5},
+		{"at a frame", frames(4, 3), 0, 0, true},
+		{"inside a frame", frames(4, 3), 50, 200, true},
+		{"after a false syncword", append(false1, frames(4, 3)...), 0, int64(len(false1)), true},
+		{"across a format change", switched, 0, 200, true},
+		{"last frame incomplete", frames(4, 2)[:350], 1, 1, false},
+		{"nothing yet", nil, 0, 0, false},
+		{"nothing found", bytes.Repeat([]byte{0}, 20<<10), 5, 5, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWindow(4, 16<<10)
 			fill(&w, c.stream)
 			w.mu.RLock()
 			defer w.mu.RUnlock()
-			if got, _ := adtsFraming.start(&w, c.from); got != c.want {
-				t.Errorf("join from %d = %d, want %d", c.from, got, c.want)
+			if got, _, told := adtsFraming.start(&w, c.from); got != c.want || told != c.told {
+				t.Errorf("join from %d = %d, %v; want %d, %v", c.from, got, told, c.want, c.told)
 			}
 		})
 	}

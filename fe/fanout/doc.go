@@ -10,7 +10,9 @@
 //
 // A new listener starts about a burst back from the live end, at a point
 // where its player can decode: an Ogg page (after the stream's header
-// pages), an MP3 or AAC (ADTS) frame, or an Icy metadata block.
+// pages), an MP3 or AAC (ADTS) frame, or an Icy metadata block. The
+// listener that opens a feed too: Icecast's first bytes need not start a
+// frame, so it waits for the data that shows where one starts.
 //
 // Files, one per concept:
 //

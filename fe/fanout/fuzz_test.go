@@ -51,7 +51,8 @@ func windowOf(b []byte) *window {
 // (starting at the given positions of real): at the first frame at or after
 // from that another frame of the same stream follows, found by its headers
 // alone, never past the real frame it would otherwise get; from within the
-// real frames, exactly at the next frame that has a successor.
+// real frames, exactly at the next frame that has a successor. It waits
+// for more data only when a header it needs lies past the end.
 func fuzzFraming(f *testing.F, fr framing, real []byte) {
 	starts := frameStarts(f, fr, real)
 	f.Add([]byte{}, uint16(0))
@@ -64,7 +65,7 @@ func fuzzFraming(f *testing.F, fr framing, real []byte) {
 		from := int64(from16) % int64(len(stream)+1)
 		w := windowOf(stream)
 		w.mu.RLock()
-		got, head := fr.start(w, from)
+		got, head, told := fr.start(w, from)
 		w.mu.RUnlock()
 		header := func(p int64) []byte {
 			if p < 0 || p+int64(fr.headerLen) > int64(len(stream)) {
@@ -82,6 +83,19 @@ func fuzzFraming(f *testing.F, fr framing, real []byte) {
 		}
 		if head != nil || got < from || got >= from+fr.maxScan && got != from {
 			t.Fatalf("join from %d: %d, %d header bytes", from, got, len(head))
+		}
+		if !told {
+			// Up to the first position whose headers are not all in
+			// the window, no frame to join.
+			for p := from; ; p++ {
+				if p >= from+fr.maxScan || confirmed(p) || got != from {
+					t.Fatalf("join from %d: not told, with a decision at %d (got %d)", from, p, got)
+				}
+				h := header(p)
+				if h == nil || fr.frameLen(h) > 0 && header(p+int64(fr.frameLen(h))) == nil {
+					return
+				}
+			}
 		}
 		if !confirmed(got) {
 			if got != from {

@@ -120,17 +120,19 @@ func (t *icyTracker) joinPoint(from, base, end int64) (int64, bool) {
 // empty, the listener gets the block's audio and the current title
 // instead, then the stream after that block's length byte: its first
 // block carries the title, and the shared window stays as it is.
-func (t *icyTracker) start(w *window, from int64) (int64, []byte) {
+// A feed's first listener starts at the stream's first byte, a block
+// start, with the first block as Icecast sent it.
+func (t *icyTracker) start(w *window, from int64) (int64, []byte, bool) {
 	pos, ok := t.joinPoint(from, w.base, w.end)
 	at := pos + int64(t.metaint) // the length byte of its first block
 	if !ok || at >= w.end || w.byteAt(at) != 0 {
-		return pos, nil
+		return pos, nil, true
 	}
 	title := t.titleBefore(at)
 	if title == nil {
-		return pos, nil
+		return pos, nil, true
 	}
 	first := make([]byte, t.metaint, t.metaint+len(title))
 	w.read(first, pos)
-	return at + 1, append(first, title...)
+	return at + 1, append(first, title...), true
 }

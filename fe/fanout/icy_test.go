@@ -2,6 +2,7 @@ package fanout
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -69,7 +70,7 @@ func TestIcyLateListener(t *testing.T) {
 	fill(&w, stream)
 	for _, burst := range []int{11, 40, 100, int(w.end - w.base)} {
 		t.Run(fmt.Sprint("burst ", burst), func(t *testing.T) {
-			pos, first := w.start(burst)
+			pos, first, _ := w.start(context.Background(), burst)
 			got := append(slices.Clone(first), stream[pos:]...)
 			blocks, err := icyBlocks(got, 10)
 			if err != nil {
@@ -88,7 +89,7 @@ func TestIcyLateListener(t *testing.T) {
 	w2 := newWindow(8, 64)
 	w2.join = newIcyTracker(10)
 	fill(&w2, stream[:starts[4]+5])
-	pos, first := w2.start(int(w2.end - starts[3]))
+	pos, first, _ := w2.start(context.Background(), int(w2.end-starts[3]))
 	if pos != starts[3] || first != nil {
 		t.Errorf("joining at the title change: %d, %q; want %d and nothing first", pos, first, starts[3])
 	}

@@ -11,8 +11,10 @@ type joiner interface {
 	// is the oldest position the window still holds.
 	observe(p []byte, at, base int64)
 	// start returns where a listener joining at about from starts, and
-	// what it must get first. w is read-locked.
-	start(w *window, from int64) (int64, []byte)
+	// what it must get first; false when the window does not hold enough
+	// yet to tell (a feed's first listener comes before any data). w is
+	// read-locked.
+	start(w *window, from int64) (int64, []byte, bool)
 }
 
 // streamKind is the format of a stream, as far as joining it goes.
@@ -59,8 +61,8 @@ func joinerOf(k streamKind, metaint int) joiner {
 // rawJoin joins a stream anywhere.
 type rawJoin struct{}
 
-func (rawJoin) observe([]byte, int64, int64)                {}
-func (rawJoin) start(_ *window, from int64) (int64, []byte) { return from, nil }
+func (rawJoin) observe([]byte, int64, int64)                      {}
+func (rawJoin) start(_ *window, from int64) (int64, []byte, bool) { return from, nil, true }
 
 // maxMarks bounds the join points a tracker keeps.
 const maxMarks = 4096
@@ -89,17 +91,24 @@ type framing struct {
 func (framing) observe([]byte, int64, int64) {}
 
 // start returns the first frame start at or after from that is followed
-// by another frame, or from when none is found within maxScan.
-func (f framing) start(w *window, from int64) (int64, []byte) {
+// by another frame, or from when none is found within maxScan; false when
+// the window ends before a header it needs to tell.
+func (f framing) start(w *window, from int64) (int64, []byte, bool) {
 	h, h2 := make([]byte, f.headerLen), make([]byte, f.headerLen)
-	for p := from; w.read(h, p) && p < from+f.maxScan; p++ {
+	for p := from; p < from+f.maxScan; p++ {
+		if !w.read(h, p) {
+			return from, nil, false
+		}
 		n := f.frameLen(h)
 		if n == 0 {
 			continue
 		}
-		if w.read(h2, p+int64(n)) && f.frameLen(h2) > 0 && f.same(h, h2) {
-			return p, nil
+		if !w.read(h2, p+int64(n)) {
+			return from, nil, false
+		}
+		if f.frameLen(h2) > 0 && f.same(h, h2) {
+			return p, nil, true
 		}
 	}
-	return from, nil
+	return from, nil, true
 }

@@ -53,8 +53,7 @@ func (f *Fanout) Serve(w http.ResponseWriter, r *http.Request, mount string, lim
 		conn.Close()
 		return nil
 	}
-	pos, first := fd.start()
-	f.stream(fd, conn, net.Buffers{fd.head, first}, pos)
+	f.stream(fd, conn)
 	return nil
 }
 
@@ -80,9 +79,8 @@ func (f *Fanout) accept(fd *feed, w http.ResponseWriter, r *http.Request) (net.C
 }
 
 // stream streams fd to a hijacked listener connection, in a goroutine of
-// its own, after sending head (the response head, then any Ogg headers).
-// It calls leave when the listener is gone.
-func (f *Fanout) stream(fd *feed, conn net.Conn, head net.Buffers, pos int64) {
+// its own. It calls leave when the listener is gone.
+func (f *Fanout) stream(fd *feed, conn net.Conn) {
 	f.mu.Lock()
 	closed := f.closed
 	if !closed {
@@ -108,7 +106,7 @@ func (f *Fanout) stream(fd *feed, conn net.Conn, head net.Buffers, pos int64) {
 		defer conn.Close()
 		stop := context.AfterFunc(f.ctx, func() { conn.Close() })
 		defer stop()
-		if err := f.send(fd, conn, head, pos); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := f.send(fd, conn); err != nil && !errors.Is(err, net.ErrClosed) {
 			f.log.Debug("proxied listener dropped", "mount", fd.mount, "err", err)
 		}
 	}()
@@ -117,10 +115,21 @@ func (f *Fanout) stream(fd *feed, conn net.Conn, head net.Buffers, pos int64) {
 // errSlow is why a slow listener is disconnected.
 var errSlow = errors.New("listener too slow: fell behind the stream window")
 
-// send writes head, then the stream from pos, until an error.
-func (f *Fanout) send(fd *feed, conn net.Conn, head net.Buffers, pos int64) error {
+// send writes the response head at once, then what the listener must get
+// first (Ogg header pages, an Icy block with the title) and the stream from
+// where it joins, until an error. A feed's first listener waits there for
+// the stream's first join point, as its first bytes need not be one.
+func (f *Fanout) send(fd *feed, conn net.Conn) error {
 	conn.SetWriteDeadline(time.Now().Add(f.cfg.WriteTimeout))
-	if _, err := head.WriteTo(conn); err != nil {
+	if _, err := conn.Write(fd.head); err != nil {
+		return err
+	}
+	pos, first, err := fd.start(f.ctx)
+	if err != nil {
+		return err
+	}
+	conn.SetWriteDeadline(time.Now().Add(f.cfg.WriteTimeout))
+	if _, err := conn.Write(first); err != nil {
 		return err
 	}
 	for {

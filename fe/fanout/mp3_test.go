@@ -52,20 +52,23 @@ func TestMP3Join(t *testing.T) {
 		stream []byte
 		from   int64
 		want   int64
+		told   bool // false: the window ends before it tells
 	}{
-		{"at a frame", frames(3), 0, 0},
-		{"inside a frame", frames(3), 10, 417},
-		{"after a false sync", append(garbage, frames(3)...), 0, int64(len(garbage))},
-		{"last frame unconfirmed", frames(2), 1, 1},
-		{"nothing found", make([]byte, 8<<10), 3, 3},
+		{"at a frame", frames(3), 0, 0, true},
+		{"inside a frame", frames(3), 10, 417, true},
+		{"after a false sync", append(garbage, frames(3)...), 0, int64(len(garbage)), true},
+		{"last frame unconfirmed", frames(2), 1, 1, false},
+		{"nothing yet", nil, 0, 0, false},
+		{"a false sync pointing past the end", garbage, 0, 0, false},
+		{"nothing found", make([]byte, 8<<10), 3, 3, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWindow(4, 16<<10)
 			fill(&w, c.stream)
 			w.mu.RLock()
 			defer w.mu.RUnlock()
-			if got, _ := mp3Framing.start(&w, c.from); got != c.want {
-				t.Errorf("join from %d = %d, want %d", c.from, got, c.want)
+			if got, _, told := mp3Framing.start(&w, c.from); got != c.want || told != c.told {
+				t.Errorf("join from %d = %d, %v; want %d, %v", c.from, got, told, c.want, c.told)
 			}
 		})
 	}

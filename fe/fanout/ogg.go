@@ -159,5 +159,9 @@ var oggCRCTable = func() (t [256]uint32) {
 	return t
 }()
 
-// start implements joiner.
-func (t *oggTracker) start(w *window, from int64) (int64, []byte) { return t.joinPoint(from, w.base) }
+// start implements joiner. A feed's first listener starts at the
+// stream's first byte: Icecast begins with the header pages.
+func (t *oggTracker) start(w *window, from int64) (int64, []byte, bool) {
+	pos, header := t.joinPoint(from, w.base)
+	return pos, header, true
+}

@@ -149,8 +149,11 @@ func (fd *feed) stop() {
 	fd.finish()
 }
 
-// start returns where a new listener starts and what it must get first.
-func (fd *feed) start() (int64, []byte) { return fd.window.start(fd.f.cfg.Burst) }
+// start returns where a new listener starts and what it must get first,
+// waiting until the window tells.
+func (fd *feed) start(ctx context.Context) (int64, []byte, error) {
+	return fd.window.start(ctx, fd.f.cfg.Burst)
+}
 
 // waitReady waits until fd has the upstream's first answer, or ctx ends.
 func (fd *feed) waitReady(ctx context.Context) error {

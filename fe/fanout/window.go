@@ -89,11 +89,28 @@ func (w *window) next(ctx context.Context, pos int64) ([]byte, error) {
 }
 
 // start returns where a new listener starts and what it must get first:
-// about burst bytes back, at a point where the format allows it.
-func (w *window) start(burst int) (int64, []byte) {
+// about burst bytes back, at a point where the format allows it. When the
+// window does not tell yet, as for a feed's first listener, it waits for
+// more data; at the end of the stream, the listener starts where it
+// would have joined.
+func (w *window) start(ctx context.Context, burst int) (int64, []byte, error) {
 	w.mu.RLock()
-	defer w.mu.RUnlock()
-	return w.join.start(w, max(w.base, w.end-int64(burst)))
+	from := max(w.base, w.end-int64(burst))
+	for {
+		from = max(from, w.base)
+		pos, first, ok := w.join.start(w, from)
+		done, wake := w.done, w.wake
+		w.mu.RUnlock()
+		if ok || done {
+			return pos, first, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		}
+		w.mu.RLock()
+	}
 }
 
 // byteAt returns the byte at pos, which must be in the window; the caller

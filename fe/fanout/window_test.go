@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 )
 
@@ -48,7 +49,7 @@ func TestWindow(t *testing.T) {
 	if !bytes.Equal(got, data[size+3:]) {
 		t.Errorf("read %q, want %q", got, data[size+3:])
 	}
-	if pos, _ := w.start(10); pos != int64(len(data))-10 {
+	if pos, _, err := w.start(context.Background(), 10); err != nil || pos != int64(len(data))-10 {
 		t.Errorf("raw start with a burst of 10 = %d, want %d", pos, len(data)-10)
 	}
 }
@@ -71,4 +72,59 @@ func TestWindowWait(t *testing.T) {
 	if _, err := w.next(ctx, 3); !errors.Is(err, context.Canceled) {
 		t.Errorf("next with a done context: %v", err)
 	}
+}
+
+// TestWindowStartWaits checks that a listener that comes before the data
+// that tells where it may join (a feed's first listener) waits for it, and
+// that one whose stream ends first starts where it came.
+func TestWindowStartWaits(t *testing.T) {
+	type started struct {
+		pos int64
+		err error
+	}
+	run := func(w *window) <-chan started {
+		c := make(chan started, 1)
+		go func() {
+			pos, _, err := w.start(context.Background(), 64<<10)
+			c <- started{pos, err}
+		}()
+		return c
+	}
+	junk := []byte{1, 2, 3, 0xFF, 0xFB, 0x90}
+	t.Run("the first frame", func(t *testing.T) {
+		w := newWindow(4, 1<<10)
+		w.join = mp3Framing
+		c := run(&w)
+		// Junk, then a frame whose successor has not come yet: no
+		// decision.
+		fill(&w, append(slices.Clone(junk), mp3Frame()...))
+		select {
+		case s := <-c:
+			t.Fatalf("started at %d before the frame was confirmed", s.pos)
+		default:
+		}
+		fill(&w, mp3Frame())
+		if s := <-c; s.err != nil || s.pos != int64(len(junk)) {
+			t.Errorf("started at %d, %v; want at the first frame, %d", s.pos, s.err, len(junk))
+		}
+	})
+	t.Run("the stream ends first", func(t *testing.T) {
+		w := newWindow(4, 1<<10)
+		w.join = mp3Framing
+		c := run(&w)
+		fill(&w, junk)
+		w.finish()
+		if s := <-c; s.err != nil || s.pos != 0 {
+			t.Errorf("started at %d, %v; want 0", s.pos, s.err)
+		}
+	})
+	t.Run("the listener leaves", func(t *testing.T) {
+		w := newWindow(4, 1<<10)
+		w.join = mp3Framing
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, _, err := w.start(ctx, 0); !errors.Is(err, context.Canceled) {
+			t.Errorf("start with a done context: %v", err)
+		}
+	})
 }

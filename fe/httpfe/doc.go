@@ -1,7 +1,7 @@
 // Package httpfe is redirectord's HTTP front-end. It sends listeners to the
 // node chosen by the load balancer, streams mounts from the local Icecast
-// (proxy mode), forwards sources byte for byte to the master's Icecast, serves
-// .m3u/.pls playlists and a status page.
+// (proxy mode), forwards sources byte for byte (a chunked one de-chunked) to
+// the master's Icecast, serves .m3u/.pls playlists and a status page.
 //
 // It only ever connects to addresses it got from the Cluster (node and master
 // addresses) or from its Config (the local Icecast): no Host header, path or
@@ -26,8 +26,8 @@
 //
 // With the proxy disabled (Config.DisableProxy) listeners are redirected to
 // the node's Icecast port and a PUT source gets a 307 to the master's
-// Icecast. A legacy SOURCE request cannot follow a redirect, so it is still
-// forwarded to the master in that mode: refusing it would break old source
-// clients without making anything safer, since forwarding only ever connects
-// to the master.
+// Icecast. A legacy SOURCE request cannot follow a redirect, and Icecast
+// would not de-chunk a chunked PUT, so both are still forwarded to the
+// master in that mode: refusing them would break source clients without
+// making anything safer, since forwarding only ever connects to the master.
 package httpfe

@@ -33,6 +33,7 @@ var errDeposed = errors.New("the master changed")
 type forward struct {
 	client   net.Conn
 	clientIn *bufio.Reader // holds bytes the server read past the headers
+	chunked  bool          // the source's body is chunked: Icecast gets it de-chunked
 	up       net.Conn
 	idle     time.Duration // source → Icecast inactivity limit
 	respWait time.Duration // wait for Icecast's response headers, and limit on each write to it
@@ -73,12 +74,16 @@ func (fw *forward) run(up *upstream) (int, error) {
 }
 
 // sourceToUpstream copies the source's bytes, those already buffered first,
-// to Icecast, and returns what ended it (nil: the source's end of stream).
+// to Icecast (de-chunked when chunked), and returns what ended it (nil: the
+// source's end of stream).
 func (fw *forward) sourceToUpstream() error {
 	buf := fw.bufs.Get()
 	defer fw.bufs.Put(buf)
 	n := fw.clientIn.Buffered()
-	src := io.MultiReader(io.LimitReader(fw.clientIn, int64(n)), fw.client)
+	var src io.Reader = io.MultiReader(io.LimitReader(fw.clientIn, int64(n)), fw.client)
+	if fw.chunked {
+		src = newDechunker(src)
+	}
 	fw.clientIn = nil
 	var checked time.Time
 	err := splice.Copy(fw.up, src, fw.client, buf, fw.idle, fw.respWait, func(n int) error {

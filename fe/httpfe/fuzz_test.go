@@ -38,11 +38,14 @@ func serverAccepts(r *http.Request) bool {
 // For any source request Go's server accepts for a valid mount path, the
 // head sent to Icecast is one request line for that mount, header lines
 // only, and one empty line at the end: nothing a source sends can add a
-// request or a header of its own making.
+// request or a header of its own making. It never frames the body (the
+// front-end de-chunks a chunked one), and a chunked request's head has no
+// length either.
 func FuzzSourceRequestHead(f *testing.F) {
 	f.Add("SOURCE /live.ogg HTTP/1.0\r\nAuthorization: Basic c291cmNlOnA=\r\nContent-Type: audio/ogg\r\nIce-Name: x\r\n\r\n")
 	f.Add("PUT /a.mp3 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\nicy-br: 128\r\nIce-Public: 1\r\n\r\n")
 	f.Add("PUT /a.mp3 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nUser-Agent: a\r\n b\r\nICE-x: \xff\r\n\r\n")
+	f.Add("PUT /a.mp3 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n")
 	f.Fuzz(func(t *testing.T, raw string) {
 		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
 		if err != nil || !serverAccepts(r) || autoradio.ValidateMountPath(r.URL.Path) != nil {
@@ -69,8 +72,15 @@ func FuzzSourceRequestHead(f *testing.F) {
 			if !ok || !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
 				t.Fatalf("header line %q in head %q", l, head)
 			}
-			if textproto.CanonicalMIMEHeaderKey(k) == "Host" {
+			switch textproto.CanonicalMIMEHeaderKey(k) {
+			case "Host":
 				hosts++
+			case "Transfer-Encoding":
+				t.Fatalf("Transfer-Encoding in head %q", head)
+			case "Content-Length":
+				if len(r.TransferEncoding) > 0 {
+					t.Fatalf("Content-Length in the head %q of a chunked request", head)
+				}
 			}
 		}
 		if hosts != 1 {
@@ -78,7 +88,7 @@ func FuzzSourceRequestHead(f *testing.F) {
 		}
 		// Icecast reads it as the same request.
 		again, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head)))
-		if err != nil || again.Method != r.Method || again.URL.Path != r.URL.Path || again.Host != host {
+		if err != nil || again.Method != r.Method || again.URL.Path != r.URL.Path || again.Host != host || again.TransferEncoding != nil {
 			t.Fatalf("head %q reads back as %v, %v", head, again, err)
 		}
 	})

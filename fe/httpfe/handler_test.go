@@ -138,6 +138,16 @@ func TestSourceWithoutForwarding(t *testing.T) {
 			t.Errorf("PUT %s with the proxy off: %d to %q, want 307 to the master", p, w.Code, w.Header().Get("Location"))
 		}
 	}
+	// A chunked PUT is forwarded, to be de-chunked: the master here
+	// (127.0.0.1:1) cannot be reached.
+	r := httptest.NewRequest(http.MethodPut, "/live.ogg", nil)
+	r.Header.Set("Authorization", basicAuth("source-user", testPassword))
+	r.TransferEncoding = []string{"chunked"}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusBadGateway {
+		t.Errorf("chunked PUT with the proxy off: %d to %q, want 502 (forwarded, to an unreachable master)", w.Code, w.Header().Get("Location"))
+	}
 	for _, m := range []string{http.MethodPut, "SOURCE"} {
 		if w := do(h, m, "/nope.ogg"); w.Code != http.StatusNotFound {
 			t.Errorf("%s on an unknown mount: %d, want 404", m, w.Code)

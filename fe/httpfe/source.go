@@ -16,7 +16,8 @@ import (
 )
 
 // serveSource forwards a source to the master's Icecast, or, with the
-// proxy disabled, redirects a PUT source there.
+// proxy disabled, redirects a PUT source there; not a chunked one, which
+// Icecast would not de-chunk.
 func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 	m := h.knownMount(w, r, mount)
 	if m == nil {
@@ -28,7 +29,7 @@ func (h *Handler) serveSource(w *recorder, r *http.Request, mount string) {
 		h.unavailable(w, "no Icecast master is elected")
 		return
 	}
-	if h.cfg.DisableProxy && r.Method == http.MethodPut {
+	if h.cfg.DisableProxy && r.Method == http.MethodPut && len(r.TransferEncoding) == 0 {
 		h.metrics.sourceConns.WithLabelValues(sourceRedirected).Inc()
 		w.Header().Set("Location", "http://"+master.IcecastAddr()+mount)
 		w.WriteHeader(http.StatusTemporaryRedirect)
@@ -128,6 +129,7 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 	fw := &forward{
 		client:   client,
 		clientIn: brw.Reader,
+		chunked:  len(r.TransferEncoding) > 0, // Go's server accepts only chunked
 		up:       up.conn,
 		idle:     h.cfg.SourceIdleTimeout,
 		respWait: h.cfg.ResponseTimeout,
@@ -159,6 +161,10 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 	if errors.Is(err, errDeposed) {
 		h.metrics.sourcesDeposed.Inc()
 		log.Info("source: disconnected, its Icecast is no longer the master's", "bytes", fw.sent.Load())
+		return
+	}
+	if errors.Is(err, errBadChunk) {
+		log.Warn("source: disconnected, its chunked stream is malformed", "err", err, "bytes", fw.sent.Load())
 		return
 	}
 	// Refused sources are logged when locked out, not one by one.
@@ -230,7 +236,10 @@ var sourceHeaders = []string{"Authorization", "Content-Type", "Content-Length",
 
 // sourceRequestHead rebuilds the request line and headers for Icecast. Go's
 // server has already rejected header values with control characters, and
-// the path is a validated mount path, so nothing can be injected.
+// the path is a validated mount path, so nothing can be injected. There is
+// no Transfer-Encoding: a chunked body reaches Icecast de-chunked, which
+// it reads to the end of the connection (Go's server has dropped the
+// Content-Length of a chunked request).
 func sourceRequestHead(r *http.Request, mount, host string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\n", r.Method, mount, r.Proto, host)
@@ -238,9 +247,6 @@ func sourceRequestHead(r *http.Request, mount, host string) []byte {
 		for _, v := range r.Header.Values(k) {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
-	}
-	if len(r.TransferEncoding) > 0 {
-		fmt.Fprintf(&b, "Transfer-Encoding: %s\r\n", strings.Join(r.TransferEncoding, ", "))
 	}
 	for k, vs := range r.Header {
 		lk := strings.ToLower(k)

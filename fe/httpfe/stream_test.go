@@ -42,7 +42,7 @@ func TestFanout(t *testing.T) {
 	}
 	cfg := Config{StreamGrace: time.Second, StreamWriteTimeout: time.Second,
 		StreamQueueSize: 128 << 10, StreamBurstSize: 32 << 10, MaxProxiedListeners: 20}
-	env := startLive(t, cfg, append(mounts, "/restart.mp3", "/music.aac")...)
+	env := startLive(t, cfg, append(mounts, "/restart.mp3", "/music.aac", "/first.mp3")...)
 	ctx := testenv.Context(t, 3*time.Minute)
 	for m, args := range fanoutSources {
 		startFFmpeg(t, nil, append(args, fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, m))...)
@@ -81,7 +81,16 @@ func TestFanout(t *testing.T) {
 	t.Run("late listener with Icy metadata starts at a metadata block", func(t *testing.T) {
 		env.icyListener(ctx, t, "/music.mp3")
 	})
-	t.Run("late AAC listener starts at an ADTS frame", func(t *testing.T) {
+	t.Run("the listener that opens an MP3 feed starts at a frame", func(t *testing.T) {
+		// A new source's stream starts with an ID3 tag; one that has
+		// gone on for a while, wherever Icecast's burst begins.
+		startFFmpeg(t, nil, append(fanoutSources["/music.mp3"],
+			fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, "/first.mp3"))...)
+		env.ic.waitSource(ctx, t, "/first.mp3")
+		env.firstMP3Listener(ctx, t, "/first.mp3")
+		env.firstMP3Listener(ctx, t, "/music.mp3")
+	})
+	t.Run("first and late AAC listeners start at an ADTS frame", func(t *testing.T) {
 		env.aacListener(ctx, t, "/music.aac")
 	})
 	t.Run("HEAD answers the stream's headers", func(t *testing.T) {
@@ -135,8 +144,8 @@ func (env *liveEnv) joinAndDecode(ctx context.Context, t *testing.T, mount strin
 }
 
 // aacListener streams AAC in ADTS frames to mount, and has a listener
-// join its feed well after another: its capture must start with an ADTS
-// header and decode without a single error.
+// join its feed well after another: both captures must start with an ADTS
+// header, and the late one decode without a single error.
 func (env *liveEnv) aacListener(ctx context.Context, t *testing.T, mount string) {
 	startFFmpeg(t, nil, "-re", "-f", "lavfi", "-i", "sine=frequency=550", "-t", "600", "-c:a", "aac", "-b:a", "64k",
 		"-f", "adts", "-content_type", "audio/aac", fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.ic.addr, mount))
@@ -148,6 +157,9 @@ func (env *liveEnv) aacListener(ctx context.Context, t *testing.T, mount string)
 	// start of the stream.
 	if err := first.WaitBytes(0, 48<<10, 10*time.Second); err != nil {
 		t.Fatalf("first listener: %v", err)
+	}
+	if _, err := adtsFrames(first.DataSince(0)); err != nil {
+		t.Errorf("the listener that opened the feed: %v", err)
 	}
 	data, err := audiotest.Capture(ctx, url, 4*time.Second)
 	if err != nil {
@@ -162,6 +174,46 @@ func (env *liveEnv) aacListener(ctx context.Context, t *testing.T, mount string)
 		t.Errorf("late AAC listener: %d bytes: %v", len(data), err)
 	}
 	t.Logf("late AAC listener joined after %d bytes: %d bytes in 4 s decode", first.Bytes(), len(data))
+}
+
+// firstMP3Listener opens the feed of an MP3 mount, once the feeds it had
+// are closed, with a listener: Icecast's first bytes to the feed need not
+// start a frame, the listener's must, and its capture must decode.
+func (env *liveEnv) firstMP3Listener(ctx context.Context, t *testing.T, mount string) {
+	// The grace period of the feeds before (1 s) and more.
+	wctx, stop := context.WithTimeout(ctx, testenv.Bound(10*time.Second))
+	defer stop()
+	waitFor(wctx, t, "no feed of "+mount, func() bool { return env.proxied(t)[mount].Upstreams == 0 })
+	data, err := audiotest.Capture(ctx, "http://"+env.fe+"/_stream"+mount, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mp3FramesAt(data, 3); err != nil {
+		t.Errorf("%s: the listener that opened the feed: %v", mount, err)
+	}
+	if err := audiotest.DecodeJoined(ctx, data, time.Second); err != nil {
+		t.Errorf("%s: the listener that opened the feed: %d bytes: %v", mount, len(data), err)
+	}
+	t.Logf("%s: the listener that opened the feed got %d bytes, starting % x", mount, len(data), data[:min(4, len(data))])
+}
+
+// mp3FramesAt checks that data starts with n MPEG-1 layer III frames
+// (sync 0xFFE), each right after the other.
+func mp3FramesAt(data []byte, n int) error {
+	rates := [15]int{0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320}
+	at := 0
+	for i := range n {
+		if at+4 > len(data) {
+			return fmt.Errorf("%d bytes: frame %d cut short", len(data), i)
+		}
+		h := data[at : at+4]
+		bi, si := int(h[2]>>4), int(h[2]>>2&3)
+		if h[0] != 0xFF || h[1]&0xFE != 0xFA || bi == 0 || bi == 15 || si == 3 {
+			return fmt.Errorf("no MPEG-1 layer III frame header at byte %d: % x", at, h)
+		}
+		at += 144*rates[bi]*1000/[3]int{44100, 48000, 32000}[si] + int(h[2]>>1&1)
+	}
+	return nil
 }
 
 // adtsFrames follows the ADTS frames from the start of data, and returns
