@@ -58,21 +58,26 @@ func TestLiveGuessing(t *testing.T) {
 
 	refused := env.parallelGuesses(ctx, t, net.ParseIP("127.0.0.3"), "/guarded.ogg")
 
-	for _, m := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
-		{"autoradio_source_auth_failures_total", nil, 2 * authguard.DefaultMaxFailures},
-		{"autoradio_source_lockouts_total", nil, 2},
-		{"autoradio_source_connections_total", []string{"result", "rejected"}, 2 * authguard.DefaultMaxFailures},
-		{"autoradio_source_connections_total", []string{"result", "locked_out"}, guesses - authguard.DefaultMaxFailures + 1 + refused},
-		{"autoradio_source_connections_total", []string{"result", "accepted"}, 1},
-	} {
-		if v := metricValue(t, env.reg, m.name, m.labels...); v != m.want {
-			t.Errorf("%s%v = %v, want %v", m.name, m.labels, v, m.want)
+	// A request is counted once its handler returns, which may be after
+	// the client read its answer.
+	testenv.Eventually(t, 5*time.Second, func() error {
+		for _, m := range []struct {
+			name   string
+			labels []string
+			want   float64
+		}{
+			{"autoradio_source_auth_failures_total", nil, 2 * authguard.DefaultMaxFailures},
+			{"autoradio_source_lockouts_total", nil, 2},
+			{"autoradio_source_connections_total", []string{"result", "rejected"}, 2 * authguard.DefaultMaxFailures},
+			{"autoradio_source_connections_total", []string{"result", "locked_out"}, guesses - authguard.DefaultMaxFailures + 1 + refused},
+			{"autoradio_source_connections_total", []string{"result", "accepted"}, 1},
+		} {
+			if v := metricValue(t, env.reg, m.name, m.labels...); v != m.want {
+				return fmt.Errorf("%s%v = %v, want %v", m.name, m.labels, v, m.want)
+			}
 		}
-	}
+		return nil
+	})
 	if n := logs.lines(slog.LevelWarn); n != 2 {
 		t.Errorf("%d warnings logged, want 2 (the lockouts)", n)
 	}

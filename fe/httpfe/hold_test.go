@@ -120,9 +120,14 @@ func TestHoldGivesUp(t *testing.T) {
 	if v := metricValue(t, reg, "autoradio_source_auth_failures_total"); v != 0 {
 		t.Errorf("auth failures counted: %v, want 0", v)
 	}
-	if v := metricValue(t, reg, "autoradio_source_connections_total", "result", "rejected"); v != 1 {
-		t.Errorf("rejected sources = %v, want 1", v)
-	}
+	// Counted once the handler returns, which may be after the source
+	// read its answer.
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if v := metricValue(t, reg, "autoradio_source_connections_total", "result", "rejected"); v != 1 {
+			return fmt.Errorf("rejected sources = %v, want 1", v)
+		}
+		return nil
+	})
 }
 
 // Shutting the front-end down ends a held source.
