@@ -95,7 +95,7 @@ func TestLive(t *testing.T) {
 		env.captureDecodes(ctx, t, "/legacy.ogg")
 	})
 	t.Run("bad source password gets 401", func(t *testing.T) {
-		code := env.putStatus(ctx, t, "/other.ogg", basicAuth(srcUser, "wrong"))
+		code, _ := env.sourceFrom(ctx, t, net.ParseIP("127.0.0.1"), "/other.ogg", basicAuth(srcUser, "wrong"))
 		if code != http.StatusUnauthorized {
 			t.Errorf("code %d, want 401", code)
 		}
@@ -205,26 +205,6 @@ func dialFE(t *testing.T, addr string) net.Conn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
-}
-
-// putStatus sends a PUT source request for mount and returns the final
-// status code passed back from Icecast.
-func (env *liveEnv) putStatus(ctx context.Context, t *testing.T, mount, auth string) int {
-	conn := dialFE(t, env.fe)
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/ogg\r\nExpect: 100-continue\r\n\r\n",
-		mount, env.fe, auth)
-	br := bufio.NewReader(conn)
-	for {
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("reading the answer to PUT: %v", err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode >= 200 {
-			return resp.StatusCode
-		}
-	}
 }
 
 // listenerLeaves checks that a listener that disconnects from /_stream/
