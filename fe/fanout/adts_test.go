@@ -61,13 +61,7 @@ func TestADTSJoin(t *testing.T) {
 	// A frame whose next frame has another sampling frequency, as at a
 	// switch to a fallback.
 	switched := append(adtsFrame(200, 3), frames(4, 3)...)
-	for _, c := range []struct {
-		name   string
-		stream []byte
-		from   int64
-		want   int64
-		told   bool // false: the window ends before it tells
-	}{
+	checkJoins(t, adtsFraming, []joinCase{
 		{"at a frame", frames(4, 3), 0, 0, true},
 		{"inside a frame", frames(4, 3), 50, 200, true},
 		{"after a false syncword", append(false1, frames(4, 3)...), 0, int64(len(false1)), true},
@@ -75,15 +69,5 @@ func TestADTSJoin(t *testing.T) {
 		{"last frame incomplete", frames(4, 2)[:350], 1, 1, false},
 		{"nothing yet", nil, 0, 0, false},
 		{"nothing found", bytes.Repeat([]byte{0}, 20<<10), 5, 5, true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := newWindow(4, 16<<10)
-			fill(&w, c.stream)
-			w.mu.RLock()
-			defer w.mu.RUnlock()
-			if got, _, told := adtsFraming.start(&w, c.from); got != c.want || told != c.told {
-				t.Errorf("join from %d = %d, %v; want %d, %v", c.from, got, told, c.want, c.told)
-			}
-		})
-	}
+	})
 }

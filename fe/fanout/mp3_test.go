@@ -47,13 +47,7 @@ func TestMP3Join(t *testing.T) {
 	}
 	// A sync in garbage whose length points at no frame.
 	garbage := []byte{1, 2, 0xFF, 0xFB, 0x90, 0x00, 3}
-	for _, c := range []struct {
-		name   string
-		stream []byte
-		from   int64
-		want   int64
-		told   bool // false: the window ends before it tells
-	}{
+	checkJoins(t, mp3Framing, []joinCase{
 		{"at a frame", frames(3), 0, 0, true},
 		{"inside a frame", frames(3), 10, 417, true},
 		{"after a false sync", append(garbage, frames(3)...), 0, int64(len(garbage)), true},
@@ -61,15 +55,5 @@ func TestMP3Join(t *testing.T) {
 		{"nothing yet", nil, 0, 0, false},
 		{"a false sync pointing past the end", garbage, 0, 0, false},
 		{"nothing found", make([]byte, 8<<10), 3, 3, true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			w := newWindow(4, 16<<10)
-			fill(&w, c.stream)
-			w.mu.RLock()
-			defer w.mu.RUnlock()
-			if got, _, told := mp3Framing.start(&w, c.from); got != c.want || told != c.told {
-				t.Errorf("join from %d = %d, %v; want %d, %v", c.from, got, told, c.want, c.told)
-			}
-		})
-	}
+	})
 }
