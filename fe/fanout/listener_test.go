@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"autoradio/internal/audioframe"
 )
 
 // fakeUpstream serves 60 KB of ADTS frames on /live.aac, then keeps the
@@ -89,8 +91,8 @@ func TestServe(t *testing.T) {
 		if _, err := io.ReadFull(bufio.NewReader(resp.Body), data); err != nil {
 			t.Fatalf("listener %d: %v", i, err)
 		}
-		if adtsFrameLen(data) != 300 {
-			t.Errorf("listener %d starts with % x, want a frame header", i, data[:adtsHeaderLen])
+		if audioframe.ADTSLen(data) != 300 {
+			t.Errorf("listener %d starts with % x, want a frame header", i, data[:audioframe.ADTSHeaderLen])
 		}
 	}
 	if c := f.Counts()["/live.aac"]; c.Listeners != 2 || c.Upstreams != 1 {
