@@ -11,8 +11,8 @@ const namespace = "autoradio"
 type metrics struct {
 	n *Node
 
-	up, master, listeners, bandwidth, reloads, restarts, stuck, unreadable *prometheus.Desc
-	mountListeners, mountSource                                            *prometheus.Desc
+	up, master, listeners, bandwidth, reloads, restarts, stuck, unreadable, silenceFeeds *prometheus.Desc
+	mountListeners, mountSource                                                          *prometheus.Desc
 }
 
 func newMetrics(n *Node) *metrics {
@@ -29,13 +29,14 @@ func newMetrics(n *Node) *metrics {
 		restarts:       d("icecast_restarts_total", "Icecast starts after the first one."),
 		stuck:          d("icecast_stuck_restarts_total", "Icecast restarts because it stopped applying its config (a deadlocked relay thread)."),
 		unreadable:     d("icecast_status_unreadable_total", "Polls of the local Icecast whose status answer did not parse (the last readable status was kept)."),
+		silenceFeeds:   d("icecast_silence_feeds", "Live silence mounts radiod is feeding to the local Icecast, one per codec when all is well (4); listeners of a mount without a source hear that silence."),
 		mountListeners: d("mount_listeners", "Listeners of a mount on this node, relays excluded.", "mount"),
 		mountSource:    d("mount_source_connected", "Whether a mount has a live source on this node.", "mount"),
 	}
 }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.up, m.master, m.listeners, m.bandwidth, m.reloads, m.restarts, m.stuck, m.unreadable, m.mountListeners, m.mountSource} {
+	for _, d := range []*prometheus.Desc{m.up, m.master, m.listeners, m.bandwidth, m.reloads, m.restarts, m.stuck, m.unreadable, m.silenceFeeds, m.mountListeners, m.mountSource} {
 		ch <- d
 	}
 	m.n.transcoders.Describe(ch)
@@ -50,6 +51,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.restarts, prometheus.CounterValue, float64(ic.Restarts))
 	ch <- prometheus.MustNewConstMetric(m.stuck, prometheus.CounterValue, float64(ic.StuckRestarts))
 	ch <- prometheus.MustNewConstMetric(m.unreadable, prometheus.CounterValue, float64(ic.UnreadableStatus))
+	gauge(m.silenceFeeds, float64(ic.SilenceFeeds))
 	m.n.transcoders.Collect(ch)
 	st := m.n.status.Current()
 	if st == nil {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"autoradio"
@@ -43,9 +44,10 @@ const (
 	// protocol, which autoradio does not use; its password is random.
 	RelayUser = "relay"
 
-	// sourceMargin is added to the mount count in <sources>: silence
-	// fallback files become sources of their own, plus some spare room.
-	sourceMargin = 8
+	// sourceMargin is added to the mount count in <sources>: the live
+	// silence mounts, the silence files (which become sources of their
+	// own), plus some spare room.
+	sourceMargin = 12
 	// clientMargin is added to <clients> for sources, status polls and
 	// admin requests, which all take a client slot.
 	clientMargin = 64
@@ -326,6 +328,8 @@ func (p *Params) build() (*xmlConfig, error) {
 	} else {
 		cfg.Relays, cfg.Mounts = p.relayMounts(mounts)
 	}
+	cfg.Mounts = append(cfg.Mounts, silenceMounts()...)
+	slices.SortFunc(cfg.Mounts, func(a, b xmlMount) int { return strings.Compare(a.Name, b.Name) })
 	return cfg, err
 }
 
@@ -348,7 +352,18 @@ func fallbackOf(m *autoradio.Mount) string {
 	if m.Fallback != "" {
 		return m.Fallback
 	}
-	return SilenceFile(m)
+	return SilenceMount(m)
+}
+
+// silenceMounts are the live silence mounts of every codec, hidden, each
+// falling back to its codec's silence file (see silences).
+func silenceMounts() []xmlMount {
+	var blocks []xmlMount
+	for _, s := range silences {
+		blocks = append(blocks, xmlMount{Type: "normal", Name: s.live,
+			FallbackMount: s.name, FallbackOverride: ptr(1), Hidden: ptr(1)})
+	}
+	return blocks
 }
 
 // masterMounts: sources connect here with each mount's own credentials;

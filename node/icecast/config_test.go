@@ -125,8 +125,9 @@ func TestRender1000Mounts(t *testing.T) {
 		if master {
 			wantRelays = 100 // every tenth mount relays an upstream URL
 		}
-		if len(cfg.Mounts) != 1000 || len(cfg.Relays) != wantRelays {
-			t.Errorf("master=%v: %d mounts, %d relays; want 1000, %d", master, len(cfg.Mounts), len(cfg.Relays), wantRelays)
+		if len(cfg.Mounts) != 1000+len(silences) || len(cfg.Relays) != wantRelays {
+			t.Errorf("master=%v: %d mounts, %d relays; want 1000 and %d of silence, %d",
+				master, len(cfg.Mounts), len(cfg.Relays), len(silences), wantRelays)
 		}
 		if cfg.Limits.Sources < 1000 {
 			t.Errorf("master=%v: <sources> %d is below the mount count", master, cfg.Limits.Sources)
@@ -219,21 +220,21 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
-func TestSilenceFile(t *testing.T) {
+func TestSilenceMount(t *testing.T) {
 	for _, tc := range []struct {
 		mount autoradio.Mount
 		want  string
 	}{
-		{autoradio.Mount{Name: "/a.ogg"}, "/_silence.ogg"},
-		{autoradio.Mount{Name: "/a.OGA"}, "/_silence.ogg"},
-		{autoradio.Mount{Name: "/a.opus"}, "/_silence.opus"},
-		{autoradio.Mount{Name: "/a.mp3"}, "/_silence.mp3"},
-		{autoradio.Mount{Name: "/a.aac"}, "/_silence.aac"},
-		{autoradio.Mount{Name: "/live"}, "/_silence.mp3"},
-		{autoradio.Mount{Name: "/live", Transcoding: &autoradio.Transcoding{Codec: "opus"}}, "/_silence.opus"},
+		{autoradio.Mount{Name: "/a.ogg"}, "/_silence-live.ogg"},
+		{autoradio.Mount{Name: "/a.OGA"}, "/_silence-live.ogg"},
+		{autoradio.Mount{Name: "/a.opus"}, "/_silence-live.opus"},
+		{autoradio.Mount{Name: "/a.mp3"}, "/_silence-live.mp3"},
+		{autoradio.Mount{Name: "/a.aac"}, "/_silence-live.aac"},
+		{autoradio.Mount{Name: "/live"}, "/_silence-live.mp3"},
+		{autoradio.Mount{Name: "/live", Transcoding: &autoradio.Transcoding{Codec: "opus"}}, "/_silence-live.opus"},
 	} {
-		if got := SilenceFile(&tc.mount); got != tc.want {
-			t.Errorf("SilenceFile(%s) = %s, want %s", tc.mount.Name, got, tc.want)
+		if got := SilenceMount(&tc.mount); got != tc.want {
+			t.Errorf("SilenceMount(%s) = %s, want %s", tc.mount.Name, got, tc.want)
 		}
 	}
 }

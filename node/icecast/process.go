@@ -40,8 +40,13 @@ func (s *Server) newSupervisor() error {
 }
 
 // lineLevel logs Icecast's error log at its own levels and its access log
-// (one line per request, including radiod's status polls) at Debug.
+// (one line per request, including radiod's status polls) at Debug. So is
+// the warning that a live silence mount is no file: Icecast looks for one
+// whenever a mount falling back to it has no source.
 func lineLevel(line string) slog.Level {
+	if strings.Contains(line, "unable to open file") && strings.Contains(line, "/_silence-live.") {
+		return slog.LevelDebug
+	}
 	for _, l := range []struct {
 		tag   string
 		level slog.Level

@@ -84,6 +84,7 @@ type Server struct {
 	status      atomic.Pointer[Status] // the poll loop's last answer; nil: none
 	poll        poller                 // owned by the poll loop
 
+	feeding       atomic.Int64 // silence feeds streaming now
 	reloads       atomic.Uint64
 	stuckRestarts atomic.Uint64
 	unreadable    atomic.Uint64
@@ -102,6 +103,9 @@ type Stats struct {
 	StuckRestarts uint64
 	// UnreadableStatus counts status answers that did not parse.
 	UnreadableStatus uint64
+	// SilenceFeeds is how many live silence mounts are being fed now:
+	// one per codec when all is well (see feedSilence).
+	SilenceFeeds int
 	// Changed is when Apply last changed the config; zero: never.
 	Changed time.Time
 }
@@ -142,13 +146,14 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 
 // Run runs Icecast until ctx ends: it waits for a config, stops any
 // Icecast a previous radiod left, then supervises the process, writes
-// the configs given to Apply and polls the status. It returns once
-// Icecast has exited.
+// the configs given to Apply, polls the status and feeds the live silence
+// mounts (feedSilence). It returns once Icecast has exited.
 func (s *Server) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.supervise(ctx) })
 	g.Go(func() error { return s.writeLoop(ctx) })
 	g.Go(func() error { return s.pollLoop(ctx) })
+	g.Go(func() error { return s.feedSilence(ctx) })
 	return g.Wait()
 }
 
@@ -176,6 +181,7 @@ func (s *Server) Stats() Stats {
 		Restarts:         s.sup.Restarts(),
 		StuckRestarts:    s.stuckRestarts.Load(),
 		UnreadableStatus: s.unreadable.Load(),
+		SilenceFeeds:     int(s.feeding.Load()),
 	}
 	if t := s.changed.Load(); t != nil {
 		st.Changed = *t

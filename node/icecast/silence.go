@@ -13,16 +13,27 @@ import (
 	"autoradio"
 )
 
-// silence describes one silence file: its name in the web root, the
-// ffmpeg lavfi input and the encoder arguments.
+// silence describes one codec's silence: the file Icecast plays itself,
+// the live mount radiod feeds, and the file it feeds it from. Each comes
+// with the ffmpeg lavfi input and encoder arguments of its file.
 type silence struct {
-	name  string
-	input string
-	args  []string
+	name        string // web-root path of the file Icecast plays
+	input       string
+	args        []string
+	live        string // the mount radiod feeds at the pace the audio plays
+	feed        string // web-root path of the file it feeds from
+	feedInput   string
+	feedArgs    []string
+	contentType string
 }
 
 // Silence fallbacks, by codec. Their names start with "/_", a prefix no
 // mount may use, so they never clash with a real mount.
+//
+// A mount without a fallback of its own falls back to its codec's live
+// silence mount, which radiod feeds in real time (feedSilence), and that
+// mount to the silence file, which Icecast plays while radiod does not
+// feed it. fallback-override moves listeners back up the chain.
 //
 // Icecast 2.4.4 plays a fallback file as a hidden source of its own that
 // reads about 16 KB every 200 ms (~75 KB/s measured, whatever the format),
@@ -34,26 +45,42 @@ type silence struct {
 // ~1.15x, MP3 320k ~1.8x, AAC ~2.8x (the AAC encoder pads nothing, so it
 // encodes white noise at -70 dBFS instead of digital silence). A 32k MP3
 // would run ~18x. Without ID3 and Xing headers, each wrap is clean.
+//
+// The fed files are paced by their own timeline, so they use low
+// bitrates instead: a listener that reads a mount at its own bitrate
+// keeps up with the silence that stands in for it.
 var silences = map[string]silence{
 	"vorbis": {"/_silence.ogg", anullsrc(44100),
-		[]string{"-c:a", "libvorbis", "-b:a", "480k", "-minrate", "480k", "-maxrate", "480k", "-f", "ogg"}},
+		[]string{"-c:a", "libvorbis", "-b:a", "480k", "-minrate", "480k", "-maxrate", "480k", "-f", "ogg"},
+		"/_silence-live.ogg", "/_silence-feed.ogg", anullsrc(44100),
+		[]string{"-c:a", "libvorbis", "-q:a", "0", "-f", "ogg"}, "application/ogg"},
 	"opus": {"/_silence.opus", anullsrc(48000),
-		[]string{"-c:a", "libopus", "-vbr", "off", "-b:a", "510k", "-f", "ogg"}},
+		[]string{"-c:a", "libopus", "-vbr", "off", "-b:a", "510k", "-f", "ogg"},
+		"/_silence-live.opus", "/_silence-feed.opus", anullsrc(48000),
+		[]string{"-c:a", "libopus", "-b:a", "16k", "-f", "ogg"}, "application/ogg"},
 	"mp3": {"/_silence.mp3", anullsrc(44100),
-		[]string{"-c:a", "libmp3lame", "-b:a", "320k", "-id3v2_version", "0", "-write_xing", "0", "-f", "mp3"}},
+		[]string{"-c:a", "libmp3lame", "-b:a", "320k", "-id3v2_version", "0", "-write_xing", "0", "-f", "mp3"},
+		"/_silence-live.mp3", "/_silence-feed.mp3", anullsrc(44100),
+		[]string{"-c:a", "libmp3lame", "-b:a", "32k", "-id3v2_version", "0", "-write_xing", "0", "-f", "mp3"}, "audio/mpeg"},
 	"aac": {"/_silence.aac", "anoisesrc=color=white:amplitude=0.0003:sample_rate=44100,aformat=channel_layouts=stereo",
-		[]string{"-c:a", "aac", "-b:a", "320k", "-f", "adts"}},
+		[]string{"-c:a", "aac", "-b:a", "320k", "-f", "adts"},
+		"/_silence-live.aac", "/_silence-feed.aac", anullsrc(44100),
+		[]string{"-c:a", "aac", "-b:a", "32k", "-f", "adts"}, "audio/aac"},
 }
 
-// silenceSeconds is the length of each silence file.
-const silenceSeconds = "5"
+// silenceSeconds is the length of each silence file Icecast plays, and
+// feedSeconds of each file radiod feeds.
+const (
+	silenceSeconds = "5"
+	feedSeconds    = "30"
+)
 
 func anullsrc(rate int) string {
 	return fmt.Sprintf("anullsrc=channel_layout=stereo:sample_rate=%d", rate)
 }
 
-// SilenceFile returns the web-root path of the silence file that a relay
-// node uses as the fallback of mount m when m has none of its own. The
+// SilenceMount returns the live silence mount that a node uses as the
+// fallback of mount m when m has none of its own (see silences). The
 // codec comes from the transcoding parameters when m is transcoded, else
 // from the path's extension: .ogg/.oga Ogg Vorbis, .opus Ogg Opus, .aac
 // ADTS AAC, anything else (.mp3, no extension) MP3, the most common format
@@ -61,8 +88,8 @@ func anullsrc(rate int) string {
 // Ogg and non-Ogg streams, so they are dropped as without a fallback;
 // between two non-Ogg formats (AAC in an extensionless mount) they get a
 // few seconds of audio their decoder may reject.
-func SilenceFile(m *autoradio.Mount) string {
-	return silences[silenceCodec(m)].name
+func SilenceMount(m *autoradio.Mount) string {
+	return silences[silenceCodec(m)].live
 }
 
 func silenceCodec(m *autoradio.Mount) string {
@@ -80,26 +107,38 @@ func silenceCodec(m *autoradio.Mount) string {
 	return "mp3"
 }
 
-// EnsureSilenceFiles writes every silence file into dir (a web root) with
-// ffmpeg ($PATH), skipping those that already exist. Each file is written
-// to a temporary name and renamed, so a crash never leaves half a file.
+// EnsureSilenceFiles writes every silence file, played and fed, into dir
+// (a web root) with ffmpeg ($PATH), skipping those that already exist.
+// Each file is written to a temporary name and renamed, so a crash never
+// leaves half a file.
 func EnsureSilenceFiles(ctx context.Context, dir string) error {
 	for _, s := range silences {
-		dst := filepath.Join(dir, filepath.FromSlash(s.name))
-		if _, err := os.Stat(dst); err == nil {
-			continue
-		}
-		if err := encodeSilence(ctx, dst, s); err != nil {
-			return fmt.Errorf("icecast: silence file %s: %w", dst, err)
+		for _, f := range []silenceFile{
+			{s.name, s.input, silenceSeconds, s.args},
+			{s.feed, s.feedInput, feedSeconds, s.feedArgs},
+		} {
+			dst := filepath.Join(dir, filepath.FromSlash(f.name))
+			if _, err := os.Stat(dst); err == nil {
+				continue
+			}
+			if err := encodeSilence(ctx, dst, f); err != nil {
+				return fmt.Errorf("icecast: silence file %s: %w", dst, err)
+			}
 		}
 	}
 	return nil
 }
 
-func encodeSilence(ctx context.Context, dst string, s silence) error {
+// silenceFile is how to encode one silence file.
+type silenceFile struct {
+	name, input, seconds string
+	args                 []string
+}
+
+func encodeSilence(ctx context.Context, dst string, s silenceFile) error {
 	tmp := dst + ".tmp"
 	args := []string{"-nostdin", "-v", "error", "-y", "-f", "lavfi",
-		"-i", s.input, "-t", silenceSeconds}
+		"-i", s.input, "-t", s.seconds}
 	args = append(append(args, s.args...), tmp)
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "ffmpeg", args...)

@@ -64,6 +64,7 @@ type xmlMount struct {
 	FallbackMount    string `xml:"fallback-mount,omitempty"`
 	FallbackOverride *int   `xml:"fallback-override"`
 	BurstSize        *int   `xml:"burst-size"`
+	Hidden           *int   `xml:"hidden"`
 }
 
 type xmlPaths struct {

@@ -45,6 +45,7 @@ func TestMonitoring(t *testing.T) {
 			`autoradio_mount_listeners{mount="/live.ogg"}`:        1,
 			`autoradio_mount_source_connected{mount="/live.ogg"}`: 1,
 			"autoradio_icecast_config_reloads_total":              1,
+			"autoradio_icecast_silence_feeds":                     4, // MP3, AAC, Vorbis, Opus
 		} {
 			if got, ok := metrics[name]; !ok || got < want {
 				return fmt.Errorf("%s = %v, want %v", name, got, want)

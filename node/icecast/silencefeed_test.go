@@ -1,0 +1,74 @@
+package icecast
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"autoradio/internal/audioframe"
+)
+
+// TestFeedPacesFrames: a feed sends each frame once its time to play,
+// less the lead, has come, never before, and starts over at the end.
+func TestFeedPacesFrames(t *testing.T) {
+	const (
+		frames   = 20
+		frameLen = 10
+		frameDur = 20 * time.Millisecond
+		lead     = 100 * time.Millisecond
+		loops    = 2
+	)
+	f := &silenceFeed{lead: lead}
+	for i := range frames {
+		f.data = append(f.data, bytes.Repeat([]byte{byte(i)}, frameLen)...)
+		f.marks = append(f.marks, audioframe.Mark{End: (i + 1) * frameLen, At: time.Duration(i+1) * frameDur})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, server := net.Pipe()
+	defer server.Close()
+	start := time.Now()
+	sent := make(chan error, 1)
+	go func() {
+		defer client.Close()
+		sent <- f.send(ctx, client, start)
+	}()
+
+	var got []byte
+	var arrived []time.Duration // of each byte
+	buf := make([]byte, 64)
+	for len(got) < loops*len(f.data) {
+		server.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := server.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", len(got), err)
+		}
+		now := time.Since(start)
+		got = append(got, buf[:n]...)
+		for range n {
+			arrived = append(arrived, now)
+		}
+	}
+	if want := bytes.Repeat(f.data, loops); !bytes.Equal(got[:len(want)], want) {
+		t.Fatalf("the feed sent %x, want the data %d times", got, loops)
+	}
+	for i := 0; i < len(got); i += frameLen {
+		frame := i / frameLen
+		due := time.Duration(frame)*frameDur - lead
+		if arrived[i] < due {
+			t.Errorf("frame %d (loop %d) sent %v after the start, before it was due at %v",
+				frame%frames, frame/frames, arrived[i], due)
+		}
+	}
+	// feed closes the connection when its context ends, which ends a
+	// write in progress; send itself stops between writes.
+	cancel()
+	server.Close()
+	if err := <-sent; !errors.Is(err, context.Canceled) && !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("send returned %v once its context ended, want context.Canceled or the closed connection", err)
+	}
+}
