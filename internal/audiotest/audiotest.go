@@ -8,12 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,25 +83,58 @@ type Listener struct {
 
 // Listen connects to url (following redirects) and reads until Stop.
 func Listen(ctx context.Context, url string) *Listener {
+	return listen(ctx, url, http.DefaultClient, nil)
+}
+
+// ListenPaced is Listen for a listener that plays what it receives as it
+// receives it, like a hardware radio: after a first buffer of burst
+// bytes it reads at most rate bytes a second, through a small socket
+// receive buffer, so that what it cannot take yet waits on the server's
+// side, not in the kernel.
+func ListenPaced(ctx context.Context, url string, rate, burst int) *Listener {
+	d := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var err error
+		c.Control(func(fd uintptr) {
+			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, pacedRcvBuf)
+		})
+		return err
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	return listen(ctx, url, client, &pace{rate: rate, burst: burst})
+}
+
+// pacedRcvBuf is the receive buffer of a paced listener's socket.
+const pacedRcvBuf = 16 << 10
+
+// pace is how fast a paced listener reads.
+type pace struct{ rate, burst int }
+
+// allowed returns how much a listener may have read by d after it began.
+func (p *pace) allowed(d time.Duration) int {
+	return p.burst + int(int64(p.rate)*int64(d)/int64(time.Second))
+}
+
+func listen(ctx context.Context, url string, client *http.Client, p *pace) *Listener {
 	ctx, cancel := context.WithCancel(ctx)
 	l := &Listener{cancel: cancel, done: make(chan struct{})}
-	go l.run(ctx, url)
+	go l.run(ctx, url, client, p)
 	return l
 }
 
-func (l *Listener) run(ctx context.Context, url string) {
+func (l *Listener) run(ctx context.Context, url string, client *http.Client, p *pace) {
 	defer close(l.done)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		l.fail(err)
 		return
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		l.fail(err)
 		return
 	}
 	defer resp.Body.Close()
+	began := time.Now()
 	l.mu.Lock()
 	l.status, l.finalURL, l.last = resp.StatusCode, resp.Request.URL.String(), time.Now()
 	l.mu.Unlock()
@@ -108,8 +143,21 @@ func (l *Listener) run(ctx context.Context, url string) {
 		return
 	}
 	buf := make([]byte, 4096)
+	total := 0
 	for {
-		n, err := resp.Body.Read(buf)
+		want := len(buf)
+		for p != nil {
+			if want = min(len(buf), p.allowed(time.Since(began))-total); want > 0 {
+				break
+			}
+			select {
+			case <-time.After(time.Duration(len(buf)) * time.Second / time.Duration(p.rate)):
+			case <-ctx.Done():
+				return
+			}
+		}
+		n, err := resp.Body.Read(buf[:want])
+		total += n
 		if n > 0 {
 			l.record(buf[:n])
 		}
