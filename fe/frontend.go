@@ -38,6 +38,9 @@ type Config struct {
 	Policy lb.Policy
 	// LocalIcecast is host:port of this node's Icecast.
 	LocalIcecast string
+	// NodeName is this node's name, as radiod publishes it (see
+	// httpfe.Config).
+	NodeName string
 	// SourceGuard limits source password guessing (see httpfe.Config).
 	SourceGuard authguard.Config
 	// SourceHold bounds how long a source is held while the master's
@@ -83,6 +86,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		Domain:       cfg.Domain,
 		DisableProxy: cfg.DisableProxy,
 		LocalIcecast: cfg.LocalIcecast,
+		NodeName:     cfg.NodeName,
 		SourceGuard:  cfg.SourceGuard,
 		SourceHold:   cfg.SourceHold,
 	}, f.cluster, reg, cfg.Logger)

@@ -96,6 +96,7 @@ func run(ctx context.Context, f *flags) error {
 		DisableProxy:  !f.proxy,
 		Policy:        f.policy,
 		LocalIcecast:  net.JoinHostPort(f.IPs[0], strconv.Itoa(f.icecastPort)),
+		NodeName:      f.Name,
 		SourceGuard:   f.guard,
 		SourceHold:    f.sourceHold,
 		Logger:        log,

@@ -8,8 +8,19 @@ import (
 // Config configures a Fanout. A zero field with a stated default takes
 // it; the others must be set (fe/httpfe sets them from its own Config).
 type Config struct {
-	// Upstream is where streams come from.
+	// Upstream is where streams come from: the local Icecast.
 	Upstream Upstream
+	// Others returns the Icecasts of other nodes that serve mount live,
+	// best first, for while the local one does not (it restarts, its relay
+	// is not up yet or stalls). nil: none.
+	Others func(mount string) []Upstream
+	// LocalLive tells whether the local Icecast serves mount live, as far
+	// as the cluster knows: a feed streaming from another node moves back
+	// once it does. nil: always.
+	LocalLive func(mount string) bool
+	// ProbeInterval is how often a feed streaming from another node
+	// checks LocalLive. Default 1s.
+	ProbeInterval time.Duration
 	// WindowSize is the size of each feed's window: a listener that falls
 	// this far behind is disconnected. At least two chunks.
 	WindowSize int
@@ -43,16 +54,18 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultChunkSize  = 16 << 10
-	DefaultMinRead    = 4 << 10
-	DefaultRetryDelay = 250 * time.Millisecond
-	DefaultSendBuffer = 64 << 10
+	DefaultChunkSize     = 16 << 10
+	DefaultMinRead       = 4 << 10
+	DefaultRetryDelay    = 250 * time.Millisecond
+	DefaultProbeInterval = time.Second
+	DefaultSendBuffer    = 64 << 10
 )
 
 func (c Config) withDefaults() Config {
 	c.ChunkSize = cmp.Or(c.ChunkSize, DefaultChunkSize)
 	c.MinRead = cmp.Or(c.MinRead, DefaultMinRead)
 	c.RetryDelay = cmp.Or(c.RetryDelay, DefaultRetryDelay)
+	c.ProbeInterval = cmp.Or(c.ProbeInterval, DefaultProbeInterval)
 	c.SendBuffer = cmp.Or(c.SendBuffer, DefaultSendBuffer)
 	return c
 }

@@ -12,6 +12,8 @@ type metrics struct {
 	streamBytes   prometheus.Counter
 	upstreams     prometheus.Gauge
 	slowListeners prometheus.Counter
+	moves         *prometheus.CounterVec
+	splices       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,8 +34,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "autoradio", Name: "proxied_slow_listeners_total",
 			Help: "Proxied listeners disconnected for falling behind the stream.",
 		}),
+		moves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "proxied_upstream_moves_total",
+			Help: "Feeds of proxied streams moved to another node's Icecast (to=\"other\") while the local one did not serve the mount, and back (to=\"local\").",
+		}, []string{"to"}),
+		splices: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "proxied_splices_total",
+			Help: "New upstream connections of proxied streams joined to the old: right after its end (how=\"overlap\", seamless) or at the first join point (how=\"join\", audio was lost).",
+		}, []string{"how"}),
 	}
-	for _, c := range []prometheus.Collector{m.streams, m.streamBytes, m.upstreams, m.slowListeners} {
+	for _, c := range []prometheus.Collector{m.streams, m.streamBytes, m.upstreams, m.slowListeners, m.moves, m.splices} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("fanout: registering metrics: %w", err)
 		}

@@ -45,8 +45,15 @@ type feed struct {
 	// it could not be reached; head is the response head for listeners.
 	status    int
 	head      []byte
-	icy       bool        // the stream has Icy metadata: it is never reconnected
 	connected atomic.Bool // reading the upstream's stream
+
+	// Owned by the run goroutine: the stream goes from the upstream
+	// through demux (Icy feeds), sp and mux (Icy feeds) to the window.
+	sp    splicer
+	demux *icyDemux // nil: the connection has no Icy metadata
+	mux   *icyMux   // nil: the feed has no Icy metadata
+	buf   []byte    // read buffer
+	out   []byte    // mux's output
 
 	// Guarded by Fanout.mu.
 	listeners int
@@ -62,8 +69,10 @@ func newFeed(f *Fanout, k feedKey) *feed {
 }
 
 // run connects to the upstream and reads the stream until the feed is
-// closed, or until the upstream has been unreachable for the reconnect
-// period.
+// closed, or until no upstream has served it for the reconnect period.
+// The stream comes from the local Icecast, or from another node's while
+// the local one does not serve the mount (see open); the connections
+// follow each other seamlessly for the listeners (see splicer).
 func (fd *feed) run() {
 	defer fd.f.wg.Done()
 	defer fd.stop()
@@ -71,8 +80,9 @@ func (fd *feed) run() {
 	f.m.upstreams.Inc()
 	defer f.m.upstreams.Dec()
 	lost := time.Now()
+	avoidLocal := false
 	for first := true; ; first = false {
-		resp, err := f.cfg.Upstream.Open(fd.ctx, fd.mount, fd.key.icy)
+		resp, local, err := fd.open(avoidLocal)
 		if first {
 			fd.setHead(resp, err)
 			if fd.status != http.StatusOK {
@@ -81,26 +91,71 @@ func (fd *feed) run() {
 				return
 			}
 		}
+		avoidLocal = local
+		delay := f.cfg.RetryDelay
 		if err == nil && resp.Status == http.StatusOK {
-			err = fd.read(resp.Body)
+			fd.connect(resp, first)
+			began := time.Now()
+			local, err = fd.read(resp.Body, local)
+			avoidLocal = local
 			lost = time.Now()
+			if lost.Sub(began) >= time.Second {
+				delay = 0 // a stream that ends is replaced at once
+			}
 		}
-		if fd.ctx.Err() != nil || fd.icy {
-			// Icy listeners count metadata intervals from where they
-			// joined: a new connection would not keep to them.
+		if fd.ctx.Err() != nil {
 			return
 		}
 		if time.Since(lost) > f.cfg.Reconnect {
-			f.log.Warn("lost the local Icecast's stream", "mount", fd.mount, "err", err)
+			f.log.Warn("lost the mount's stream", "mount", fd.mount, "err", err)
 			return
 		}
-		f.log.Debug("reconnecting to the local Icecast", "mount", fd.mount, "err", err)
+		f.log.Debug("reconnecting", "mount", fd.mount, "err", err)
 		select {
 		case <-fd.ctx.Done():
 			return
-		case <-time.After(f.cfg.RetryDelay):
+		case <-time.After(delay):
 		}
 	}
+}
+
+// open requests the mount: from the local Icecast first when it serves
+// the mount live (LocalLive) and did not just fail (avoidLocal), else
+// from the other nodes that do (Others), best first, and from the local
+// Icecast when none answers. local tells where resp comes from; a failed
+// request returns the local Icecast's answer.
+func (fd *feed) open(avoidLocal bool) (resp *Response, local bool, err error) {
+	f := fd.f
+	var others []Upstream
+	if f.cfg.Others != nil {
+		others = f.cfg.Others(fd.mount)
+	}
+	localTried := false
+	if len(others) == 0 || (!avoidLocal && f.localLive(fd.mount)) {
+		resp, err = f.cfg.Upstream.Open(fd.ctx, fd.mount, fd.key.icy)
+		if streaming(resp, err) || len(others) == 0 {
+			return resp, true, err
+		}
+		localTried = true
+	}
+	for _, u := range others {
+		r, err := u.Open(fd.ctx, fd.mount, fd.key.icy)
+		if streaming(r, err) {
+			f.m.moves.WithLabelValues("other").Inc()
+			f.log.Info("streaming a mount from another node", "mount", fd.mount)
+			return r, false, nil
+		}
+	}
+	if !localTried {
+		resp, err = f.cfg.Upstream.Open(fd.ctx, fd.mount, fd.key.icy)
+	}
+	return resp, true, err
+}
+
+func streaming(resp *Response, err error) bool { return err == nil && resp.Status == http.StatusOK }
+
+func (f *Fanout) localLive(mount string) bool {
+	return f.cfg.LocalLive == nil || f.cfg.LocalLive(mount)
 }
 
 // setHead records the answer to the first request and wakes the
@@ -113,32 +168,92 @@ func (fd *feed) setHead(resp *Response, err error) {
 	}
 	fd.status = resp.Status
 	fd.head = responseHead(resp.Header)
+	kind := kindOf(resp.Header.Get("Content-Type"))
+	fd.sp.kind = kind
 	metaint := 0
 	if n, _ := strconv.Atoi(resp.Header.Get("Icy-MetaInt")); fd.key.icy && n > 0 {
-		metaint, fd.icy = n, true
+		metaint = n
+		fd.mux = newIcyMux(n)
 	}
-	fd.join = joinerOf(kindOf(resp.Header.Get("Content-Type")), metaint)
+	fd.join = joinerOf(kind, metaint)
 }
 
-// read copies a stream into the window until it fails. Reads gather at
-// least MinRead bytes, so that listeners wake a few times a second rather
-// than for every packet; the upstream must send something within
-// ReadTimeout.
-func (fd *feed) read(body Body) error {
-	defer body.Close()
+// connect prepares for the stream of resp: after the first connection,
+// its data must be spliced onto what the listeners have; an Icy stream
+// is taken apart with its own count.
+func (fd *feed) connect(resp *Response, first bool) {
+	if !first {
+		fd.sp.restart()
+	}
+	fd.demux = nil
+	if n, _ := strconv.Atoi(resp.Header.Get("Icy-MetaInt")); fd.mux != nil && n > 0 {
+		fd.demux = newIcyDemux(n)
+	}
+	if fd.buf == nil {
+		fd.buf = make([]byte, fd.f.cfg.ChunkSize)
+	}
+}
+
+// read copies a stream into the window until it fails, and returns
+// whether the stream it read last was the local Icecast's. Reads gather
+// at least MinRead bytes, so that listeners wake a few times a second
+// rather than for every packet; the upstream must send something within
+// ReadTimeout. A feed streaming from another node goes back to the local
+// Icecast as soon as that serves the mount live again.
+func (fd *feed) read(body Body, local bool) (bool, error) {
+	defer func() { body.Close() }()
 	fd.connected.Store(true)
 	defer fd.connected.Store(false)
+	f := fd.f
+	probed := time.Now()
 	for {
-		buf := fd.space()
-		body.SetReadDeadline(time.Now().Add(fd.f.cfg.ReadTimeout))
-		n, err := io.ReadAtLeast(body, buf, min(len(buf), fd.f.cfg.MinRead))
+		body.SetReadDeadline(time.Now().Add(f.cfg.ReadTimeout))
+		n, err := io.ReadAtLeast(body, fd.buf, min(len(fd.buf), f.cfg.MinRead))
 		if n > 0 {
-			fd.publish(buf[:n])
+			fd.take(fd.buf[:n])
 		}
 		if err != nil {
-			return err
+			return local, err
 		}
+		if local || time.Since(probed) < f.cfg.ProbeInterval || !f.localLive(fd.mount) {
+			continue
+		}
+		probed = time.Now()
+		resp, err := f.cfg.Upstream.Open(fd.ctx, fd.mount, fd.key.icy)
+		if !streaming(resp, err) {
+			continue
+		}
+		body.Close()
+		body, local = resp.Body, true
+		fd.connect(resp, false)
+		f.m.moves.WithLabelValues("local").Inc()
+		f.log.Info("streaming a mount from the local Icecast again", "mount", fd.mount)
 	}
+}
+
+// take passes data from the upstream on to the window: the audio through
+// the splicer, the titles to the muxer.
+func (fd *feed) take(p []byte) {
+	if fd.demux != nil {
+		fd.demux.split(p, fd.audio, fd.mux.title)
+		return
+	}
+	fd.audio(p)
+}
+
+func (fd *feed) audio(p []byte) {
+	out, how := fd.sp.take(p, time.Now())
+	if how != "" {
+		fd.f.m.splices.WithLabelValues(how).Inc()
+	}
+	if len(out) == 0 {
+		return
+	}
+	if fd.mux != nil {
+		fd.out = fd.mux.mux(fd.out[:0], out)
+		out = fd.out
+	}
+	fd.window.write(out)
 }
 
 // stop marks the feed as over: listeners finish what is in the window,

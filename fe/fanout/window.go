@@ -50,6 +50,16 @@ func (w *window) publish(p []byte) {
 	w.wake = make(chan struct{})
 }
 
+// write copies p into the window and publishes it.
+func (w *window) write(p []byte) {
+	for len(p) > 0 {
+		s := w.space()
+		n := copy(s, p)
+		w.publish(s[:n])
+		p = p[n:]
+	}
+}
+
 // finish marks the stream as over: listeners finish what is in the
 // window, then get io.EOF.
 func (w *window) finish() {

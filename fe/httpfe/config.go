@@ -32,6 +32,11 @@ type Config struct {
 	// LocalIcecast is host:port of this node's Icecast, which /_stream/
 	// streams from. Default DefaultLocalIcecast.
 	LocalIcecast string
+	// NodeName is this node's name, as radiod publishes it. With it, a
+	// proxied stream comes from another node's Icecast while the local
+	// one does not serve the mount live (it restarts, its relay is not up
+	// yet or stalls), and back. Empty: only from the local Icecast.
+	NodeName string
 
 	// ReadHeaderTimeout bounds the time to read a request's headers.
 	// Default 10s.

@@ -71,13 +71,8 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		admin:   newAdminClient(cfg),
 		closing: make(chan struct{}),
 	}
-	h.fanout, err = fanout.New(fanout.Config{
-		Upstream: &fanout.HTTPUpstream{
-			Addr:           cfg.LocalIcecast,
-			DialTimeout:    cfg.DialTimeout,
-			HeaderTimeout:  cfg.ResponseTimeout,
-			ReadBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
-		},
+	fc := fanout.Config{
+		Upstream:     h.icecastUpstream(cfg.LocalIcecast),
 		WindowSize:   cfg.StreamQueueSize,
 		Burst:        cfg.StreamBurstSize,
 		ReadTimeout:  cfg.ResponseTimeout,
@@ -86,7 +81,11 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		HeadTimeout:  cfg.ResponseTimeout,
 		Grace:        cfg.StreamGrace,
 		Reconnect:    cfg.StreamReconnect,
-	}, reg, h.log)
+	}
+	if cfg.NodeName != "" {
+		fc.Others, fc.LocalLive = h.otherUpstreams, h.localLive
+	}
+	h.fanout, err = fanout.New(fc, reg, h.log)
 	if err != nil {
 		return nil, err
 	}

@@ -78,3 +78,48 @@ func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request, p strin
 	w.WriteHeader(http.StatusNoContent)
 	return kind
 }
+
+// icecastUpstream is the fan-out's way to an Icecast at addr.
+func (h *Handler) icecastUpstream(addr string) *fanout.HTTPUpstream {
+	return &fanout.HTTPUpstream{
+		Addr:           addr,
+		DialTimeout:    h.cfg.DialTimeout,
+		HeaderTimeout:  h.cfg.ResponseTimeout,
+		ReadBufferSize: 1 << 10, // Icecast's headers are short; the body bypasses it
+	}
+}
+
+// otherUpstreams returns the Icecasts of the other nodes that report
+// mount live, the master first: where a proxied stream comes from while
+// the local Icecast does not serve it.
+func (h *Handler) otherUpstreams(mount string) []fanout.Upstream {
+	var ups []fanout.Upstream
+	for _, n := range h.cluster.Nodes() {
+		if n.Name == h.cfg.NodeName || !servesLive(n, mount) || len(n.IPs) == 0 {
+			continue
+		}
+		up := h.icecastUpstream(net.JoinHostPort(n.IPs[0], strconv.Itoa(n.IcecastPort)))
+		if n.IsMaster {
+			ups = append([]fanout.Upstream{up}, ups...)
+		} else {
+			ups = append(ups, up)
+		}
+	}
+	return ups
+}
+
+// localLive tells whether this node reports mount live.
+func (h *Handler) localLive(mount string) bool {
+	for _, n := range h.cluster.Nodes() {
+		if n.Name == h.cfg.NodeName {
+			return servesLive(n, mount)
+		}
+	}
+	return false
+}
+
+// servesLive tells whether node n's Icecast reports mount with a source.
+func servesLive(n *autoradio.NodeStatus, mount string) bool {
+	ms, ok := n.Mount(mount)
+	return n.IcecastOK && ok && ms.SourceConnected
+}
