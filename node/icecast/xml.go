@@ -64,6 +64,7 @@ type xmlMount struct {
 	FallbackMount    string `xml:"fallback-mount,omitempty"`
 	FallbackOverride *int   `xml:"fallback-override"`
 	BurstSize        *int   `xml:"burst-size"`
+	Charset          string `xml:"charset,omitempty"`
 }
 
 type xmlPaths struct {
