@@ -208,3 +208,75 @@ func TestTitlesKeepTheirCharacters(t *testing.T) {
 		}
 	})
 }
+
+// controlBytes is every byte from 0x01 to 0x1F.
+var controlBytes = func() string {
+	var b strings.Builder
+	for c := byte(1); c < 0x20; c++ {
+		b.WriteByte(c)
+	}
+	return b.String()
+}()
+
+// TestControlBytesInTitlesOnTwoNodes sends titles with every control
+// byte, NUL included, and with invalid UTF-8 through the front-end of the
+// node that is not master. The master streams them to the relay node,
+// whose Icecast reads them from the stream: both nodes stay up and
+// readable, the front-ends still send listeners to them, DNS still
+// answers both addresses, and listeners still get audio.
+func TestControlBytesInTitlesOnTwoNodes(t *testing.T) {
+	ct.Require(t)
+	testenv.RequireBinaries(t, "curl", "dig")
+	ctx := testenv.Context(t, 3*time.Minute)
+	tc := startTitleCluster(t, ctx, "/control.mp3")
+
+	for _, c := range []struct {
+		name      string
+		params    url.Values
+		stream    string // the title in the stream
+		published string // the title the nodes publish
+	}{
+		// Icecast decodes the value into a C string: %00 ends it.
+		{name: "bytes 0x00 to 0x1F", stream: "t", published: "t",
+			params: url.Values{"song": {"t\x00" + controlBytes + "end"}}},
+		// The other control bytes go into the stream as they are; the
+		// status shows them as spaces.
+		{name: "bytes 0x01 to 0x1F, then 0x00", stream: "t" + controlBytes + "end",
+			published: "t" + strings.Repeat(" ", len(controlBytes)) + "end",
+			params:    url.Values{"song": {"t" + controlBytes + "end\x00cut"}}},
+		// Without a charset, the front-end names ISO-8859-1, in which
+		// every byte is a character.
+		{name: "invalid UTF-8, no charset", stream: "bad ÿþÃ", published: "bad ÿþÃ",
+			params: url.Values{"song": {"bad \xff\xfe\xc3"}}},
+		// Said to be UTF-8, it cannot be converted: Icecast streams the
+		// bytes as they are and keeps them out of its statistics, which
+		// keep the title before.
+		{name: "invalid UTF-8, charset=UTF-8", stream: "bad \xff\xfe\xc3 (2)", published: "bad ÿþÃ",
+			params: url.Values{"song": {"bad \xff\xfe\xc3 (2)"}, "charset": {"UTF-8"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tc.setTitle(t, c.params)
+			tc.icyTitle(t, ctx, c.stream)
+			tc.publishedTitles(t, tc.m.Name, c.published)
+		})
+	}
+
+	for _, r := range []*ct.Radiod{tc.r1, tc.r2} {
+		if _, err := r.Status(); err != nil {
+			t.Errorf("%s's Icecast status: %v", r.Name, err)
+		}
+	}
+	for _, f := range []*ct.Redirectord{tc.f1, tc.f2} {
+		target := redirectTarget(t, f.URL(tc.m.Name))
+		if !slices.ContainsFunc(tc.ips, func(ip string) bool {
+			return target == fmt.Sprintf("http://%s:%d/_stream%s", ip, tc.httpPort, tc.m.Name)
+		}) {
+			t.Errorf("%s redirects to %q, want a node's /_stream%s", f.Name, target, tc.m.Name)
+		}
+		if got := digA(t, f.IP, tc.dnsPort); !slices.Equal(got, tc.ips) {
+			t.Errorf("%s: radio.test A = %v, want %v", f.Name, got, tc.ips)
+		}
+	}
+	curlDecodes(t, ctx, tc.f1.URL(tc.m.Name))
+	decodeCapture(t, ctx, tc.r2.URL(tc.m.Name), 3*time.Second)
+}
