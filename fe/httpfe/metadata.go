@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"unicode/utf8"
 
 	"autoradio"
 )
@@ -76,13 +77,7 @@ func (h *Handler) serveMetadata(w *recorder, r *http.Request) {
 func (h *Handler) updateMetadata(w http.ResponseWriter, r *http.Request, m *autoradio.Mount, master *autoradio.MasterInfo, q url.Values) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.DialTimeout+h.cfg.ResponseTimeout)
 	defer cancel()
-	fwd := url.Values{}
-	for _, k := range metadataParams {
-		if v, ok := q[k]; ok {
-			fwd[k] = v
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+master.IcecastAddr()+metadataPath+"?"+fwd.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+master.IcecastAddr()+metadataPath+"?"+forwardedMetadata(q).Encode(), nil)
 	if err != nil {
 		http.Error(w, "bad metadata request", http.StatusBadRequest)
 		return
@@ -111,6 +106,64 @@ func (h *Handler) updateMetadata(w http.ResponseWriter, r *http.Request, m *auto
 	w.Header().Set("Cache-Control", "no-cache, no-store")
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, io.LimitReader(resp.Body, maxMetadataAnswer))
+}
+
+// forwardedMetadata returns the parameters of an update that the
+// master's Icecast is sent: those of metadataParams, and a charset when
+// the client named none (see textCharset).
+//
+// Values go as the client sent them, control characters included: the
+// status parser blanks those. A NUL (%00) ends the value there, as
+// Icecast decodes it into a C string: "A%00B" sets the title "A".
+func forwardedMetadata(q url.Values) url.Values {
+	fwd := url.Values{}
+	for _, k := range metadataParams {
+		if v, ok := q[k]; ok {
+			fwd[k] = v
+		}
+	}
+	if fwd.Get("charset") == "" {
+		if cs := textCharset(fwd); cs != "" {
+			fwd.Set("charset", cs)
+		}
+	}
+	return fwd
+}
+
+// metadataText are the parameters of an update that hold text.
+var metadataText = []string{"song", "title", "artist"}
+
+// textCharset names the charset of the text of an update that names
+// none. Without one, Icecast 2.4 takes the bytes as they are, in the
+// mount's charset (UTF-8, as radiod configures every mount), so that a
+// title in another charset would go into the stream as invalid UTF-8 and
+// be kept out of the statistics. Text that is valid UTF-8 is UTF-8;
+// anything else is taken for ISO-8859-1, what Icecast assumes of MP3
+// titles by default and what older clients send, in which every byte is
+// a character. ASCII, the same in both, needs no name: "".
+func textCharset(q url.Values) string {
+	ascii := true
+	for _, k := range metadataText {
+		for _, v := range q[k] {
+			if !utf8.ValidString(v) {
+				return "ISO-8859-1"
+			}
+			ascii = ascii && isASCII(v)
+		}
+	}
+	if ascii {
+		return ""
+	}
+	return "UTF-8"
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // sourceAuthorized reports whether r carries m's source credentials. A

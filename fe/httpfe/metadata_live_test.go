@@ -62,8 +62,9 @@ func TestLiveMetadata(t *testing.T) {
 
 	t.Run("title reaches the master, listeners and late listeners", func(t *testing.T) {
 		first := env.icyOpen(ctx, t, "/title.mp3")
-		// ASCII: Icecast shows other characters as entities in its
-		// status, and in the stream in the mount's charset.
+		// ASCII: this Icecast keeps its default charset, ISO8859-1,
+		// in which other characters become entities (radiod's mounts
+		// are UTF-8; test/e2e/titles_test.go has those).
 		const title = "Front-end Title (live) & more"
 		code, _, body := env.metadata(ctx, t, updinfo("/title.mp3", title), basicAuth(srcUser, srcPass))
 		if code != http.StatusOK || !strings.Contains(body, "Metadata update successful") {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -152,5 +153,58 @@ func TestMetadataGuessingIsLimited(t *testing.T) {
 	}
 	if v := metricValue(t, reg, "autoradio_source_lockouts_total"); v != 1 {
 		t.Errorf("lockouts counted: %v, want 1", v)
+	}
+}
+
+func TestForwardedMetadata(t *testing.T) {
+	for _, tc := range []struct {
+		name, query, want string
+	}{
+		{name: "ASCII, no charset", query: "mount=/m&mode=updinfo&song=A+-+B",
+			want: "mode=updinfo&mount=%2Fm&song=A+-+B"},
+		{name: "UTF-8, no charset", query: "mount=/m&mode=updinfo&song=Caf%C3%A9+%E2%99%AB",
+			want: "charset=UTF-8&mode=updinfo&mount=%2Fm&song=Caf%C3%A9+%E2%99%AB"},
+		{name: "Latin-1, no charset", query: "mount=/m&mode=updinfo&song=Caf%E9",
+			want: "charset=ISO-8859-1&mode=updinfo&mount=%2Fm&song=Caf%E9"},
+		{name: "empty charset", query: "mount=/m&mode=updinfo&song=Caf%C3%A9&charset=",
+			want: "charset=UTF-8&mode=updinfo&mount=%2Fm&song=Caf%C3%A9"},
+		{name: "UTF-8 artist, Latin-1 title", query: "mount=/m&mode=updinfo&artist=Zo%C3%AB&title=Caf%E9",
+			want: "artist=Zo%C3%AB&charset=ISO-8859-1&mode=updinfo&mount=%2Fm&title=Caf%E9"},
+		{name: "charset named: kept", query: "mount=/m&mode=updinfo&song=Caf%E9&charset=UTF-8",
+			want: "charset=UTF-8&mode=updinfo&mount=%2Fm&song=Caf%E9"},
+		{name: "control characters and NUL passed on", query: "mount=/m&mode=updinfo&song=a%00b%01c%1F",
+			want: "mode=updinfo&mount=%2Fm&song=a%00b%01c%1F"},
+		{name: "other parameters dropped", query: "mount=/m&mode=updinfo&song=x&pass=secret&url=http://x/",
+			want: "mode=updinfo&mount=%2Fm&song=x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := forwardedMetadata(q).Encode(); got != tc.want {
+				t.Errorf("forwarded %s\nwant      %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTextCharset(t *testing.T) {
+	for _, tc := range []struct {
+		values url.Values
+		want   string
+	}{
+		{url.Values{}, ""},
+		{url.Values{"song": {"plain ASCII & 'quotes'"}}, ""},
+		{url.Values{"song": {"Café ♫"}}, "UTF-8"},
+		{url.Values{"title": {"Caf\xe9"}}, "ISO-8859-1"},
+		{url.Values{"song": {"ok", "Caf\xe9"}}, "ISO-8859-1"},
+		{url.Values{"artist": {"Zoë"}, "title": {"x"}}, "UTF-8"},
+		// Only text parameters count: a mount path is ASCII anyway.
+		{url.Values{"mount": {"/m\xe9"}, "song": {"x"}}, ""},
+	} {
+		if got := textCharset(tc.values); got != tc.want {
+			t.Errorf("textCharset(%q) = %q, want %q", tc.values, got, tc.want)
+		}
 	}
 }

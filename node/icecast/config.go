@@ -404,8 +404,21 @@ func (p *Params) relayMounts(mounts []*autoradio.Mount) ([]xmlRelay, []xmlMount)
 	return relays, blocks
 }
 
+// titleCharset is the <charset> of every mount: the character set of
+// the titles Icecast keeps. Icecast 2.4 converts an MP3 or AAC mount's
+// titles into it, from the charset a metadata update names (none: the
+// bytes as they are), before it puts them into the stream and, converted
+// back, into its statistics; its default, ISO8859-1, cannot hold most
+// characters, which the conversion (libxml2's) writes as "&#9835;", and
+// it turns UTF-8 sent without a charset into mojibake ("CafÃ©"). With
+// UTF-8 every title keeps its characters, in the statistics and in the
+// stream (where current players read UTF-8), and a relay node reads the
+// titles in the master's stream as what they are. Ogg titles are UTF-8
+// whatever this says.
+const titleCharset = "UTF-8"
+
 func (p *Params) mountBlock(name, fallback string) xmlMount {
-	b := xmlMount{Type: "normal", Name: name}
+	b := xmlMount{Type: "normal", Name: name, Charset: titleCharset}
 	if fallback != "" {
 		b.FallbackMount = fallback
 		b.FallbackOverride = ptr(1)

@@ -65,7 +65,9 @@ var ErrUnreadableStatus = errors.New("unreadable status")
 // cannot name the other control characters, which Icecast passes on raw
 // and JSON forbids in a string: ParseStatus turns them into spaces, so
 // that no title can make the status unreadable. encoding/json replaces
-// invalid UTF-8 with U+FFFD.
+// invalid UTF-8 with U+FFFD. Other characters come as they are, since
+// every mount keeps its titles in UTF-8 (titleCharset): a character
+// reference in a title is the source's own text, and stays so.
 func ParseStatus(data []byte) (*Status, error) {
 	var s Status
 	if err := json.Unmarshal(blankControls(data), &s); err != nil {

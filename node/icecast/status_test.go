@@ -89,6 +89,21 @@ func TestParseStatusTitleBytes(t *testing.T) {
 	}
 }
 
+// Captured from icecast2 2.4.4 with <charset>UTF-8</charset> on the
+// mount, after an update with charset=UTF-8: the stylesheet writes the
+// title's characters as they are. A title is text: markup and character
+// references in it are the source's own and stay as they are.
+func TestParseStatusTitleText(t *testing.T) {
+	st, err := ParseStatus(readFixture(t, "status-utf8.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `Café ♫ <b>&#9835;</b> "q" \ 日本`
+	if m, _ := st.Mount("/t.mp3"); m.Title != want {
+		t.Errorf("title %q, want %q", m.Title, want)
+	}
+}
+
 func TestMountStatusesExcludeRelays(t *testing.T) {
 	st := &Status{Mounts: []MountStat{{Mount: "/a", Listeners: 5, Relays: 2, SourceConnected: true}}}
 	got := st.MountStatuses([]string{"/a"})

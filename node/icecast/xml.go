@@ -65,6 +65,7 @@ type xmlMount struct {
 	FallbackOverride *int   `xml:"fallback-override"`
 	BurstSize        *int   `xml:"burst-size"`
 	Hidden           *int   `xml:"hidden"`
+	Charset          string `xml:"charset,omitempty"`
 }
 
 type xmlPaths struct {
