@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"autoradio"
 	"autoradio/internal/audiotest"
 	ct "autoradio/internal/clustertest"
-	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
 
@@ -23,28 +20,11 @@ import (
 // the master, to listeners of the relay node, in the stream, and to the
 // status pages of both front-ends.
 func TestTitleThroughFrontEnds(t *testing.T) {
-	ct.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
-	ips := []string{"127.0.0.21", "127.0.0.22"}
-	icePort, httpPort, dnsPort := ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...)
-	frontend := func(ip string) string { return "--http-addr=" + ip + ":" + strconv.Itoa(httpPort) }
-	r1 := ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]))
-	ct.Master(t, c, 10*time.Second, r1)
-	ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
-	ct.WaitNodesUp(t, c, 2, 10*time.Second)
-	f1 := ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, httpPort, dnsPort)
-	f2 := ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, httpPort, dnsPort)
-
-	m := ct.NewMount(t, "/news.mp3")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	audiotest.Source(t, ct.SourceURL(f2.IP+":"+strconv.Itoa(httpPort), m))
-	r1.WaitSource(15*time.Second, m.Name)
-	testenv.Eventually(t, 15*time.Second, func() error { return mountLiveOn(c, m.Name, 2) })
+	p := startPair(t, []string{"127.0.0.21", "127.0.0.22"})
+	f1, f2 := p.f1, p.f2
+	m, _ := p.liveMount(ctx, t, "/news.mp3", f2)
 
 	// A listener of the relay node, with the feed open before the title.
 	relayURL := f2.URL("/_stream" + m.Name)

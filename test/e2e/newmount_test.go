@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,41 +15,8 @@ import (
 	"autoradio"
 	"autoradio/internal/audiotest"
 	ct "autoradio/internal/clustertest"
-	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
-
-// pair is a two-node cluster: radiod and redirectord on 127.0.0.11 (n1,
-// the master) and 127.0.0.12 (n2).
-type pair struct {
-	etcd     *etcdtest.Server
-	c        *autoradio.Client
-	r1, r2   *ct.Radiod
-	f2       *ct.Redirectord
-	httpPort int
-}
-
-// startPair starts a pair; feArgs go to n2's redirectord, which sources
-// use.
-func startPair(t *testing.T, feArgs ...string) *pair {
-	t.Helper()
-	ct.Require(t)
-	etcd := etcdtest.Start(t)
-	p := &pair{etcd: etcd, c: autoradio.NewClient(etcd.Client(), nil)}
-	ips := []string{"127.0.0.11", "127.0.0.12"}
-	icePort, dnsPort := ct.FreePort(t, ips...), ct.FreePort(t, ips...)
-	p.httpPort = ct.FreePort(t, ips...)
-	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort)
-	ct.Master(t, p.c, 10*time.Second, p.r1)
-	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort)
-	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
-	ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, dnsPort)
-	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, dnsPort, feArgs...)
-	return p
-}
-
-// feAddr is host:port of n2's front-end.
-func (p *pair) feAddr() string { return net.JoinHostPort(p.f2.IP, strconv.Itoa(p.httpPort)) }
 
 // ffmpegOnce pushes a live stream to m through addr with one ffmpeg,
 // which, like most source clients, does not try again when refused.
@@ -95,7 +61,7 @@ func putOnce(ctx context.Context, t *testing.T, addr string, m *autoradio.Mount)
 // master's Icecast has it, is held by the front-end and accepted, by
 // clients that never try again: a raw PUT and a single ffmpeg.
 func TestSourceRightAfterCreateMount(t *testing.T) {
-	p := startPair(t, "--source-hold=1m")
+	p := startPair(t, []string{"127.0.0.11", "127.0.0.12"}, "--source-hold=1m")
 	ctx := testenv.Context(t, 3*time.Minute)
 	put, ff := ct.NewMount(t, "/put.ogg"), ct.NewMount(t, "/ffmpeg.ogg")
 	for _, m := range []*autoradio.Mount{put, ff} {
@@ -119,7 +85,7 @@ func TestSourceRightAfterCreateMount(t *testing.T) {
 // source is then accepted at once through a front-end that holds none,
 // and listeners on both nodes decode its audio.
 func TestCreateMountWait(t *testing.T) {
-	p := startPair(t, "--source-hold=-1s")
+	p := startPair(t, []string{"127.0.0.11", "127.0.0.12"}, "--source-hold=-1s")
 	ctx := testenv.Context(t, 3*time.Minute)
 	out, err := exec.CommandContext(ctx, testenv.Binary(t, "radioctl"), "--etcd-urls", p.etcd.URL(), "--etcd-ca", "",
 		"create-mount", "/waited.ogg", "--wait", "--wait-timeout", testenv.Bound(time.Minute).String()).CombinedOutput()

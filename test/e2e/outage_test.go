@@ -3,14 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
-	"autoradio"
 	"autoradio/internal/audiotest"
 	ct "autoradio/internal/clustertest"
-	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
 
@@ -21,35 +18,16 @@ import (
 // live silence mounts, Icecast's fallback file came at several times the
 // bitrate and such listeners were dropped as slow within 20 s.
 func TestRealTimeListenersThroughLongOutage(t *testing.T) {
-	ct.Require(t)
 	const (
 		outage = 120 * time.Second
 		rate   = 128_000 / 8 // audiotest.Source's MP3 bitrate, in bytes
 		burst  = 64 << 10    // what the listener buffers before it plays
 	)
 	ctx := testenv.Context(t, outage+3*time.Minute)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
-	ips := []string{"127.0.0.31", "127.0.0.32"}
-	icePort, httpPort, dnsPort := ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...)
-	frontend := func(ip string) string { return "--http-addr=" + ip + ":" + strconv.Itoa(httpPort) }
-	r1 := ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]))
-	ct.Master(t, c, 10*time.Second, r1)
-	ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
-	ct.WaitNodesUp(t, c, 2, 10*time.Second)
-	fes := []*ct.Redirectord{
-		ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, httpPort, dnsPort),
-		ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, httpPort, dnsPort),
-	}
-
-	m := ct.NewMount(t, "/radio.mp3")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	sourceURL := ct.SourceURL(fes[0].IP+":"+strconv.Itoa(httpPort), m)
-	source := audiotest.Source(t, sourceURL)
-	r1.WaitSource(15*time.Second, m.Name)
-	testenv.Eventually(t, 15*time.Second, func() error { return mountLiveOn(c, m.Name, 2) })
+	p := startPair(t, []string{"127.0.0.33", "127.0.0.34"})
+	fes := []*ct.Redirectord{p.f1, p.f2}
+	m, source := p.liveMount(ctx, t, "/radio.mp3", p.f1)
+	sourceURL := ct.SourceURL(p.addr(p.f1), m)
 
 	var listeners []*audiotest.Listener
 	for _, f := range fes {

@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"autoradio"
 	"autoradio/internal/audiotest"
-	ct "autoradio/internal/clustertest"
-	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
 
@@ -24,28 +20,11 @@ import (
 // stay connected and hear live audio throughout, each piece once, and no
 // fallback silence.
 func TestProxiedStreamOutlivesLocalIcecast(t *testing.T) {
-	ct.Require(t)
 	const rate = 128_000 / 8 // audiotest.Source's MP3, in bytes a second
 	ctx := testenv.Context(t, 3*time.Minute)
-	etcd := etcdtest.Start(t)
-	c := autoradio.NewClient(etcd.Client(), nil)
-	ips := []string{"127.0.0.35", "127.0.0.36"}
-	icePort, httpPort, dnsPort := ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...)
-	frontend := func(ip string) string { return "--http-addr=" + ip + ":" + strconv.Itoa(httpPort) }
-	r1 := ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]))
-	ct.Master(t, c, 10*time.Second, r1)
-	r2 := ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
-	ct.WaitNodesUp(t, c, 2, 10*time.Second)
-	f1 := ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, httpPort, dnsPort)
-	f2 := ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, httpPort, dnsPort)
-
-	m := ct.NewMount(t, "/proxied.mp3")
-	if err := c.CreateMount(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	audiotest.Source(t, ct.SourceURL(f1.IP+":"+strconv.Itoa(httpPort), m))
-	r1.WaitSource(15*time.Second, m.Name)
-	testenv.Eventually(t, 15*time.Second, func() error { return mountLiveOn(c, m.Name, 2) })
+	p := startPair(t, []string{"127.0.0.35", "127.0.0.36"})
+	c, r2, f2 := p.c, p.r2, p.f2
+	m, _ := p.liveMount(ctx, t, "/proxied.mp3", p.f1)
 
 	l := audiotest.Listen(ctx, f2.URL("/_stream"+m.Name))
 	defer l.Stop()

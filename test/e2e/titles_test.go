@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,47 +14,22 @@ import (
 	"autoradio"
 	"autoradio/internal/audiotest"
 	ct "autoradio/internal/clustertest"
-	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
 
-// titleCluster is two whole nodes (radiod and redirectord) on
-// 127.0.0.31 and 127.0.0.32, n1 the master, and a live MP3 mount whose
-// source pushes to n2's front-end.
+// titleCluster is a pair on 127.0.0.31 and 127.0.0.32 and a live MP3
+// mount whose source pushes to n2's front-end.
 type titleCluster struct {
-	c        *autoradio.Client
-	ips      []string
-	dnsPort  int
-	r1, r2   *ct.Radiod
-	f1, f2   *ct.Redirectord
-	m        *autoradio.Mount
-	httpPort int
+	*pair
+	m *autoradio.Mount
 }
 
 func startTitleCluster(t *testing.T, ctx context.Context, mount string) *titleCluster {
 	t.Helper()
-	etcd := etcdtest.Start(t)
-	tc := &titleCluster{c: autoradio.NewClient(etcd.Client(), nil), ips: []string{"127.0.0.31", "127.0.0.32"}}
-	icePort := ct.FreePort(t, tc.ips...)
-	tc.httpPort, tc.dnsPort = ct.FreePort(t, tc.ips...), ct.FreePort(t, tc.ips...)
-	frontend := func(ip string) string { return "--http-addr=" + ip + ":" + strconv.Itoa(tc.httpPort) }
-	tc.r1 = ct.StartRadiod(t, etcd.URL(), "n1", tc.ips[0], icePort, frontend(tc.ips[0]))
-	ct.Master(t, tc.c, 10*time.Second, tc.r1)
-	tc.r2 = ct.StartRadiod(t, etcd.URL(), "n2", tc.ips[1], icePort, frontend(tc.ips[1]))
-	ct.WaitNodesUp(t, tc.c, 2, 10*time.Second)
-	tc.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", tc.ips[0], icePort, tc.httpPort, tc.dnsPort)
-	tc.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", tc.ips[1], icePort, tc.httpPort, tc.dnsPort)
-	tc.m = ct.NewMount(t, mount)
-	if err := tc.c.CreateMount(ctx, tc.m); err != nil {
-		t.Fatal(err)
-	}
-	audiotest.Source(t, ct.SourceURL(tc.f2Addr(), tc.m))
-	tc.r1.WaitSource(15*time.Second, tc.m.Name)
-	testenv.Eventually(t, 15*time.Second, func() error { return mountLiveOn(tc.c, tc.m.Name, 2) })
+	tc := &titleCluster{pair: startPair(t, []string{"127.0.0.31", "127.0.0.32"})}
+	tc.m, _ = tc.liveMount(ctx, t, mount, tc.f2)
 	return tc
 }
-
-func (tc *titleCluster) f2Addr() string { return tc.f2.IP + ":" + strconv.Itoa(tc.httpPort) }
 
 // setTitle updates the mount's title through n2's front-end, the node
 // that is not master, as a source client does, with params (mode and
@@ -198,7 +172,7 @@ func TestTitlesKeepTheirCharacters(t *testing.T) {
 		// ffmpeg writes -metadata into the stream's Vorbis comments.
 		args := append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"}, audiotest.EncodeArgs(m.Name)...)
 		args = append(args, "-metadata", "title=Café ♫", "-metadata", "artist=Zoë",
-			"icecast://"+strings.TrimPrefix(ct.SourceURL(tc.f2Addr(), m), "http://"))
+			"icecast://"+strings.TrimPrefix(ct.SourceURL(tc.feAddr(), m), "http://"))
 		testenv.Start(t, "sh", append([]string{"-c", `while :; do ffmpeg "$@"; sleep 0.2; done`, "source"}, args...)...)
 		tc.publishedTitles(t, m.Name, "Zoë - Café ♫")
 		for _, f := range []*ct.Redirectord{tc.f1, tc.f2} {

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"autoradio"
+	"autoradio/internal/audiotest"
+	ct "autoradio/internal/clustertest"
+	"autoradio/internal/etcdtest"
+	"autoradio/internal/testenv"
+)
+
+// pair is a two-node cluster on two loopback addresses: radiod (which
+// reads its front-end's proxied listener counts) and redirectord on
+// each, n1 the master.
+type pair struct {
+	etcd              *etcdtest.Server
+	c                 *autoradio.Client
+	ips               []string
+	r1, r2            *ct.Radiod
+	f1, f2            *ct.Redirectord
+	httpPort, dnsPort int
+}
+
+// startPair starts a pair on ips; feArgs go to n2's redirectord.
+func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
+	t.Helper()
+	ct.Require(t)
+	etcd := etcdtest.Start(t)
+	p := &pair{etcd: etcd, c: autoradio.NewClient(etcd.Client(), nil), ips: ips}
+	icePort := ct.FreePort(t, ips...)
+	p.httpPort, p.dnsPort = ct.FreePort(t, ips...), ct.FreePort(t, ips...)
+	frontend := func(ip string) string { return "--http-addr=" + net.JoinHostPort(ip, strconv.Itoa(p.httpPort)) }
+	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]))
+	ct.Master(t, p.c, 10*time.Second, p.r1)
+	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
+	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
+	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort)
+	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, feArgs...)
+	return p
+}
+
+// feAddr is host:port of n2's front-end.
+func (p *pair) feAddr() string { return p.addr(p.f2) }
+
+// addr is host:port of front-end f.
+func (p *pair) addr(f *ct.Redirectord) string {
+	return net.JoinHostPort(f.IP, strconv.Itoa(p.httpPort))
+}
+
+// liveMount creates a mount named name whose source (audiotest.Source)
+// pushes through front-end via, and waits until both nodes serve it.
+func (p *pair) liveMount(ctx context.Context, t *testing.T, name string, via *ct.Redirectord) (*autoradio.Mount, *testenv.Proc) {
+	t.Helper()
+	m := ct.NewMount(t, name)
+	if err := p.c.CreateMount(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	source := audiotest.Source(t, ct.SourceURL(p.addr(via), m))
+	p.r1.WaitSource(15*time.Second, m.Name)
+	testenv.Eventually(t, 15*time.Second, func() error { return mountLiveOn(p.c, m.Name, 2) })
+	return m, source
+}
