@@ -32,6 +32,10 @@ const (
 	// the overlap if there is one.
 	spliceWait = 500 * time.Millisecond
 	spliceMax  = 256 << 10
+	// spliceRecent bounds what of a new connection's burst goes on after
+	// a gap: the listener gets recent audio, not seconds of the past
+	// again for each reconnection when they come in quick succession.
+	spliceRecent = 16 << 10
 )
 
 // How a new connection was placed.
@@ -63,7 +67,8 @@ func (s *splicer) take(p []byte, now time.Time) (out []byte, how string) {
 		}
 	}
 	if len(s.pending) >= spliceMax || now.Sub(s.since) >= spliceWait || len(s.tail) < spliceTail {
-		return s.place(s.joinPoint(), splicedJoin)
+		from := max(0, len(s.pending)-spliceRecent)
+		return s.place(from+s.joinPoint(s.pending[from:]), splicedJoin)
 	}
 	return nil, ""
 }
@@ -88,17 +93,17 @@ func (s *splicer) keepTail(p []byte) {
 }
 
 // joinPoint returns where a listener that heard the old stream can go
-// on in pending: a frame followed by another (MP3, ADTS); for Ogg, the
-// first page after the header pages a new connection starts with, as the
+// on in p: a frame followed by another (MP3, ADTS); for Ogg, the first
+// page after the header pages a new connection starts with, as the
 // listener has the stream's headers already. 0 when none is found.
-func (s *splicer) joinPoint() int {
+func (s *splicer) joinPoint(p []byte) int {
 	switch s.kind {
 	case kindMP3:
-		return mp3Framing.startIn(s.pending)
+		return mp3Framing.startIn(p)
 	case kindADTS:
-		return adtsFraming.startIn(s.pending)
+		return adtsFraming.startIn(p)
 	case kindOgg:
-		return oggAudioPage(s.pending)
+		return oggAudioPage(p)
 	}
 	return 0
 }

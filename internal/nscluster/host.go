@@ -101,16 +101,6 @@ func (h *Host) StartDaemons() {
 	h.StartRedirectord()
 }
 
-// RestartRadiod stops radiod (and with it Icecast) with SIGTERM, as a
-// package upgrade of radiod alone would, and starts it again; the host's
-// redirectord keeps running.
-func (h *Host) RestartRadiod() {
-	h.c.t.Helper()
-	h.Radiod.Stop(10 * time.Second)
-	h.killIcecast()
-	h.StartRadiod()
-}
-
 // killIcecast kills an Icecast left in the namespace by a stopped radiod
 // (Icecast drops root, and with it the parent-death signal).
 func (h *Host) killIcecast() {

@@ -248,25 +248,6 @@ func joinOr(parts []string, none string) string {
 	return strings.Join(parts, ", ")
 }
 
-// 7. The radiod (and with it the Icecast) of a node that is not the
-// master is restarted, its redirectord keeps running, as in an upgrade
-// of radiod alone: the node's proxied listeners stay connected, their
-// front-end streaming the mount from another node meanwhile.
-func TestRestartRadiodOnly(t *testing.T) {
-	s := start(t, "7. restart one node's radiod and Icecast")
-	master := s.c.Master(20 * time.Second)
-	victim := s.busiest(s.others(master))
-	on := s.listenersOn(victim)
-	s.injected()
-	victim.RestartRadiod()
-	s.c.WaitNodesUp(len(s.c.Hosts), 60*time.Second)
-	back := time.Since(s.fault)
-	s.waitServed(s.mount.Name, s.c.Hosts, 60*time.Second)
-	s.fig.Notes = fmt.Sprintf("%d listeners were on %s; its radiod was up again after %s", on, victim.Name, secs(back))
-	s.notDropped()
-	s.finish(s.c.Hosts)
-}
-
 // busiest returns the host of hosts with the most listeners.
 func (s *scenario) busiest(hosts []*nscluster.Host) *nscluster.Host {
 	var most *nscluster.Host
