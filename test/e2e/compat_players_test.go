@@ -57,7 +57,8 @@ var players = []player{
 			// playbin plays on until stopped: timeout's SIGINT makes
 			// gst-launch -e end the stream (its status then depends on
 			// how fast it did: timeout's 124 says it was stopped in time).
-			script := `timeout -s INT "$1" gst-launch-1.0 -e -t "${@:2}"; rc=$?; [ $rc = 124 ] || exit $rc`
+			// --foreground keeps it in the test's process group.
+			script := `timeout --foreground -s INT "$1" gst-launch-1.0 -e -t "${@:2}"; rc=$?; [ $rc = 124 ] || exit $rc`
 			return exec.Command("bash", "-c", script, "playbin", strconv.Itoa(playSeconds+2),
 				"playbin", "uri="+url, "video-sink=fakesink",
 				"audio-sink=audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=44100,channels=2 ! filesink location="+out)
@@ -100,7 +101,7 @@ var knownIssues = map[string]string{
 	// front-end. mpv (through libavformat) shows no Icy title on a response
 	// with no other icy-* header: the same with n2's Icecast directly. A
 	// mount fed at once has the headers on both nodes.
-	"mpv n2": "no, often: known issue, the relay node sends no icy-* header but Icy-MetaInt and mpv then ignores the titles",
+	"mpv n2": "no: known issue (the relay node sends no icy-* header but Icy-MetaInt)",
 }
 
 // playerColumns are the columns of the players' table.

@@ -90,7 +90,7 @@ var sourceClients = []sourceClient{
 	{name: "ezstream (Ogg)", protocol: "HTTP PUT (libshout)", mount: "/ezstream.ogg", ownTitle: true,
 		titleBy: "the file's Vorbis comments, in the stream", refusal: regexp.MustCompile(`Login failed`), start: ezstream},
 	{name: "ices2 (Ogg Vorbis)", protocol: "HTTP PUT (libshout)", mount: "/ices2.ogg", ownTitle: true,
-		titleBy: "the file's Vorbis comments, in the stream", refusal: regexp.MustCompile(`Login failed|Failed initial connect`), start: ices2},
+		titleBy: "the file's Vorbis comments, in the stream", refusal: regexp.MustCompile(`Login failed`), start: ices2},
 	{name: `liquidsoap 2.1 (method="put")`, protocol: "HTTP PUT", mount: "/liquidsoap-put.mp3", ownTitle: true,
 		titleBy: "the file's tags, GET /admin/metadata", refusal: liquidsoapRefusal, retries: true, start: liquidsoap(`method="put"`)},
 	{name: `liquidsoap 2.1 (method="source")`, protocol: "SOURCE", mount: "/liquidsoap-source.mp3", ownTitle: true,
