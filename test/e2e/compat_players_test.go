@@ -98,9 +98,12 @@ var knownIssues = map[string]string{
 	// minute here; the usual order in production), the relay node's
 	// Icecast often serves it with no icy-* header but Icy-MetaInt (the
 	// master sends icy-pub and icy-metadata too), and so, often, does its
-	// front-end. mpv (through libavformat) shows no Icy title on a response
-	// with no other icy-* header: the same with n2's Icecast directly. A
-	// mount fed at once has the headers on both nodes.
+	// front-end: the relay first got the master's silence fallback for the
+	// mount, whose answer has no icy-* header, and kept its headers when
+	// the master moved it to the source. mpv (through libavformat) shows
+	// no Icy title on a response with no other icy-* header: the same with
+	// n2's Icecast directly. A mount fed at once has the headers on both
+	// nodes.
 	"mpv n2": "no: known issue (the relay node sends no icy-* header but Icy-MetaInt)",
 }
 
