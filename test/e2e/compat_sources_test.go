@@ -52,7 +52,7 @@ type sourceRun struct {
 
 func (r sourceRun) ogg() bool { return strings.HasSuffix(r.mount, ".ogg") }
 
-// song returns the file a client plays, 60 s of tone over noise tagged
+// song returns the file a client plays, 60 s of a 440 Hz tone tagged
 // with the run's artist and title, made on first use.
 func (r sourceRun) song(t *testing.T) string {
 	t.Helper()
