@@ -324,8 +324,11 @@ func Duration(ctx context.Context, file string) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("duration: ffmpeg: %v", err)
 	}
-	// The last progress line says "time=HH:MM:SS.cc".
-	s := string(out)
+	return lastTime(string(out))
+}
+
+// lastTime reads the "time=HH:MM:SS.cc" of ffmpeg's last progress line.
+func lastTime(s string) (time.Duration, error) {
 	i := strings.LastIndex(s, "time=")
 	if i < 0 {
 		return 0, fmt.Errorf("duration: no time in ffmpeg output")
@@ -351,7 +354,11 @@ func MeanVolume(ctx context.Context, data []byte) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("volumedetect: ffmpeg: %v", err)
 	}
-	s := string(out)
+	return meanVolume(string(out))
+}
+
+// meanVolume reads the mean volume that ffmpeg's volumedetect reports.
+func meanVolume(s string) (float64, error) {
 	i := strings.LastIndex(s, "mean_volume:")
 	if i < 0 {
 		return 0, fmt.Errorf("volumedetect: no mean_volume in ffmpeg output")
@@ -361,4 +368,30 @@ func MeanVolume(ctx context.Context, data []byte) (float64, error) {
 		return 0, fmt.Errorf("volumedetect: %v", err)
 	}
 	return db, nil
+}
+
+// Measure decodes an audio file that a player wrote (inArgs describe it
+// when it has no header, such as raw PCM) and returns how much audio it
+// holds and its mean volume in dB. An error that ffmpeg reports while
+// decoding is an error: a player's output must decode cleanly.
+func Measure(ctx context.Context, file string, inArgs ...string) (time.Duration, float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	args := append(append([]string{"-nostdin", "-hide_banner", "-loglevel", "level+info"}, inArgs...),
+		"-i", file, "-af", "volumedetect", "-f", "null", "-")
+	out, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("measure %s: ffmpeg: %v: %s", file, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "[error]") || strings.Contains(line, "[fatal]") {
+			return 0, 0, fmt.Errorf("measure %s: ffmpeg reported: %s", file, line)
+		}
+	}
+	d, err := lastTime(string(out))
+	if err != nil {
+		return 0, 0, err
+	}
+	db, err := meanVolume(string(out))
+	return d, db, err
 }

@@ -33,6 +33,18 @@ func RequireBinaries(t testing.TB, names ...string) {
 	}
 }
 
+// MustHaveBinaries fails the test when a program is missing, in CI or
+// not: for tests whose point is to run those very programs, where a skip
+// would report as compatible what was never tried.
+func MustHaveBinaries(t testing.TB, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := exec.LookPath(name); err != nil {
+			t.Fatalf("%s is not installed (run make deps)", name)
+		}
+	}
+}
+
 // RequireRoot skips (or fails in CI) a test that must run as root.
 func RequireRoot(t testing.TB) {
 	t.Helper()
@@ -120,6 +132,12 @@ func (p *Proc) Output() string { return p.out.String() }
 
 // Done is closed when the process has exited.
 func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Err is how the process exited (nil for status 0), once Done is closed.
+func (p *Proc) Err() error {
+	<-p.done
+	return p.err
+}
 
 // Signal sends sig to the process (not its group).
 func (p *Proc) Signal(sig syscall.Signal) { _ = p.Cmd.Process.Signal(sig) }
