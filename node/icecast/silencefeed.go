@@ -132,8 +132,11 @@ func (s *Server) feed(ctx context.Context, f *silenceFeed) error {
 	defer stop()
 
 	auth := base64.StdEncoding.EncodeToString([]byte("source:" + s.cfg.AdminPassword))
+	// No Ice-* headers: a relay of another node that connects to a mount
+	// while it falls back to this one keeps the headers it got then
+	// (see README, "Works with"), and they must not name the silence.
 	req := fmt.Sprintf("PUT %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Basic %s\r\n"+
-		"Content-Type: %s\r\nIce-Public: 0\r\nIce-Name: silence\r\nUser-Agent: %s\r\n\r\n",
+		"Content-Type: %s\r\nUser-Agent: %s\r\n\r\n",
 		f.mount, u.Host, auth, f.contentType, feedUserAgent)
 	conn.SetDeadline(time.Now().Add(feedTimeout))
 	if _, err := conn.Write([]byte(req)); err != nil {

@@ -3,25 +3,18 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"autoradio"
 	ct "autoradio/internal/clustertest"
-	"autoradio/internal/etcdtest"
 	"autoradio/internal/testenv"
 )
 
 // compatCluster is the 2-node cluster the real clients talk to, only
 // through its front-ends: n1 is the master, n2 relays from it.
-type compatCluster struct {
-	c        *autoradio.Client
-	r1, r2   *ct.Radiod
-	f1, f2   *ct.Redirectord
-	httpPort int
-}
+type compatCluster struct{ *pair }
 
 // startCompatCluster runs radiod, Icecast and redirectord on 127.0.0.61
 // (n1, the master) and 127.0.0.62 (n2). Every source client of the suite
@@ -30,20 +23,7 @@ type compatCluster struct {
 // reach: it would lock the other clients' right passwords out too.
 func startCompatCluster(t *testing.T) *compatCluster {
 	t.Helper()
-	etcd := etcdtest.Start(t)
-	cc := &compatCluster{c: autoradio.NewClient(etcd.Client(), nil)}
-	ips := []string{"127.0.0.61", "127.0.0.62"}
-	icePort, dnsPort := ct.FreePort(t, ips...), ct.FreePort(t, ips...)
-	cc.httpPort = ct.FreePort(t, ips...)
-	frontend := func(ip string) string { return "--http-addr=" + ip + ":" + strconv.Itoa(cc.httpPort) }
-	cc.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]))
-	ct.Master(t, cc.c, 10*time.Second, cc.r1)
-	cc.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
-	ct.WaitNodesUp(t, cc.c, 2, 10*time.Second)
-	lockout := "--source-max-failures=100000"
-	cc.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, cc.httpPort, dnsPort, lockout)
-	cc.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, cc.httpPort, dnsPort, lockout)
-	return cc
+	return &compatCluster{startPair(t, []string{"127.0.0.61", "127.0.0.62"}, "--source-max-failures=100000")}
 }
 
 // newMount creates a mount whose source username is user, or a generated

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -289,7 +288,7 @@ func checkSource(t *testing.T, ctx context.Context, cc *compatCluster, sc source
 		curlMetadata(t, ctx, cc, m, want)
 	}
 	row.check("title in /_status.json", func() string {
-		testenv.Eventually(t, 20*time.Second, func() error { return statusTitle(t, cc, m.Name, want) })
+		testenv.Eventually(t, 20*time.Second, func() error { return statusTitleIs(t, cc.f1, m.Name, want) })
 		return "yes"
 	})
 	listen := cc.f1.URL("/_stream" + m.Name)
@@ -368,25 +367,6 @@ func curlMetadata(t *testing.T, ctx context.Context, cc *compatCluster, m *autor
 	if err != nil {
 		t.Fatalf("curl GET /admin/metadata: %v\n%s", err, out)
 	}
-}
-
-// statusTitle checks the title of mount on n1's /_status.json.
-func statusTitle(t *testing.T, cc *compatCluster, mount, want string) error {
-	var st struct {
-		Mounts []struct{ Path, Title string }
-	}
-	if err := json.Unmarshal([]byte(get(t, cc.f1.URL("/_status.json"))), &st); err != nil {
-		return err
-	}
-	for _, ms := range st.Mounts {
-		if ms.Path == mount {
-			if ms.Title != want {
-				return fmt.Errorf("title of %s: %q, want %q", mount, ms.Title, want)
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("%s not in /_status.json", mount)
 }
 
 // keep saves a capture that failed a check, for a look at it after the

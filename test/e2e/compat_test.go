@@ -53,7 +53,7 @@ func TestCompat(t *testing.T) {
 	cc.r1.WaitSource(20*time.Second, mount)
 	testenv.Eventually(t, 20*time.Second, func() error { return mountLiveOn(cc.c, mount, 2) })
 	curlMetadata(t, ctx, cc, m, title)
-	testenv.Eventually(t, 20*time.Second, func() error { return statusTitle(t, cc, mount, title) })
+	testenv.Eventually(t, 20*time.Second, func() error { return statusTitleIs(t, cc.f1, mount, title) })
 	for _, f := range []*ct.Redirectord{cc.f1, cc.f2} {
 		icy, err := audiotest.ListenIcy(ctx, f.URL("/_stream"+mount))
 		if err != nil {

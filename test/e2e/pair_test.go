@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -26,7 +29,7 @@ type pair struct {
 	httpPort, dnsPort int
 }
 
-// startPair starts a pair on ips; feArgs go to n2's redirectord.
+// startPair starts a pair on ips; feArgs go to both redirectords.
 func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
 	t.Helper()
 	ct.Require(t)
@@ -39,7 +42,7 @@ func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
 	ct.Master(t, p.c, 10*time.Second, p.r1)
 	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
 	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
-	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort)
+	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, feArgs...)
 	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, feArgs...)
 	return p
 }
@@ -64,4 +67,33 @@ func (p *pair) liveMount(ctx context.Context, t *testing.T, name string, via *ct
 	p.r1.WaitSource(15*time.Second, m.Name)
 	testenv.Eventually(t, 15*time.Second, func() error { return mountLiveOn(p.c, m.Name, 2) })
 	return m, source
+}
+
+// statusTitle reads the title of mount in a front-end's /_status.json.
+func statusTitle(t *testing.T, f *ct.Redirectord, mount string) string {
+	t.Helper()
+	type mountView struct {
+		Path  string `json:"path"`
+		Title string `json:"title"`
+	}
+	var st struct {
+		Mounts []mountView `json:"mounts"`
+	}
+	if err := json.Unmarshal([]byte(get(t, f.URL("/_status.json"))), &st); err != nil {
+		t.Fatalf("%s's /_status.json: %v", f.Name, err)
+	}
+	i := slices.IndexFunc(st.Mounts, func(m mountView) bool { return m.Path == mount })
+	if i < 0 {
+		return ""
+	}
+	return st.Mounts[i].Title
+}
+
+// statusTitleIs checks that front-end f's /_status.json shows want as
+// mount's title.
+func statusTitleIs(t *testing.T, f *ct.Redirectord, mount, want string) error {
+	if got := statusTitle(t, f, mount); got != want {
+		return fmt.Errorf("title of %s in %s's /_status.json: %q, want %q", mount, f.Name, got, want)
+	}
+	return nil
 }

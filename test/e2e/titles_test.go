@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -84,26 +83,6 @@ func (tc *titleCluster) publishedTitles(t *testing.T, mount, want string) {
 		}
 		return nil
 	})
-}
-
-// statusTitle reads the title of mount in a front-end's /_status.json.
-func statusTitle(t *testing.T, f *ct.Redirectord, mount string) string {
-	t.Helper()
-	type mountView struct {
-		Path  string `json:"path"`
-		Title string `json:"title"`
-	}
-	var st struct {
-		Mounts []mountView `json:"mounts"`
-	}
-	if err := json.Unmarshal([]byte(get(t, f.URL("/_status.json"))), &st); err != nil {
-		t.Fatalf("%s's /_status.json: %v", f.Name, err)
-	}
-	i := slices.IndexFunc(st.Mounts, func(m mountView) bool { return m.Path == mount })
-	if i < 0 {
-		return ""
-	}
-	return st.Mounts[i].Title
 }
 
 // TestTitlesKeepTheirCharacters sets non-ASCII titles through the
