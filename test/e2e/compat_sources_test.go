@@ -101,7 +101,7 @@ var sourceClients = []sourceClient{
 	{name: "ffmpeg (Ogg Vorbis)", protocol: "HTTP PUT", mount: "/ffmpeg-put.ogg", ownTitle: true,
 		titleBy: "-metadata, in the stream", refusal: regexp.MustCompile(`Server returned 40[13]`), start: ffmpegSource()},
 	{name: "ffmpeg -legacy_icecast 1 (MP3)", protocol: "SOURCE", mount: "/ffmpeg-source.mp3",
-		titleBy: "n/a (none for MP3: curl GET /admin/metadata)", refusal: regexp.MustCompile(`Broken pipe`), start: ffmpegSource("-legacy_icecast", "1")},
+		titleBy: "n/a (none for MP3: curl GET /admin/metadata)", refusal: regexp.MustCompile(`Broken pipe|Connection reset by peer`), start: ffmpegSource("-legacy_icecast", "1")},
 	{name: "curl -T - (fed by ffmpeg)", protocol: "HTTP PUT, chunked", mount: "/curl.mp3",
 		titleBy: "n/a (curl GET /admin/metadata)", refusal: regexp.MustCompile(`error: 40[13]`), start: curlSource},
 	{name: "darkice 1.3 (MP3, ALSA input)", protocol: "HTTP PUT", mount: "/darkice.mp3", user: "source",
