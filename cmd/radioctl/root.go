@@ -51,6 +51,8 @@ AUTORADIO_<FLAG> (upper case, '-' as '_'), e.g. AUTORADIO_ETCD_URLS.`,
 		a.listMountsCmd(),
 		a.showMountCmd(),
 		a.statusCmd(),
+		a.drainCmd(),
+		a.undrainCmd(),
 		a.backupCmd(),
 		a.restoreCmd(),
 	)
