@@ -323,3 +323,51 @@ func TestStopMasterHandsOver(t *testing.T) {
 		t.Errorf("radiod did not log the handover:\n%s", out)
 	}
 }
+
+// A drained node gives up its transcoders: another node wins their
+// elections and runs liquidsoap, the drained node stops its own.
+func TestDrainMovesTranscoder(t *testing.T) {
+	ctx, etcd, c := setup(t, 2*time.Minute)
+	requireTranscoding(t)
+	ips := []string{"127.0.0.76", "127.0.0.77"}
+	port := ct.FreePort(t, ips...)
+	nodes := []*ct.Radiod{ct.StartRadiod(t, etcd.URL(), "n1", ips[0], port)}
+	ct.Master(t, c, 10*time.Second, nodes[0])
+	nodes = append(nodes, ct.StartRadiod(t, etcd.URL(), "n2", ips[1], port))
+	ct.WaitNodesUp(t, c, 2, 10*time.Second)
+	src := createMount(t, ctx, c, "/src.ogg")
+	tm := newTranscodingMount(t, "/low.mp3", src.Name, autoradio.Transcoding{Codec: autoradio.CodecMP3, Bitrate: 64})
+	if err := c.CreateMount(ctx, tm); err != nil {
+		t.Fatal(err)
+	}
+	runs := func(n *ct.Radiod) error {
+		if name, err := transcoderRunner(ctx, c, tm.Name); err != nil || name != n.Name {
+			return fmt.Errorf("transcoder run by %q (%v), want %s", name, err, n.Name)
+		}
+		if len(n.LiquidsoapPIDs()) == 0 {
+			return fmt.Errorf("%s runs no liquidsoap", n.Name)
+		}
+		return nil
+	}
+	var runner, other *ct.Radiod
+	testenv.Eventually(t, 30*time.Second, func() error {
+		for i, n := range nodes {
+			if runs(n) == nil {
+				runner, other = n, nodes[1-i]
+				return nil
+			}
+		}
+		return fmt.Errorf("no node runs the transcoder of %s", tm.Name)
+	})
+
+	if _, err := c.DrainNode(ctx, runner.Name, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error { return runs(other) })
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if pids := runner.LiquidsoapPIDs(); len(pids) > 0 {
+			return fmt.Errorf("the drained %s still runs liquidsoap %v", runner.Name, pids)
+		}
+		return nil
+	})
+}
