@@ -57,7 +57,6 @@ func (n *Node) render(ctx context.Context) {
 	} else {
 		n.relays.SetUpstream(r.master.IcecastAddr())
 	}
-	wasRelay := n.served != nil && !n.servedAsMaster
 	changed, err := n.icecast.Apply(ctx, n.params(r))
 	if err != nil {
 		if ctx.Err() == nil {
@@ -68,31 +67,8 @@ func (n *Node) render(ctx context.Context) {
 	if changed {
 		n.log.Info("Icecast config updated", "mounts", len(r.mounts), "master", r.isMaster)
 	}
-	n.killPromoted(r, wasRelay)
 	n.killDeleted(r)
 	n.killDemoted(ctx, r)
-}
-
-// killPromoted disconnects, on a node that has just become master, what
-// is left of its relays from the previous master. The relay proxy closed
-// their connections, but Icecast can hold such a mount for seconds more,
-// answering the mount's source, which comes over from the previous master
-// right after, "Mountpoint in use" meanwhile. No real source can be there
-// yet: the mount is still held, and the previous master lets its sources
-// go only once it has applied its relay config.
-func (n *Node) killPromoted(r role, wasRelay bool) {
-	if !wasRelay || !r.isMaster {
-		return
-	}
-	st := n.icecast.Status() // the last poll, while the relays ran
-	if st == nil {
-		return
-	}
-	for _, m := range r.mounts {
-		if ms, ok := st.Mount(m.Name); ok && ms.SourceConnected && m.RelayURL == "" {
-			n.killSource(m.Name, "relay of the previous master")
-		}
-	}
 }
 
 // demoteApplyWait bounds how long a demoted master waits for Icecast to
