@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -26,14 +27,15 @@ func (s *state) standReason() string {
 	case s.stopping:
 		return "stopping"
 	case !s.drainOK:
-		return "drain state not read yet"
-	case s.drained && !s.nodesOK:
-		return "drained"
-	case s.drained && s.serving > 0:
+		return notRead
+	case s.drained && (!s.nodesOK || s.serving > 0):
 		return "drained"
 	}
 	return ""
 }
+
+// notRead is why a node that has just started does not stand yet.
+const notRead = "drain state not read yet"
 
 // standDown returns why the node does not stand now ("" if it does) and a
 // channel closed when that may have changed.
@@ -80,7 +82,11 @@ func (n *Node) standing(ctx context.Context, what string, fn func(context.Contex
 	for {
 		reason, moved := n.state.standDown()
 		if reason != "" {
-			n.log.Info("not standing", "for", what, "cause", reason)
+			level := slog.LevelInfo
+			if reason == notRead {
+				level = slog.LevelDebug
+			}
+			n.log.Log(ctx, level, "not standing", "for", what, "cause", reason)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -90,7 +96,6 @@ func (n *Node) standing(ctx context.Context, what string, fn func(context.Contex
 		}
 		fctx, cancel := context.WithCancel(ctx)
 		go func() { // ends with fctx, cancelled when fn returns
-
 			select {
 			case <-moved:
 				cancel()
@@ -108,11 +113,16 @@ func (n *Node) standing(ctx context.Context, what string, fn func(context.Contex
 // watchDrain follows this node's drain key.
 func (n *Node) watchDrain(ctx context.Context, opts ...coordination.Option) error {
 	key := autoradio.DrainKey(n.cfg.Name)
+	was := false
 	return coordination.WatchPrefix(ctx, n.etcd, key, func(s coordination.Snapshot) {
 		_, drained := s.KVs[key] // the prefix also holds longer names
-		if drained != n.state.draining() {
-			n.log.Info("drain state", "drained", drained)
+		switch {
+		case drained && !was:
+			n.log.Info("drained by an operator: handing over the master role and transcoders")
+		case !drained && was:
+			n.log.Info("undrained by an operator")
 		}
+		was = drained
 		n.state.setDrained(drained)
 		n.status.refresh()
 	}, opts...)
