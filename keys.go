@@ -13,6 +13,10 @@ const (
 	// TranscoderElectionPrefix + mount path is the election of one
 	// transcoding mount.
 	TranscoderElectionPrefix = "/icecast/election/transcoder"
+	// DrainPrefix + node name marks a node drained by an operator. The
+	// key is not bound to any lease: a drained node stays drained across
+	// restarts until it is undrained.
+	DrainPrefix = "/icecast/drain/"
 )
 
 // MountKey returns the etcd key of a mount record.
@@ -32,3 +36,12 @@ func NodeKey(name string) string { return NodesPrefix + name }
 
 // TranscoderElection returns the election prefix of a transcoding mount.
 func TranscoderElection(path string) string { return TranscoderElectionPrefix + path }
+
+// DrainKey returns the etcd key that marks a node drained.
+func DrainKey(name string) string { return DrainPrefix + name }
+
+// NodeNameFromDrainKey returns the node name of a drain key.
+func NodeNameFromDrainKey(key string) (string, bool) {
+	name, ok := strings.CutPrefix(key, DrainPrefix)
+	return name, ok && name != ""
+}

@@ -60,7 +60,11 @@ type NodeStatus struct {
 	MaxListeners      int           `json:"max_listeners"`
 	BandwidthBps      float64       `json:"bandwidth_bps"`
 	BandwidthLimitBps float64       `json:"bandwidth_limit_bps"`
-	UpdatedAt         time.Time     `json:"updated_at"`
+	// Draining is true while the node hands its work over: drained by
+	// an operator (DrainKey) or stopping. It takes no new listeners and
+	// does not stand for master. Nodes older than this field never set it.
+	Draining  bool      `json:"draining,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Mount returns the status of the named mount on this node, if present.

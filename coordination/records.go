@@ -31,6 +31,16 @@ func WatchNodes(ctx context.Context, cli *clientv3.Client, fn func(nodes []*auto
 	}, opts...)
 }
 
+// WatchDrains calls fn with every node drained by an operator, sorted by
+// name: first, and after each change. Bad records are logged (once per
+// version) and skipped. It otherwise behaves like WatchPrefix.
+func WatchDrains(ctx context.Context, cli *clientv3.Client, fn func(drains []*autoradio.Drain), opts ...Option) error {
+	dec := newDecoder("drain", autoradio.DecodeDrain, opts)
+	return WatchPrefix(ctx, cli, autoradio.DrainPrefix, func(s Snapshot) {
+		fn(dec.decode(s))
+	}, opts...)
+}
+
 // WatchMaster calls fn with the elected master: first, and after each
 // change. It is nil while there is none, and while the leader's record is
 // bad (logged and ignored). It otherwise behaves like ObserveLeader on

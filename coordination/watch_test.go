@@ -206,3 +206,32 @@ func TestWatchMounts(t *testing.T) {
 		t.Errorf("the bad record was logged %d times, want once", n)
 	}
 }
+
+func TestWatchDrains(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t)
+	cli := newClient(t, srv)
+	log, opts := quick()
+	put(t, cli, autoradio.DrainKey("n2"), `{"since":"2026-01-02T03:04:05Z"}`, autoradio.DrainKey("n1"), "",
+		autoradio.DrainKey("bad"), "{not json")
+	got := make(chan string, 16)
+	goRun(t, func(ctx context.Context) error {
+		return coordination.WatchDrains(ctx, cli, func(ds []*autoradio.Drain) {
+			var names []string
+			for _, d := range ds {
+				names = append(names, d.Name)
+			}
+			got <- strings.Join(names, " ")
+		}, opts...)
+	})
+	if names := receive(t, got, 5*time.Second, "drains"); names != "n1 n2" {
+		t.Errorf("drained %q, want n1 n2", names)
+	}
+	del(t, cli, autoradio.DrainKey("n2"))
+	if names := receive(t, got, 5*time.Second, "drains"); names != "n1" {
+		t.Errorf("drained %q after undrain of n2, want n1", names)
+	}
+	if n := log.count("skipping bad drain record"); n != 1 {
+		t.Errorf("the bad record was logged %d times, want once", n)
+	}
+}

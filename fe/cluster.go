@@ -33,7 +33,7 @@ func NewCluster(etcd *clientv3.Client, bal *lb.Balancer, log *slog.Logger) *Clus
 	return &Cluster{etcd: etcd, lb: bal, log: log, mounts: map[string]*autoradio.Mount{}}
 }
 
-// Run watches mounts, nodes and the master until ctx ends.
+// Run watches mounts, nodes, drained nodes and the master until ctx ends.
 func (c *Cluster) Run(ctx context.Context) error {
 	opts := []coordination.Option{coordination.WithLogger(c.log)}
 	// A watcher that stops is logged; the others go on.
@@ -49,6 +49,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 	watch(func() error { return coordination.WatchMounts(ctx, c.etcd, c.setMounts, opts...) })
 	watch(func() error { return coordination.WatchNodes(ctx, c.etcd, c.setNodes, opts...) })
 	watch(func() error { return coordination.WatchMaster(ctx, c.etcd, c.setMaster, opts...) })
+	watch(func() error { return coordination.WatchDrains(ctx, c.etcd, c.setDrained, opts...) })
 	return g.Wait()
 }
 
@@ -67,6 +68,17 @@ func (c *Cluster) setNodes(nodes []*autoradio.NodeStatus) {
 	c.mu.Lock()
 	c.nodes = nodes
 	c.mu.Unlock()
+}
+
+// setDrained keeps drained nodes out of the balancer's choices, and so out
+// of redirects and DNS answers, as soon as etcd says so: it does not wait
+// for the node to report it.
+func (c *Cluster) setDrained(drains []*autoradio.Drain) {
+	names := make([]string, len(drains))
+	for i, d := range drains {
+		names[i] = d.Name
+	}
+	c.lb.SetDrained(names)
 }
 
 func (c *Cluster) setMaster(m *autoradio.MasterInfo) {

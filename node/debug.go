@@ -65,6 +65,9 @@ func (n *Node) debugView(ctx context.Context) debugView {
 	case r.master != nil:
 		v.Master = r.master.Name
 	}
+	if n.state.draining() {
+		v.Role += ", draining (drained or stopping)"
+	}
 	v.LastReload = n.icecast.Stats().Changed
 	v.LastEtcdErr, v.LastEtcdAt = n.state.lastEtcdError()
 	if st := n.status.Current(); st != nil {

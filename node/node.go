@@ -84,15 +84,29 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 	return n, nil
 }
 
-// Run runs the node until ctx ends: the watchers of the cluster's
-// configuration, nodes and master, the node's session (presence and election),
-// the render loop, the status poller and Icecast. It returns after every
-// part has stopped and Icecast has exited.
-func (n *Node) Run(ctx context.Context) error {
+// Run runs the node until stopped ends: the watchers of the cluster's
+// configuration, nodes, master and of the node's drain, the node's session
+// (presence and elections), the render loop, the status poller and
+// Icecast. When stopped ends, the node first hands its work over (see
+// handOver), then stops. Run returns after every part has stopped and
+// Icecast has exited.
+func (n *Node) Run(stopped context.Context) error {
 	opts := []coordination.Option{coordination.WithLogger(n.cfg.Logger)}
-	// The first part to fail stops the others; an error of a part that
-	// was being stopped is not one.
-	g, ctx := errgroup.WithContext(ctx)
+	// The parts outlive stopped by the handover; the first part to fail stops
+	// the others at once, and an error of a part that was being stopped
+	// is not one.
+	parts, stop := context.WithCancel(context.WithoutCancel(stopped))
+	defer stop()
+	g, ctx := errgroup.WithContext(parts)
+	g.Go(func() error {
+		select {
+		case <-stopped.Done():
+			n.handOver(ctx)
+			stop()
+		case <-ctx.Done():
+		}
+		return nil
+	})
 	run := func(name string, fn func(context.Context) error) {
 		g.Go(func() error {
 			if err := fn(ctx); err != nil && ctx.Err() == nil {
@@ -111,6 +125,7 @@ func (n *Node) Run(ctx context.Context) error {
 	run("master", func(ctx context.Context) error {
 		return coordination.WatchMaster(ctx, n.etcd, n.state.setMaster, opts...)
 	})
+	run("drain", func(ctx context.Context) error { return n.watchDrain(ctx, opts...) })
 	run("session", func(ctx context.Context) error {
 		return coordination.RunSession(ctx, n.etcd, n.cfg.SessionTTL, n.session,
 			append(opts, coordination.WithSessionLost(n.state.etcdError))...)
@@ -123,8 +138,9 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 // session is the work done under one etcd session: the node's presence,
-// its candidacy for master and those for the transcoders. It returns when
-// the session is lost, once the transcoders it ran have stopped.
+// and, while it stands (see standing), its candidacy for master and those
+// for the transcoders. It returns when the session is lost, once the
+// transcoders it ran have stopped.
 func (n *Node) session(ctx context.Context, s *concurrency.Session) error {
 	n.status.setPresence(coordination.NewPresence(s, autoradio.NodeKey(n.cfg.Name)))
 	defer n.status.setPresence(nil)
@@ -132,10 +148,12 @@ func (n *Node) session(ctx context.Context, s *concurrency.Session) error {
 	defer cancel()
 	transcoders := make(chan error, 1)
 	go func() {
-		transcoders <- n.transcoders.RunSession(ctx, s)
+		transcoders <- n.standing(ctx, "transcoders", func(ctx context.Context) error {
+			return n.transcoders.RunSession(ctx, s)
+		})
 		cancel() // a session lost there is lost for the master election too
 	}()
-	err := n.masterElection(ctx, s)
+	err := n.standing(ctx, "master", func(ctx context.Context) error { return n.masterElection(ctx, s) })
 	cancel()
 	if terr := <-transcoders; err == nil {
 		err = terr

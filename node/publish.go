@@ -59,6 +59,12 @@ func (p *publisher) setPresence(pr *coordination.Presence) {
 	p.mu.Lock()
 	p.presence, p.published = pr, nil
 	p.mu.Unlock()
+	p.refresh()
+}
+
+// refresh has the status measured and published now rather than at the
+// next poll.
+func (p *publisher) refresh() {
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -91,6 +97,7 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 		Mounts:            []autoradio.MountStatus{},
 		MaxListeners:      p.cfg.MaxListeners,
 		BandwidthLimitBps: p.cfg.BandwidthLimit,
+		Draining:          p.state.draining(),
 	}
 	if rate, err := p.bw.Sample(time.Now()); err == nil {
 		st.BandwidthBps = roundSignificant(rate, 2)

@@ -18,8 +18,20 @@ type state struct {
 	master   *autoradio.MasterInfo
 	isMaster bool
 	// others is how many other nodes are alive (presence records).
-	others  int
-	changed chan struct{}
+	others int
+	// serving is how many of them are not draining.
+	serving int
+	// nodes are the live nodes' statuses, self included; nodesOK once
+	// they have been read.
+	nodes   []*autoradio.NodeStatus
+	nodesOK bool
+	// drained: an operator drained this node; drainOK once its drain key
+	// has been read. stopping: the node is shutting down.
+	drained, drainOK, stopping bool
+	// changed wakes the render loop. moved is closed, and replaced, at
+	// every change, nodes' statuses included; standMoved only when
+	// standDown may have changed its answer.
+	changed, moved, standMoved chan struct{}
 	// observe is given the mounts and the master after every change, in
 	// order (it is called with mu held, so it must not block).
 	observe func([]*autoradio.Mount, *autoradio.MasterInfo)
@@ -30,12 +42,15 @@ type state struct {
 }
 
 func newState(observe func([]*autoradio.Mount, *autoradio.MasterInfo)) *state {
-	return &state{changed: make(chan struct{}, 1), observe: observe}
+	return &state{
+		changed: make(chan struct{}, 1), moved: make(chan struct{}), standMoved: make(chan struct{}),
+		observe: observe,
+	}
 }
 
 func (s *state) update(fn func()) {
 	s.mu.Lock()
-	fn()
+	s.broadcast(fn)
 	if s.observe != nil {
 		s.observe(s.mounts, s.master)
 	}
@@ -43,6 +58,19 @@ func (s *state) update(fn func()) {
 	select {
 	case s.changed <- struct{}{}:
 	default:
+	}
+}
+
+// broadcast applies fn and wakes those waiting on moved, and on
+// standMoved if standDown's answer changed; s.mu must be held.
+func (s *state) broadcast(fn func()) {
+	before := s.standReason()
+	fn()
+	close(s.moved)
+	s.moved = make(chan struct{})
+	if s.standReason() != before {
+		close(s.standMoved)
+		s.standMoved = make(chan struct{})
 	}
 }
 
@@ -58,17 +86,24 @@ func (s *state) setLeader(lead bool) { s.update(func() { s.isMaster = lead }) }
 // few seconds, their number seldom: only a new number wakes the render
 // loop.
 func (s *state) setNodes(self string, nodes []*autoradio.NodeStatus) {
-	others := 0
+	others, serving := 0, 0
 	for _, st := range nodes {
 		if st.Name != self {
 			others++
+			if !st.Draining {
+				serving++
+			}
 		}
 	}
+	set := func() { s.others, s.serving, s.nodes, s.nodesOK = others, serving, nodes, true }
 	s.mu.Lock()
 	same := s.others == others
+	if same {
+		s.broadcast(set)
+	}
 	s.mu.Unlock()
 	if !same {
-		s.update(func() { s.others = others })
+		s.update(set)
 	}
 }
 

@@ -32,7 +32,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "radioctl",
 		Short: "Manage the mounts of an autoradio cluster",
-		Long: `radioctl manages the mounts of an autoradio cluster and shows its state.
+		Long: `radioctl manages the mounts of an autoradio cluster, drains its nodes for
+maintenance and shows its state.
 It talks to etcd directly. Every flag can also be set in the environment as
 AUTORADIO_<FLAG> (upper case, '-' as '_'), e.g. AUTORADIO_ETCD_URLS.`,
 	}
@@ -51,6 +52,8 @@ AUTORADIO_<FLAG> (upper case, '-' as '_'), e.g. AUTORADIO_ETCD_URLS.`,
 		a.listMountsCmd(),
 		a.showMountCmd(),
 		a.statusCmd(),
+		a.drainCmd(),
+		a.undrainCmd(),
 		a.backupCmd(),
 		a.restoreCmd(),
 	)

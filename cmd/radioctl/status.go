@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,17 +20,21 @@ type clusterStatus struct {
 	nodes     []*autoradio.NodeStatus
 	master    *autoradio.MasterInfo
 	masterErr error // other than ErrNoMaster: the election value is unreadable
+	drains    []*autoradio.Drain
 }
 
 func (a *app) statusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show nodes, master, listeners and load",
+		Short: "Show nodes, master, listeners, load and drained nodes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var s clusterStatus
 			err := a.withClient(cmd, func(ctx context.Context, c *autoradio.Client) (err error) {
 				if s.nodes, err = c.ListNodes(ctx); err != nil {
+					return err
+				}
+				if s.drains, err = c.DrainedNodes(ctx); err != nil {
 					return err
 				}
 				s.master, err = c.Master(ctx)
@@ -59,6 +64,7 @@ func (s *clusterStatus) print(w io.Writer, now time.Time) error {
 	default:
 		fmt.Fprintln(w, "master: none elected")
 	}
+	s.printDrains(w)
 	if len(s.nodes) == 0 {
 		fmt.Fprintln(w, "no nodes")
 		return nil
@@ -68,7 +74,7 @@ func (s *clusterStatus) print(w io.Writer, now time.Time) error {
 	total := 0
 	for _, n := range s.nodes {
 		total += n.Listeners
-		printNode(tw, n, now)
+		printNode(tw, n, s.drained(n.Name), now)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -77,7 +83,23 @@ func (s *clusterStatus) print(w io.Writer, now time.Time) error {
 	return err
 }
 
-func printNode(w io.Writer, n *autoradio.NodeStatus, now time.Time) {
+// printDrains lists the drained nodes, those that are not running too.
+func (s *clusterStatus) printDrains(w io.Writer) {
+	for _, d := range s.drains {
+		live := slices.ContainsFunc(s.nodes, func(n *autoradio.NodeStatus) bool { return n.Name == d.Name })
+		down := ""
+		if !live {
+			down = ", not running"
+		}
+		fmt.Fprintf(w, "drained: %s (since %s%s)\n", d.Name, d.Since.Local().Format(time.DateTime), down)
+	}
+}
+
+func (s *clusterStatus) drained(name string) bool {
+	return slices.ContainsFunc(s.drains, func(d *autoradio.Drain) bool { return d.Name == name })
+}
+
+func printNode(w io.Writer, n *autoradio.NodeStatus, drained bool, now time.Time) {
 	icecast := "down"
 	if n.IcecastOK {
 		icecast = "ok"
@@ -85,6 +107,12 @@ func printNode(w io.Writer, n *autoradio.NodeStatus, now time.Time) {
 	name := n.Name
 	if n.IsMaster {
 		name += " (master)"
+	}
+	switch {
+	case drained:
+		name += " (drained)"
+	case n.Draining:
+		name += " (stopping)"
 	}
 	fmt.Fprintf(w, "%s\t%s\t%s\t%d/%s\t%s/%s\t%s ago\n", name, strings.Join(n.IPs, ","), icecast,
 		n.Listeners, limit(float64(n.MaxListeners), fmt.Sprint(n.MaxListeners)),

@@ -26,6 +26,7 @@ import (
 type flags struct {
 	cli.DaemonFlags
 	sessionTTL   time.Duration
+	drainTimeout time.Duration
 	stateDir     string
 	icecastCfg   string
 	icecastBin   string
@@ -52,6 +53,11 @@ elected master serves the sources, every other node relays every mount from
 it), publishes the node's presence and load for the front-ends, and takes part
 in the master election.
 
+On SIGTERM (systemctl stop, a package upgrade) a master hands over before it
+stops: it resigns the election, so that another node takes the master role at
+once, and keeps its Icecast serving until the new master serves the mounts, or
+for --drain-timeout at most.
+
 Every flag can also be set in the environment as AUTORADIO_<FLAG>, for
 example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
 		Args: cobra.NoArgs,
@@ -60,6 +66,7 @@ example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
 	fs := cmd.Flags()
 	f.Add(fs, "127.0.0.1:2112", "name of this node, unique in the cluster", "public IP address of this node")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", 5*time.Second, "TTL of this node's presence and elections: how fast a dead node is noticed")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 5*time.Second, "on SIGTERM, how long a master waits for the next master to serve the mounts before it stops; 0: no wait")
 	fs.StringVar(&f.stateDir, "state-dir", "/var/lib/autoradio", "directory for the generated Icecast config and runtime files")
 	fs.StringVar(&f.icecastCfg, "icecast-config", "", "path of the generated Icecast config (default: <state-dir>/icecast.xml)")
 	fs.StringVar(&f.icecastBin, "icecast-bin", "icecast2", "Icecast program")
@@ -111,6 +118,7 @@ func run(ctx context.Context, f *flags) error {
 		BandwidthLimit: float64(f.bwlimit),
 		Interface:      f.iface,
 		SessionTTL:     f.sessionTTL,
+		DrainTimeout:   noWaitIfZero(f.drainTimeout),
 		Logger:         log,
 	}, etcd, reg)
 	if err != nil {
@@ -123,6 +131,15 @@ func run(ctx context.Context, f *flags) error {
 	})
 	log.Info("radiod starting", "name", f.Name, "ips", f.IPs, "icecast_port", f.icecastPort)
 	return cli.RunWithMonitor(ctx, f.MonitorAddr, monitor, log, n.Run)
+}
+
+// noWaitIfZero maps a duration flag's 0 (no wait) to the negative value
+// that means it in node.Config, where 0 takes the default.
+func noWaitIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // startEmbeddedEtcd runs etcd in this process on the first --etcd-urls

@@ -61,6 +61,7 @@ type NodeView struct {
 	BandwidthBps      float64   `json:"bandwidth_bps"`
 	BandwidthLimitBps float64   `json:"bandwidth_limit_bps"`
 	UpdatedAt         time.Time `json:"updated_at"`
+	Draining          bool      `json:"draining,omitempty"` // takes no new listeners: drained, or stopping
 }
 
 // Status returns the current status of the cluster.
@@ -85,7 +86,7 @@ func nodeView(n *autoradio.NodeStatus) NodeView {
 		Name: n.Name, IPs: n.IPs, IsMaster: n.IsMaster, IcecastOK: n.IcecastOK,
 		Listeners: n.Listeners, MaxListeners: n.MaxListeners,
 		BandwidthBps: n.BandwidthBps, BandwidthLimitBps: n.BandwidthLimitBps,
-		UpdatedAt: n.UpdatedAt,
+		UpdatedAt: n.UpdatedAt, Draining: n.Draining,
 	}
 }
 

@@ -43,6 +43,8 @@ type Balancer struct {
 	mu    sync.Mutex
 	rnd   *rand.Rand
 	nodes map[string]*nodeState
+	// drained are the nodes drained by an operator (SetDrained).
+	drained map[string]bool
 	// pools holds the eligible candidates of each mount, by mount name,
 	// sorted by node name; pools[""] holds every node under its limits.
 	pools   map[string][]candidate
@@ -82,8 +84,6 @@ func (b *Balancer) Update(statuses []*autoradio.NodeStatus) {
 			nodes[s.Name] = &nodeState{status: s}
 		}
 	}
-	pools := b.buildPools(nodes)
-
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for name, n := range nodes {
@@ -91,10 +91,34 @@ func (b *Balancer) Update(statuses []*autoradio.NodeStatus) {
 			n.pending = old.pending
 		}
 	}
-	b.nodes, b.pools = nodes, pools
+	b.nodes, b.pools = nodes, b.buildPools(nodes)
 }
 
-// buildPools sorts the eligible nodes into one pool per mount.
+// SetDrained replaces the set of nodes drained by an operator. A drained
+// node, like one whose status says it is draining, gets no listener while
+// another node can take it: it is kept out of every pool that has a node
+// not drained. When none has, serving beats refusing: the drained nodes
+// are the pool.
+func (b *Balancer) SetDrained(names []string) {
+	drained := make(map[string]bool, len(names))
+	for _, n := range names {
+		drained[n] = true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.drained = drained
+	b.pools = b.buildPools(b.nodes)
+}
+
+// isDrained reports whether a node takes listeners only as a last resort;
+// b.mu must be held.
+func (b *Balancer) isDrained(s *autoradio.NodeStatus) bool {
+	return s.Draining || b.drained[s.Name]
+}
+
+// buildPools sorts the eligible nodes into one pool per mount, drained
+// nodes only into pools that would be empty without them; b.mu must be
+// held.
 func (b *Balancer) buildPools(nodes map[string]*nodeState) map[string][]candidate {
 	sorted := make([]*nodeState, 0, len(nodes))
 	for _, n := range nodes {
@@ -104,14 +128,23 @@ func (b *Balancer) buildPools(nodes map[string]*nodeState) map[string][]candidat
 	}
 	slices.SortFunc(sorted, func(a, b *nodeState) int { return cmp.Compare(a.status.Name, b.status.Name) })
 
-	pools := map[string][]candidate{}
+	pools, reserve := map[string][]candidate{}, map[string][]candidate{}
 	for _, n := range sorted {
 		s := n.status
+		into := pools
+		if b.isDrained(s) {
+			into = reserve
+		}
 		avg := perListenerBps(s, autoradio.MountStatus{}, b.fallbackBps)
-		pools[""] = append(pools[""], newCandidate(n, avg, b.unlimited))
+		into[""] = append(into[""], newCandidate(n, avg, b.unlimited))
 		for _, m := range liveMounts(s) {
 			bps := perListenerBps(s, m, b.fallbackBps)
-			pools[m.Name] = append(pools[m.Name], newCandidate(n, bps, b.unlimited))
+			into[m.Name] = append(into[m.Name], newCandidate(n, bps, b.unlimited))
+		}
+	}
+	for mount, cs := range reserve {
+		if len(pools[mount]) == 0 {
+			pools[mount] = cs
 		}
 	}
 	return pools

@@ -286,3 +286,50 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestDrainedNodesAreLastResort(t *testing.T) {
+	draining := func(s *autoradio.NodeStatus) { s.Draining = true }
+	tests := []struct {
+		name    string
+		nodes   []*autoradio.NodeStatus
+		drained []string
+		mount   string
+		want    []string
+	}{
+		{"drained by an operator", []*autoradio.NodeStatus{up("a", 0, 10, "/m"), up("b", 0, 10, "/m")}, []string{"a"}, "/m", []string{"b"}},
+		{"draining by itself", []*autoradio.NodeStatus{with(up("a", 0, 10, "/m"), draining), up("b", 0, 10, "/m")}, nil, "/m", []string{"b"}},
+		{"any mount, for DNS", []*autoradio.NodeStatus{up("a", 0, 10), up("b", 0, 10), up("c", 0, 10)}, []string{"b", "c"}, "", []string{"a"}},
+		{"every node drained: serve anyway", []*autoradio.NodeStatus{up("a", 0, 10, "/m"), with(up("b", 0, 10, "/m"), draining)}, []string{"a"}, "/m", []string{"a", "b"}},
+		{"only drained nodes carry the mount", []*autoradio.NodeStatus{up("a", 0, 10, "/m"), up("b", 0, 10, "/x")}, []string{"a"}, "/m", []string{"a"}},
+		{"the other node is full", []*autoradio.NodeStatus{up("a", 0, 10, "/m"), up("b", 10, 10, "/m")}, []string{"a"}, "/m", []string{"a"}},
+		{"a drained node still needs its Icecast", []*autoradio.NodeStatus{with(up("a", 0, 10, "/m"), func(s *autoradio.NodeStatus) { s.IcecastOK = false })}, []string{"a"}, "/m", nil},
+		{"unknown names are ignored", []*autoradio.NodeStatus{up("a", 0, 10, "/m")}, []string{"zz"}, "/m", []string{"a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, order := range []string{"drained first", "statuses first"} {
+				b := seeded(lb.Weighted, 1)
+				if order == "drained first" {
+					b.SetDrained(tt.drained)
+					b.Update(tt.nodes)
+				} else {
+					b.Update(tt.nodes)
+					b.SetDrained(tt.drained)
+				}
+				got := names(b.Rank(tt.mount, 0))
+				slices.Sort(got)
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("%s: Rank(%q) = %v, want %v", order, tt.mount, got, tt.want)
+				}
+			}
+		})
+	}
+	// Undrained, a node is back in the pools.
+	b := seeded(lb.Weighted, 1)
+	b.Update([]*autoradio.NodeStatus{up("a", 0, 10, "/m"), up("b", 0, 10, "/m")})
+	b.SetDrained([]string{"a"})
+	b.SetDrained(nil)
+	if got := names(b.Rank("/m", 0)); len(got) != 2 {
+		t.Errorf("after undrain: Rank = %v, want a and b", got)
+	}
+}

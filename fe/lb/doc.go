@@ -8,6 +8,9 @@
 // that node's last status report, so that a burst of new listeners arriving
 // between two reports spreads out instead of landing on the emptiest node.
 //
+// Drained nodes (drained by an operator, or stopping) get listeners only
+// when no other node could take them: serving beats refusing.
+//
 // The package does no I/O: the caller feeds it statuses with Update and asks
 // with Pick (HTTP redirects) or Rank (DNS answers).
 package lb
