@@ -1,0 +1,178 @@
+package httpfe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"autoradio"
+	"autoradio/internal/audioframe"
+	"autoradio/internal/audiotest"
+	"autoradio/internal/testenv"
+)
+
+// A source accepted by one Icecast outlives it: when the master changes,
+// or the master's Icecast dies, the front-end keeps the source's
+// connection, moves the source to the new master's Icecast and replays
+// it from a frame (MP3) or from its header pages and a page (Ogg). The
+// source, an ffmpeg that never reconnects, goes on as if nothing
+// happened, and a listener of the new Icecast decodes the stream.
+func TestLiveSourceResumes(t *testing.T) {
+	mounts := []string{"/switch.mp3", "/switch.ogg", "/killed.mp3", "/killed.ogg"}
+	env := startLive(t, Config{}, mounts...)
+	ctx := testenv.Context(t, 3*time.Minute)
+	next := startIcecast(t, 50, mounts...)
+	cur := env.ic // the master's Icecast
+	outer := t    // Icecasts started in a subtest outlive it
+	sources := 0
+	for _, c := range []struct {
+		name   string
+		mount  string
+		reason string
+		kill   bool // the old master's Icecast dies: a new one is elected a second later
+	}{
+		{"MP3, master changed", "/switch.mp3", reconnectMaster, false},
+		{"Ogg, master changed", "/switch.ogg", reconnectMaster, false},
+		{"MP3, master's Icecast killed", "/killed.mp3", "", true},
+		{"Ogg, master's Icecast killed", "/killed.ogg", "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			from, to := cur, next
+			if from == next {
+				to = env.ic
+			}
+			if c.kill {
+				to = startIcecast(outer, 50, mounts...)
+			}
+			cur = to
+			before := metricValue(t, env.reg, "autoradio_source_reconnects_total", "reason", c.reason)
+			src := testenv.Start(t, "ffmpeg", append(append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"},
+				audiotest.EncodeArgs(c.mount)...), fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.fe, c.mount))...)
+			sources++
+			from.waitSource(ctx, t, c.mount)
+			time.Sleep(2 * time.Second) // a stream with a past
+			moved := time.Now()
+			if c.kill {
+				from.kill()
+				time.Sleep(time.Second) // the election
+			}
+			env.cluster.setMaster(masterOf(to))
+			to.waitSource(ctx, t, c.mount)
+			t.Logf("%s: live on the new master's Icecast %v after the change", c.mount, time.Since(moved).Round(time.Millisecond))
+			capture, err := audiotest.Capture(ctx, "http://"+to.addr+c.mount, 3*time.Second)
+			if err != nil {
+				t.Fatalf("listening to the new master: %v", err)
+			}
+			checkJoin(ctx, t, c.mount, capture)
+			select {
+			case <-src.Done():
+				t.Fatalf("the source was disconnected:\n%s", src.Output())
+			default:
+			}
+			if v := metricValue(t, env.reg, "autoradio_source_connections_total", "result", "accepted"); v != float64(sources) {
+				t.Errorf("accepted source connections = %v, want %d: the source reconnected", v, sources)
+			}
+			if c.reason != "" {
+				if v := metricValue(t, env.reg, "autoradio_source_reconnects_total", "reason", c.reason); v != before+1 {
+					t.Errorf("reconnects for %s = %v, want %v", c.reason, v, before+1)
+				}
+			}
+			if !c.kill {
+				waitFor(ctx, t, "no source on "+c.mount+" at the old master", func() bool {
+					st, err := from.stats()
+					_, ok := st[c.mount]
+					return err == nil && !ok
+				})
+			}
+			src.Kill()
+		})
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("dropped bytes: %v", metricValue(t, env.reg, "autoradio_source_dropped_bytes_total"))
+}
+
+// masterOf returns the master whose Icecast is ic.
+func masterOf(ic *icecast) *autoradio.MasterInfo {
+	return &autoradio.MasterInfo{Name: "n" + strconv.Itoa(ic.port), IPs: []string{"127.0.0.1"}, IcecastPort: ic.port}
+}
+
+// checkJoin checks that a capture of a mount's first seconds on an
+// Icecast decodes, and, for MP3, that it starts at a frame: Icecast
+// passes MP3 on as it comes, so its first listener gets what the
+// front-end sent from the start.
+func checkJoin(ctx context.Context, t *testing.T, mount string, capture []byte) {
+	t.Helper()
+	if len(capture) < 4 {
+		t.Fatalf("%s: captured %d bytes", mount, len(capture))
+	}
+	if bytes.HasPrefix(capture, audioframe.OggMagic) {
+		if err := audiotest.Decode(ctx, capture, 2*time.Second); err != nil {
+			t.Errorf("%s: %v", mount, err)
+		}
+		return
+	}
+	if _, ok := audioframe.MP3([4]byte(capture)); !ok {
+		t.Errorf("%s: the new master's stream starts with % x, not an MP3 frame", mount, capture[:4])
+	}
+	if err := audiotest.DecodeJoined(ctx, capture, 2*time.Second); err != nil {
+		t.Errorf("%s: %v", mount, err)
+	}
+}
+
+// A held source that no master takes within SourceResume is
+// disconnected, and so is one that the new master's Icecast refuses for
+// another reason than not knowing the mount yet.
+func TestLiveSourceResumeGivesUp(t *testing.T) {
+	env := startLive(t, Config{}, "/nomaster.ogg", "/refused.ogg")
+	ctx := testenv.Context(t, 90*time.Second)
+	t.Run("no master in time", func(t *testing.T) {
+		addr, _, c := env.secondFE(ctx, t, Config{SourceResume: time.Second}, "/nomaster.ogg")
+		// Nothing listens there: the master's Icecast is gone.
+		c.setMaster(&autoradio.MasterInfo{Name: "gone", IPs: []string{"127.0.0.2"}, IcecastPort: env.ic.port})
+		env.sourceEndsAfterMove(ctx, t, addr, "/nomaster.ogg", c, time.Second)
+	})
+	t.Run("refused", func(t *testing.T) {
+		addr, _, c := env.secondFE(ctx, t, Config{}, "/refused.ogg")
+		refusing, _ := testenv.TCPServer(t, "127.0.0.1", func(conn net.Conn) {
+			defer conn.Close()
+			io.WriteString(conn, "HTTP/1.0 500 Internal Server Error\r\n\r\n")
+		})
+		_, port, _ := net.SplitHostPort(refusing)
+		p, _ := strconv.Atoi(port)
+		c.setMaster(&autoradio.MasterInfo{Name: "refusing", IPs: []string{"127.0.0.1"}, IcecastPort: p})
+		env.sourceEndsAfterMove(ctx, t, addr, "/refused.ogg", c, 0)
+	})
+}
+
+// sourceEndsAfterMove streams a source through the front-end at addr
+// (whose cluster c names env's Icecast master), then makes master the
+// master: the source's connection must end after about wait.
+func (env *liveEnv) sourceEndsAfterMove(ctx context.Context, t *testing.T, addr, mount string, c *fakeCluster, wait time.Duration) {
+	master, _ := c.Master()
+	c.setMaster(&autoradio.MasterInfo{Name: "n1", IPs: []string{"127.0.0.1"}, IcecastPort: env.ic.port})
+	conn, br := startSource(t, addr, mount)
+	conn.SetDeadline(time.Time{})
+	startFFmpeg(t, conn, append(testSignal(550), "-")...)
+	env.ic.waitSource(ctx, t, mount)
+	c.setMaster(master)
+	changed := time.Now()
+	conn.SetReadDeadline(changed.Add(testenv.Bound(20 * time.Second)))
+	if _, err := io.Copy(io.Discard, br); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the source's connection ended with %v, want it closed", err)
+	}
+	d := time.Since(changed)
+	t.Logf("source disconnected %v after the master changed", d.Round(time.Millisecond))
+	// The last wait between tries may not fit in SourceResume.
+	if d < wait-resumeRetry.Max {
+		t.Errorf("disconnected after %v, before SourceResume (%v)", d, wait)
+	}
+}
