@@ -176,3 +176,37 @@ func (env *liveEnv) sourceEndsAfterMove(ctx context.Context, t *testing.T, addr,
 		t.Errorf("disconnected after %v, before SourceResume (%v)", d, wait)
 	}
 }
+
+// A backlog starts at the first point at or after where the source was
+// held, and drops its oldest audio, a point at a time, beyond its limit.
+func TestBacklog(t *testing.T) {
+	const frame = 100 // bytes of 1 s of audio, in this made-up stream
+	point := func(i int) audioframe.Point {
+		return audioframe.Point{Pos: int64(i * frame), At: time.Duration(i) * time.Second, Header: []byte("H")}
+	}
+	b := &backlog{start: 150, limits: backlogLimits{audio: 3 * time.Second}}
+	if b.add(make([]byte, 50), []audioframe.Point{point(1)}); b.ready() {
+		t.Fatal("ready with no point after where it began")
+	}
+	dropped := 0
+	for i := 2; i <= 8; i++ {
+		dropped += b.add(make([]byte, frame), []audioframe.Point{point(i)})
+	}
+	// Bytes 150 to 900, points at 2..8 s: the 3 s from 5 to 8 are kept.
+	if !b.ready() || b.points[0].Pos != 500 || dropped != 350 {
+		t.Fatalf("first point %+v, %d bytes dropped; want the point at 500 and 350 dropped", b.points[0], dropped)
+	}
+	head, data, before := b.replay()
+	if string(head) != "H" || len(data) != 400 || before != 0 {
+		t.Errorf("replay: header %q, %d bytes, %d before the point; want H, 400, 0", head, len(data), before)
+	}
+
+	// No point at all: the byte bound alone holds.
+	b = &backlog{limits: backlogLimits{audio: time.Second}}
+	for range 3 {
+		b.add(make([]byte, maxBacklogBytes/2+1), nil)
+	}
+	if len(b.data) > maxBacklogBytes {
+		t.Errorf("a backlog without points holds %d bytes, more than %d", len(b.data), maxBacklogBytes)
+	}
+}
