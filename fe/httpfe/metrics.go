@@ -34,7 +34,7 @@ type metrics struct {
 	redirects   *prometheus.CounterVec
 	sourceConns *prometheus.CounterVec
 	// sourcesDeposed counts forwarded sources closed because the master
-	// changed.
+	// changed, as they could not be moved to the new one.
 	sourcesDeposed prometheus.Counter
 	sources        prometheus.Gauge
 	sourceBytes    prometheus.Counter
@@ -69,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"result"}),
 		sourcesDeposed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_sources_deposed_total",
-			Help: "Forwarded sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one.",
+			Help: "Forwarded sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one: those the front-end could not move there itself (not yet accepted, no frames it can find, or source resume off).",
 		}),
 		sources: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "autoradio", Name: "proxied_sources",
