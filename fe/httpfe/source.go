@@ -247,10 +247,9 @@ func sourceResult(code int) string {
 var sourceHeaders = []string{"Authorization", "Content-Type", "Content-Length",
 	"User-Agent", "Expect"}
 
-// sourceRequestHead rebuilds the request line and headers for Icecast
-// (for a source moved to another Icecast when resumed: without Expect,
-// which it need not wait for, and Content-Length, which no longer holds).
-// Go's
+// sourceRequestHead rebuilds the request line and headers for Icecast;
+// when resumed (a source moved to another Icecast), without Expect, which
+// it need not wait for, and Content-Length, which no longer holds. Go's
 // server has already rejected header values with control characters, and
 // the path is a validated mount path, so nothing can be injected. There is
 // no Transfer-Encoding: a chunked body reaches Icecast de-chunked, which
