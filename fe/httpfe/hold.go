@@ -94,7 +94,7 @@ func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 
 // tryUpstream connects to the current master's Icecast, sends r's head
 // (as for a resumed source when resumed) and reads the first response
-// head.
+// head, within ctx's deadline if it has one.
 func (h *Handler) tryUpstream(ctx context.Context, r *http.Request, mount string, resumed bool) (*upstream, error) {
 	master, ok := h.cluster.Master()
 	if !ok || len(master.IPs) == 0 {
@@ -105,7 +105,11 @@ func (h *Handler) tryUpstream(ctx context.Context, r *http.Request, mount string
 	if err != nil {
 		return nil, &dialError{addr: addr, err: err}
 	}
-	conn.SetDeadline(deadline(h.cfg.ResponseTimeout))
+	end := deadline(h.cfg.ResponseTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(end) {
+		end = d
+	}
+	conn.SetDeadline(end)
 	up := &upstream{conn: conn, in: bufio.NewReaderSize(conn, 2<<10), master: master}
 	if _, err = conn.Write(sourceRequestHead(r, mount, addr, resumed)); err == nil {
 		up.code, up.head, err = readHeadBlock(up.in)

@@ -14,7 +14,11 @@ import (
 // resumeRetry paces the tries to move a held source to the master of the
 // moment: a new master takes a few seconds to be elected and to apply
 // the mount.
-var resumeRetry = backoff.Backoff{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond}
+var resumeRetry = backoff.Backoff{Initial: 50 * time.Millisecond, Max: 250 * time.Millisecond}
+
+// resumeTry bounds one try to move a held source: a master whose host
+// died does not answer at all, and the next try may find another master.
+const resumeTry = 2 * time.Second
 
 // maxBacklogBytes bounds a held source's backlog whatever its bit rate
 // (10 s of FLAC is 1.8 MB).
@@ -42,7 +46,9 @@ func (h *Handler) resumeUpstream(ctx context.Context, r *http.Request, mount str
 	end := time.Now().Add(h.cfg.SourceResume)
 	b := resumeRetry
 	for {
-		up, err := h.tryUpstream(ctx, r, mount, true)
+		tctx, cancel := context.WithTimeout(ctx, resumeTry)
+		up, err := h.tryUpstream(tctx, r, mount, true)
+		cancel()
 		if err == nil {
 			code, err := finalCode(up)
 			switch {
