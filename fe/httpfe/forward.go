@@ -295,7 +295,7 @@ func (fw *forward) replay(up *upstream, held *backlog) error {
 		err = fw.write(up.conn, data)
 	}
 	if err == nil {
-		fw.log.Info("source: moved to the master of the moment", "master", up.master.Name,
+		fw.log.Info("source: moved to the master of the moment", "new_master", up.master.Name,
 			"held", time.Since(held.since).Round(time.Millisecond), "replayed_bytes", len(head)+len(data), "dropped_bytes", dropped)
 	}
 	return err

@@ -60,6 +60,7 @@ func (h *Handler) resumeUpstream(ctx context.Context, r *http.Request, mount str
 				return nil, &unexpectedAnswer{code: code}
 			}
 			up.conn.Close()
+			h.log.Debug("source: the master's Icecast refused the moved source, trying again", "mount", mount, "new_master", up.master.Name, "code", code, "err", err)
 		}
 		wait := b.Next()
 		if time.Until(end) < wait {
