@@ -1,6 +1,7 @@
 package httpfe
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -151,6 +153,42 @@ func TestLiveSourceResumeGivesUp(t *testing.T) {
 		c.setMaster(&autoradio.MasterInfo{Name: "refusing", IPs: []string{"127.0.0.1"}, IcecastPort: p})
 		env.sourceEndsAfterMove(ctx, t, addr, "/refused.ogg", c, 0)
 	})
+}
+
+// A source in which the front-end finds no frame is not held: it is
+// disconnected as soon as the master changes, to reconnect by itself.
+func TestLiveUnframedSourceNotHeld(t *testing.T) {
+	env := startLive(t, Config{}, "/noise.mp3")
+	ctx := testenv.Context(t, 30*time.Second)
+	addr, _, c := env.secondFE(ctx, t, Config{}, "/noise.mp3")
+	conn := dialFE(t, addr)
+	conn.SetDeadline(time.Now().Add(testenv.Bound(20 * time.Second)))
+	fmt.Fprintf(conn, "SOURCE /noise.mp3 HTTP/1.0\r\nAuthorization: %s\r\nContent-Type: audio/mpeg\r\n\r\n", basicAuth(srcUser, srcPass))
+	br := bufio.NewReader(conn)
+	if status, err := br.ReadString('\n'); err != nil || !strings.Contains(status, " 200 ") {
+		t.Fatalf("SOURCE answer %q, %v", status, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		noise := make([]byte, 2048) // zeros: no frame header anywhere
+		for {
+			if _, err := conn.Write(noise); err != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	env.ic.waitSource(ctx, t, "/noise.mp3")
+	c.setMaster(&autoradio.MasterInfo{Name: "n2", IPs: []string{"127.0.0.1"}, IcecastPort: env.ic.port})
+	changed := time.Now()
+	if _, err := io.Copy(io.Discard, br); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the source's connection ended with %v, want it closed", err)
+	}
+	<-done
+	if d := time.Since(changed); d > testenv.Bound(5*time.Second) {
+		t.Errorf("closed %v after the master changed: held, not closed at once", d)
+	}
 }
 
 // sourceEndsAfterMove streams a source through the front-end at addr
