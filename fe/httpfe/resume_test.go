@@ -102,6 +102,34 @@ func TestLiveSourceResumes(t *testing.T) {
 	t.Logf("dropped bytes: %v", metricValue(t, env.reg, "autoradio_source_dropped_bytes_total"))
 }
 
+// A source held longer than its backlog keeps only the most recent
+// audio, from a frame on: the new master's stream still starts at a
+// frame and decodes, and the bytes dropped are counted.
+func TestLiveSourceBacklogBound(t *testing.T) {
+	const mount = "/long.mp3"
+	env := startLive(t, Config{SourceBacklog: time.Second}, mount)
+	ctx := testenv.Context(t, 90*time.Second)
+	next := startIcecast(t, 50, mount)
+	testenv.Start(t, "ffmpeg", append(append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"},
+		audiotest.EncodeArgs(mount)...), fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, env.fe, mount))...)
+	env.ic.waitSource(ctx, t, mount)
+	env.ic.kill()
+	time.Sleep(4 * time.Second) // no master for 4 s: 3 s of audio more than the backlog holds
+	env.cluster.setMaster(masterOf(next))
+	next.waitSource(ctx, t, mount)
+	capture, err := audiotest.Capture(ctx, "http://"+next.addr+mount, 2*time.Second)
+	if err != nil {
+		t.Fatalf("listening to the new master: %v", err)
+	}
+	checkJoin(ctx, t, mount, capture)
+	// 128 kbit/s: 16 kB a second, of which about 3 s dropped.
+	dropped := metricValue(t, env.reg, "autoradio_source_dropped_bytes_total")
+	if dropped < 2*16_000 || dropped > 5*16_000 {
+		t.Errorf("dropped %v bytes of a source held 4 s with a backlog of 1 s, want about 48000", dropped)
+	}
+	t.Logf("held 4 s with a 1 s backlog: %v bytes dropped", dropped)
+}
+
 // masterOf returns the master whose Icecast is ic.
 func masterOf(ic *icecast) *autoradio.MasterInfo {
 	return &autoradio.MasterInfo{Name: "n" + strconv.Itoa(ic.port), IPs: []string{"127.0.0.1"}, IcecastPort: ic.port}
