@@ -130,6 +130,29 @@ func TestLiveSourceBacklogBound(t *testing.T) {
 	t.Logf("held 4 s with a 1 s backlog: %v bytes dropped", dropped)
 }
 
+// A chunked source (curl -T -) moves to a new master de-chunked too.
+func TestLiveChunkedSourceResumes(t *testing.T) {
+	const mount = "/curl.mp3"
+	env := startLive(t, Config{}, mount)
+	ctx := testenv.Context(t, 90*time.Second)
+	next := startIcecast(t, 50, mount)
+	env.curlSource(ctx, t, mount)
+	time.Sleep(time.Second)
+	env.cluster.setMaster(masterOf(next))
+	next.waitSource(ctx, t, mount)
+	capture, err := audiotest.Capture(ctx, "http://"+next.addr+mount, 3*time.Second)
+	if err != nil {
+		t.Fatalf("listening to the new master: %v", err)
+	}
+	checkJoin(ctx, t, mount, capture)
+	if loc := chunkLine.FindIndex(capture); loc != nil {
+		t.Errorf("chunk-size line %q at byte %d of the new master's stream", capture[loc[0]:loc[1]], loc[0])
+	}
+	if v := metricValue(t, env.reg, "autoradio_source_connections_total", "result", "accepted"); v != 1 {
+		t.Errorf("accepted source connections = %v, want 1: curl reconnected", v)
+	}
+}
+
 // masterOf returns the master whose Icecast is ic.
 func masterOf(ic *icecast) *autoradio.MasterInfo {
 	return &autoradio.MasterInfo{Name: "n" + strconv.Itoa(ic.port), IPs: []string{"127.0.0.1"}, IcecastPort: ic.port}
