@@ -46,6 +46,11 @@ type Config struct {
 	// SourceHold bounds how long a source is held while the master's
 	// Icecast does not know its mount yet (see httpfe.Config).
 	SourceHold time.Duration
+	// SourceResume bounds how long an accepted source is held while it
+	// moves to a new master, and SourceBacklog what it keeps meanwhile
+	// (see httpfe.Config).
+	SourceResume  time.Duration
+	SourceBacklog time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -82,13 +87,15 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		return nil, fmt.Errorf("fe: %w", err)
 	}
 	f.http, err = httpfe.New(httpfe.Config{
-		Addr:         cfg.HTTPAddr,
-		Domain:       cfg.Domain,
-		DisableProxy: cfg.DisableProxy,
-		LocalIcecast: cfg.LocalIcecast,
-		NodeName:     cfg.NodeName,
-		SourceGuard:  cfg.SourceGuard,
-		SourceHold:   cfg.SourceHold,
+		Addr:          cfg.HTTPAddr,
+		Domain:        cfg.Domain,
+		DisableProxy:  cfg.DisableProxy,
+		LocalIcecast:  cfg.LocalIcecast,
+		NodeName:      cfg.NodeName,
+		SourceGuard:   cfg.SourceGuard,
+		SourceHold:    cfg.SourceHold,
+		SourceResume:  cfg.SourceResume,
+		SourceBacklog: cfg.SourceBacklog,
 	}, f.cluster, reg, cfg.Logger)
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets

@@ -34,6 +34,8 @@ type flags struct {
 	icecastPort   int
 	guard         authguard.Config
 	sourceHold    time.Duration
+	sourceResume  time.Duration
+	sourceBacklog time.Duration
 }
 
 func main() { cli.Main(newRootCmd()) }
@@ -48,6 +50,7 @@ DNS for the cluster's domain (answering with the least-loaded healthy nodes)
 and an HTTP front-end: listeners of /<mount> are redirected to a node chosen by
 the load balancer, sources (SOURCE or PUT) are relayed to the master's Icecast,
 held for a while when the master's Icecast does not know their mount yet,
+and moved to the new master without reconnecting when the master changes,
 and so are their title updates (/admin/metadata, with the mount's source
 credentials), /<mount>.m3u and .pls are playlists, / is a status page and
 /_status.json the same as JSON.
@@ -71,6 +74,8 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.IntVar(&f.guard.MaxFailures, "source-max-failures", authguard.DefaultMaxFailures, "wrong source passwords an address may send within a minute before it is locked out (IPv6: per /64)")
 	fs.DurationVar(&f.guard.Lockout, "source-lockout", authguard.DefaultLockout, "how long a first lockout lasts: the address's sources get 429 meanwhile; each further one lasts twice as long, up to an hour (or this, if longer)")
 	fs.DurationVar(&f.sourceHold, "source-hold", httpfe.DefaultSourceHold, "how long a source with its mount's credentials is held, and the master tried again, while the master's Icecast refuses them because it has not applied the mount yet (a mount just created, a master just elected); then Icecast's 401 is passed on. Negative: no hold")
+	fs.DurationVar(&f.sourceResume, "source-resume", httpfe.DefaultSourceResume, "how long a source that Icecast accepted is held, its connection kept, when the master changes or its Icecast goes away, while the front-end moves it to the master of the moment; then it is disconnected. Negative: disconnect at once, the source must reconnect")
+	fs.DurationVar(&f.sourceBacklog, "source-backlog", httpfe.DefaultSourceBacklog, "how much of a held source's audio (in the stream's own time) is kept and replayed to the new master; older audio is dropped")
 	_ = cmd.MarkFlagRequired("domain")
 	return cmd
 }
@@ -99,6 +104,8 @@ func run(ctx context.Context, f *flags) error {
 		NodeName:      f.Name,
 		SourceGuard:   f.guard,
 		SourceHold:    f.sourceHold,
+		SourceResume:  f.sourceResume,
+		SourceBacklog: f.sourceBacklog,
 		Logger:        log,
 	}, etcd, reg)
 	if err != nil {

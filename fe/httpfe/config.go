@@ -98,6 +98,21 @@ type Config struct {
 	// source clients that do not retry (ffmpeg, GStreamer) see a slower
 	// 200. Default 10s; negative: no hold.
 	SourceHold time.Duration
+	// SourceResume bounds how long a source that Icecast accepted is
+	// held when its master changes, or the master's Icecast goes away:
+	// the front-end keeps the source's connection and keeps reading it,
+	// tries the master of the moment (which refuses it until it has
+	// applied the mount) with short waits, and replays what the source
+	// sent meanwhile; after that, or when the new master's Icecast
+	// answers otherwise, the source's connection is closed. MP3, ADTS
+	// and Ogg sources only: others are closed at once, as they are
+	// with a negative SourceResume. Default 30s.
+	SourceResume time.Duration
+	// SourceBacklog bounds what a held source keeps, in the stream's own
+	// time: beyond it, its oldest audio is dropped, a frame or page at a
+	// time, so that the new master gets the most recent audio; at most
+	// 2 MiB whatever the bit rate. Default 10s.
+	SourceBacklog time.Duration
 	// RetryAfter is the Retry-After of 503 answers. Default 5s.
 	RetryAfter time.Duration
 	// SourceGuard limits source password guessing: an address (an IPv6
@@ -126,6 +141,8 @@ const (
 	DefaultStreamBufferSize  = 4 << 10
 	DefaultSourceIdleTimeout = 10 * time.Second
 	DefaultSourceHold        = 10 * time.Second
+	DefaultSourceResume      = 30 * time.Second
+	DefaultSourceBacklog     = 10 * time.Second
 	DefaultRetryAfter        = 5 * time.Second
 	DefaultStreamQueueSize   = 512 << 10
 	DefaultStreamBurstSize   = 64 << 10
@@ -156,6 +173,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.StreamBufferSize = cmp.Or(c.StreamBufferSize, DefaultStreamBufferSize)
 	c.SourceIdleTimeout = cmp.Or(c.SourceIdleTimeout, DefaultSourceIdleTimeout)
 	c.SourceHold = cmp.Or(c.SourceHold, DefaultSourceHold)
+	c.SourceResume = cmp.Or(c.SourceResume, DefaultSourceResume)
+	c.SourceBacklog = cmp.Or(c.SourceBacklog, DefaultSourceBacklog)
 	c.RetryAfter = cmp.Or(c.RetryAfter, DefaultRetryAfter)
 	c.StreamQueueSize = cmp.Or(c.StreamQueueSize, DefaultStreamQueueSize)
 	c.StreamBurstSize = cmp.Or(c.StreamBurstSize, DefaultStreamBurstSize)

@@ -16,7 +16,9 @@
 //	SOURCE|PUT /<mount>, /_stream/<mount>
 //	                               a source, forwarded to the master's Icecast
 //	                               (held while the master does not know the
-//	                               mount yet, see Config.SourceHold)
+//	                               mount yet, see Config.SourceHold; moved
+//	                               to a new master without reconnecting, see
+//	                               Config.SourceResume)
 //	GET|HEAD /<mount>.m3u, .pls    playlists
 //	GET|HEAD /, /_status.json      status page, as HTML and JSON
 //	GET|HEAD /_proxied.json        this front-end's proxied listeners per mount

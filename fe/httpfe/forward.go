@@ -2,9 +2,11 @@ package httpfe
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"autoradio/internal/audioframe"
 	"autoradio/internal/splice"
 )
 
@@ -23,50 +26,105 @@ const halfCloseGrace = 5 * time.Second
 // Icecast is still the master's.
 const masterCheckInterval = 250 * time.Millisecond
 
-// errDeposed ends a source forwarded to a node that is no longer master.
+// errDeposed ends a source forwarded to a node that is no longer master,
+// when the source cannot be moved to the new one (see forward.resume).
 var errDeposed = errors.New("the master changed")
 
+// Reasons to move a source to the master of the moment, the "reason"
+// label of autoradio_source_reconnects_total.
+const (
+	reconnectMaster = "master_changed" // another node was elected master
+	reconnectLost   = "icecast_lost"   // the master's Icecast closed the connection
+	reconnectWrite  = "write_failed"   // writing to the master's Icecast failed or timed out
+)
+
 // A forward is a source forwarded to the master: it joins a hijacked
-// source connection to a connection to the master's Icecast. Each
-// direction runs until EOF or an error; EOF is passed on as a half-close,
-// and the other direction then gets halfCloseGrace to finish.
+// source connection to a connection to the master's Icecast. The source's
+// side runs until its EOF or an error; EOF is passed on as a half-close,
+// and Icecast then gets halfCloseGrace to finish. Once Icecast has
+// accepted the source, the source outlives its Icecast: when the master
+// changes, or its Icecast goes away, the forward holds what the source
+// sends (a backlog) and moves it to the master of the moment (resume),
+// replaying the backlog from a point where a decoder can start.
 type forward struct {
 	client   net.Conn
 	clientIn *bufio.Reader // holds bytes the server read past the headers
 	chunked  bool          // the source's body is chunked: Icecast gets it de-chunked
-	up       net.Conn
 	idle     time.Duration // source → Icecast inactivity limit
 	respWait time.Duration // wait for Icecast's response headers, and limit on each write to it
-	// deposed reports that the forward's Icecast is no longer the master's:
-	// the source must reconnect, to the new master. Nothing else would
-	// tell it when the old master is cut off, as the kernel buffers
-	// minutes of a stream.
-	deposed func() bool
+	// deposed reports that the Icecast of master is no longer the
+	// master's. Nothing else would tell it when the old master is cut
+	// off, as the kernel buffers minutes of a stream.
+	deposed func(master string) bool
+	master  string // the name of the current Icecast's node
+	// resume connects to the master of the moment and has it accept the
+	// source again, trying for as long as it is allowed to; nil: a source
+	// whose Icecast is deposed or lost is ended, and must reconnect.
+	resume  func(ctx context.Context) (*upstream, error)
+	backlog backlogLimits
 	bufs    *bufferPool
 	m       *metrics
+	log     *slog.Logger
 	// onResponse is called with Icecast's final status code (0: none) as
 	// soon as it is known.
 	onResponse func(code int)
 	sent       atomic.Int64 // source bytes forwarded to Icecast
-	once       sync.Once    // closing both connections
-	ending     sync.Once    // starting the grace timer
-	grace      *time.Timer  // closes both when the grace period is over
+	accepted   atomic.Bool  // the first Icecast accepted the source (2xx)
+	scan       audioframe.Scanner
+
+	mu     sync.Mutex
+	up     net.Conn // the current Icecast; nil while the source is held
+	closed bool
+
+	ctx     context.Context // ends with Close: stops a resume under way
+	cancel  context.CancelFunc
+	lost    chan net.Conn     // Icecast connections that ended on their own
+	resumed chan resumeResult // the outcome of a resume
+	wg      sync.WaitGroup    // goroutines reading Icecast, resuming
+	ending  sync.Once         // starting the grace timer
+	grace   *time.Timer       // closes both when the grace period is over
 }
 
-// run passes up's response head to the source and forwards until both
-// directions are done, closes both connections and returns Icecast's
+// A resumeResult is a new Icecast connection that accepted the source,
+// or why there is none.
+type resumeResult struct {
+	up  *upstream
+	err error
+}
+
+// init prepares fw to forward to up.
+func (fw *forward) init(up *upstream) {
+	fw.up, fw.master = up.conn, up.master.Name
+	fw.ctx, fw.cancel = context.WithCancel(context.Background())
+	fw.lost = make(chan net.Conn, 4)
+	fw.resumed = make(chan resumeResult, 1)
+}
+
+// run passes up's response head to the source and forwards until the
+// source is done, closes both connections and returns Icecast's first
 // final status code (0 if none) and what ended the source's side (nil:
 // its end of stream).
 func (fw *forward) run(up *upstream) (int, error) {
-	defer fw.Close()
 	codec := make(chan int, 1)
-	done := make(chan struct{})
+	fw.wg.Add(1)
 	go func() {
-		defer close(done)
+		defer fw.wg.Done()
 		fw.upstreamToClient(up, codec)
 	}()
 	err := fw.sourceToUpstream()
-	<-done
+	if err != nil {
+		fw.Close()
+	}
+	fw.cancel()
+	fw.wg.Wait()
+	fw.Close()
+	select {
+	case r := <-fw.resumed:
+		if r.up != nil {
+			r.up.conn.Close()
+		}
+	default:
+	}
 	if fw.grace != nil {
 		fw.grace.Stop()
 	}
@@ -74,8 +132,9 @@ func (fw *forward) run(up *upstream) (int, error) {
 }
 
 // sourceToUpstream copies the source's bytes, those already buffered first,
-// to Icecast (de-chunked when chunked), and returns what ended it (nil: the
-// source's end of stream).
+// to Icecast (de-chunked when chunked), holding them while the source
+// moves to another Icecast, and returns what ended it (nil: the source's
+// end of stream).
 func (fw *forward) sourceToUpstream() error {
 	buf := fw.bufs.Get()
 	defer fw.bufs.Put(buf)
@@ -85,30 +144,190 @@ func (fw *forward) sourceToUpstream() error {
 		src = newDechunker(src)
 	}
 	fw.clientIn = nil
+	up := fw.current()
+	var held *backlog     // non-nil while the source is held
+	var pending *upstream // the Icecast that accepted a held source
+	defer func() {
+		if pending != nil {
+			pending.conn.Close()
+		}
+	}()
+	var pos int64 // source bytes read
 	var checked time.Time
-	err := splice.Copy(fw.up, src, fw.client, buf, fw.idle, fw.respWait, func(n int) error {
-		fw.sent.Add(int64(n))
-		fw.m.sourceBytes.Add(float64(n))
-		if now := time.Now(); now.Sub(checked) >= masterCheckInterval {
-			checked = now
-			if fw.deposed != nil && fw.deposed() {
-				return errDeposed
+	for {
+		if fw.idle > 0 {
+			fw.client.SetReadDeadline(time.Now().Add(fw.idle))
+		}
+		n, rerr := src.Read(buf)
+		points := fw.scan.Scan(buf[:n])
+		switch {
+		case held != nil:
+			fw.m.sourceDropped.Add(float64(held.add(buf[:n], points)))
+		case n > 0:
+			if werr := fw.write(up, buf[:n]); werr != nil {
+				if !fw.resumable() {
+					return werr
+				}
+				held = fw.hold(up, reconnectWrite, pos)
+				fw.m.sourceDropped.Add(float64(held.add(buf[:n], points)))
 			}
 		}
-		return nil
-	})
-	fw.finish(err, fw.up)
+		pos += int64(n)
+		if held == nil && fw.upLost(up) {
+			held = fw.hold(up, reconnectLost, pos)
+		}
+		if held == nil && time.Since(checked) >= masterCheckInterval {
+			checked = time.Now()
+			if fw.deposed != nil && fw.deposed(fw.master) {
+				if !fw.resumable() {
+					return errDeposed
+				}
+				held = fw.hold(up, reconnectMaster, pos)
+			}
+		}
+		if held != nil && pending == nil {
+			select {
+			case r := <-fw.resumed:
+				if r.err != nil {
+					return r.err
+				}
+				pending = r.up
+			default:
+			}
+		}
+		if pending != nil && held.ready() {
+			up, fw.master = pending.conn, pending.master.Name
+			err := fw.replay(pending, held)
+			pending, held = nil, nil
+			if err != nil {
+				held = fw.hold(up, reconnectWrite, pos)
+			}
+		}
+		if rerr != nil {
+			return fw.sourceEnded(rerr, up, held)
+		}
+	}
+}
+
+// sourceEnded ends the source's side: its EOF is passed on to Icecast as
+// a half-close; while held, or on an error, both connections are closed.
+func (fw *forward) sourceEnded(err error, up net.Conn, held *backlog) error {
+	if held != nil {
+		fw.m.sourceDropped.Add(float64(len(held.data)))
+		fw.Close()
+	} else {
+		fw.finish(err, up)
+	}
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
 	return err
 }
 
+// write writes p to Icecast, within respWait.
+func (fw *forward) write(up net.Conn, p []byte) error {
+	up.SetWriteDeadline(deadline(fw.respWait))
+	n, err := up.Write(p)
+	fw.sent.Add(int64(n))
+	fw.m.sourceBytes.Add(float64(n))
+	return err
+}
+
+// resumable reports whether a source whose Icecast is deposed or lost
+// can move to another: it was accepted, and its format has points where
+// a decoder can join it.
+func (fw *forward) resumable() bool {
+	return fw.resume != nil && fw.accepted.Load() && fw.scan.Format() != audioframe.Unknown
+}
+
+// upLost reports whether up has ended on its own, forgetting the other
+// Icecast connections that did.
+func (fw *forward) upLost(up net.Conn) bool {
+	for {
+		select {
+		case c := <-fw.lost:
+			if c == up {
+				return true
+			}
+		default:
+			return false
+		}
+	}
+}
+
+// hold closes up and holds the source from stream position pos on, while
+// a goroutine moves it to the master of the moment.
+func (fw *forward) hold(up net.Conn, reason string, pos int64) *backlog {
+	fw.setUp(nil)
+	up.Close()
+	fw.m.sourceReconnects.WithLabelValues(reason).Inc()
+	fw.log.Info("source: held, moving it to the master of the moment", "reason", reason, "bytes", fw.sent.Load())
+	fw.wg.Add(1)
+	go func() {
+		defer fw.wg.Done()
+		up, err := fw.resume(fw.ctx)
+		if err == nil {
+			fw.wg.Add(1)
+			go func() {
+				defer fw.wg.Done()
+				fw.watch(up.conn, up.in)
+			}()
+		}
+		fw.resumed <- resumeResult{up: up, err: err}
+		if err != nil {
+			// Wakes the source's side, which then ends.
+			fw.Close()
+		}
+	}()
+	return &backlog{start: pos, limits: fw.backlog, since: time.Now()}
+}
+
+// replay makes up the current Icecast and sends it what held holds, from
+// its first point on.
+func (fw *forward) replay(up *upstream, held *backlog) error {
+	if !fw.setUp(up.conn) {
+		return errClosed
+	}
+	head, data, dropped := held.replay()
+	fw.m.sourceDropped.Add(float64(dropped))
+	err := fw.write(up.conn, head)
+	if err == nil {
+		err = fw.write(up.conn, data)
+	}
+	if err == nil {
+		fw.log.Info("source: moved to the master of the moment", "new_master", up.master.Name,
+			"held", time.Since(held.since).Round(time.Millisecond), "replayed_bytes", len(head)+len(data), "dropped_bytes", dropped)
+	}
+	return err
+}
+
+// current returns the current Icecast connection.
+func (fw *forward) current() net.Conn {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	return fw.up
+}
+
+// setUp makes c the current Icecast connection; false (c is closed) once
+// the forward is closed.
+func (fw *forward) setUp(c net.Conn) bool {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.closed && c != nil {
+		c.Close()
+		return false
+	}
+	fw.up = c
+	return true
+}
+
 // upstreamToClient passes Icecast's response head to the source, the
-// part up holds first (sending its final status code on codec), then any
-// further bytes.
+// part up holds first (sending its final status code on codec). Once
+// Icecast has accepted the source, whatever it sends is read and
+// dropped, and its end starts a move to another Icecast; when it has
+// not, the rest of its answer is passed on.
 func (fw *forward) upstreamToClient(up *upstream, codec chan<- int) {
-	fw.up.SetReadDeadline(deadline(fw.respWait))
+	up.conn.SetReadDeadline(deadline(fw.respWait))
 	in := up.in
 	out := bufio.NewWriterSize(fw.client, 512)
 	// A held 100 Continue goes at once: the source waits for it.
@@ -120,19 +339,36 @@ func (fw *forward) upstreamToClient(up *upstream, codec chan<- int) {
 	case code < 200:
 		code, err = readResponseHead(in, out)
 	}
+	fw.accepted.Store(err == nil && code >= 200 && code < 300)
 	fw.onResponse(code)
 	codec <- code
 	if err != nil {
 		fw.Close()
 		return
 	}
-	rest := io.MultiReader(io.LimitReader(in, int64(in.Buffered())), fw.up)
+	if fw.accepted.Load() {
+		fw.watch(up.conn, in)
+		return
+	}
+	rest := io.MultiReader(io.LimitReader(in, int64(in.Buffered())), up.conn)
 	buf := fw.bufs.Get()
 	defer fw.bufs.Put(buf)
-	// Icecast is silent while a source streams: no idle limit this way.
-	fw.up.SetReadDeadline(time.Time{})
-	err = splice.Copy(fw.client, rest, fw.up, buf, 0, halfCloseGrace, func(int) error { return nil })
+	up.conn.SetReadDeadline(time.Time{})
+	err = splice.Copy(fw.client, rest, up.conn, buf, 0, halfCloseGrace, nil)
 	fw.finish(err, fw.client)
+}
+
+// watch reads and drops what an Icecast that accepted the source sends
+// (nothing, as a rule) until the connection ends, and then reports it
+// lost.
+func (fw *forward) watch(conn net.Conn, in *bufio.Reader) {
+	// Icecast is silent while a source streams: no idle limit this way.
+	conn.SetReadDeadline(time.Time{})
+	io.Copy(io.Discard, in)
+	select {
+	case fw.lost <- conn:
+	default:
+	}
 }
 
 // finish ends one direction: on EOF it half-closes dst and gives the other
@@ -147,12 +383,20 @@ func (fw *forward) finish(err error, dst net.Conn) {
 	fw.ending.Do(func() { fw.grace = time.AfterFunc(halfCloseGrace, fw.Close) })
 }
 
-// Close closes both connections, which ends both directions.
+// Close closes both connections, which ends both directions, and stops
+// a move to another Icecast.
 func (fw *forward) Close() {
-	fw.once.Do(func() {
-		fw.client.Close()
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.closed {
+		return
+	}
+	fw.closed = true
+	fw.cancel()
+	fw.client.Close()
+	if fw.up != nil {
 		fw.up.Close()
-	})
+	}
 }
 
 // readResponseHead copies Icecast's response headers to w as they come,

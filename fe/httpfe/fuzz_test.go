@@ -52,7 +52,7 @@ func FuzzSourceRequestHead(f *testing.F) {
 			return
 		}
 		const host = "192.0.2.1:8000"
-		head := string(sourceRequestHead(r, r.URL.Path, host))
+		head := string(sourceRequestHead(r, r.URL.Path, host, false))
 		lines, ok := strings.CutSuffix(head, "\r\n\r\n")
 		if !ok {
 			t.Fatalf("head does not end with an empty line: %q", head)

@@ -53,7 +53,7 @@ func (h *Handler) connectUpstream(ctx context.Context, r *http.Request, mount st
 	b := holdRetry
 	var last *upstream
 	for {
-		up, err := h.tryUpstream(ctx, r, mount)
+		up, err := h.tryUpstream(ctx, r, mount, false)
 		switch {
 		case err == nil:
 			if last != nil {
@@ -93,8 +93,9 @@ func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // tryUpstream connects to the current master's Icecast, sends r's head
-// and reads the first response head.
-func (h *Handler) tryUpstream(ctx context.Context, r *http.Request, mount string) (*upstream, error) {
+// (as for a resumed source when resumed) and reads the first response
+// head, within ctx's deadline if it has one.
+func (h *Handler) tryUpstream(ctx context.Context, r *http.Request, mount string, resumed bool) (*upstream, error) {
 	master, ok := h.cluster.Master()
 	if !ok || len(master.IPs) == 0 {
 		return nil, errNoMaster
@@ -104,9 +105,13 @@ func (h *Handler) tryUpstream(ctx context.Context, r *http.Request, mount string
 	if err != nil {
 		return nil, &dialError{addr: addr, err: err}
 	}
-	conn.SetDeadline(deadline(h.cfg.ResponseTimeout))
+	end := deadline(h.cfg.ResponseTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(end) {
+		end = d
+	}
+	conn.SetDeadline(end)
 	up := &upstream{conn: conn, in: bufio.NewReaderSize(conn, 2<<10), master: master}
-	if _, err = conn.Write(sourceRequestHead(r, mount, addr)); err == nil {
+	if _, err = conn.Write(sourceRequestHead(r, mount, addr, resumed)); err == nil {
 		up.code, up.head, err = readHeadBlock(up.in)
 	}
 	if err != nil {

@@ -55,6 +55,7 @@ func freePort(t testing.TB) int {
 type icecast struct {
 	addr string // 127.0.0.1:port
 	port int
+	kill func() // SIGKILL, and wait for it to exit
 }
 
 const icecastConfig = `<icecast>
@@ -111,7 +112,10 @@ func startIcecast(t testing.TB, clients int, mounts ...string) *icecast {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
 	t.Cleanup(func() { killGroup(cmd, exited) })
-	ic := &icecast{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port}
+	ic := &icecast{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, kill: func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}}
 	ic.waitReady(t, exited, filepath.Join(dir, "stderr.log"))
 	return ic
 }

@@ -326,11 +326,12 @@ func (env *liveEnv) shutdownClosesSource(ctx context.Context, t *testing.T, moun
 }
 
 // deposedMasterDropsSource forwards a live source through a second
-// front-end, then tells that front-end another node is master: it must
-// disconnect the source, which would otherwise stay on the old master
-// (when the old master is cut off, for as long as the kernel buffers).
+// front-end that does not move sources (SourceResume negative), then
+// tells that front-end another node is master: it must disconnect the
+// source, which would otherwise stay on the old master (when the old
+// master is cut off, for as long as the kernel buffers).
 func (env *liveEnv) deposedMasterDropsSource(ctx context.Context, t *testing.T, mount string) {
-	addr, _, c := env.secondFE(ctx, t, Config{}, mount)
+	addr, _, c := env.secondFE(ctx, t, Config{SourceResume: -1}, mount)
 	conn, br := startSource(t, addr, mount)
 	conn.SetDeadline(time.Time{})
 	startFFmpeg(t, conn, append(testSignal(660), "-")...)

@@ -34,7 +34,7 @@ type metrics struct {
 	redirects   *prometheus.CounterVec
 	sourceConns *prometheus.CounterVec
 	// sourcesDeposed counts forwarded sources closed because the master
-	// changed.
+	// changed, as they could not be moved to the new one.
 	sourcesDeposed prometheus.Counter
 	sources        prometheus.Gauge
 	sourceBytes    prometheus.Counter
@@ -45,6 +45,12 @@ type metrics struct {
 	// sourceHoldRetries counts the tries again of sources held while the
 	// master's Icecast did not know their mount yet.
 	sourceHoldRetries prometheus.Counter
+	// sourceReconnects counts accepted sources moved to the master of the
+	// moment, by reason; sourceReconnectFailures those ended instead, by
+	// cause; sourceDropped the bytes of held sources never forwarded.
+	sourceReconnects        *prometheus.CounterVec
+	sourceReconnectFailures *prometheus.CounterVec
+	sourceDropped           prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -63,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"result"}),
 		sourcesDeposed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_sources_deposed_total",
-			Help: "Forwarded sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one.",
+			Help: "Forwarded sources disconnected because their Icecast was no longer the master's, so that they reconnect to the new one: those the front-end could not move there itself (not yet accepted, no frames it can find, or source resume off).",
 		}),
 		sources: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "autoradio", Name: "proxied_sources",
@@ -85,13 +91,32 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "autoradio", Name: "source_hold_retries_total",
 			Help: "Tries again of sources held because the master's Icecast answered the mount's right credentials 401 (it had not applied the mount yet).",
 		}),
+		sourceReconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "source_reconnects_total",
+			Help: "Accepted sources held and moved to the master of the moment without their client reconnecting, by reason (master_changed, icecast_lost, write_failed).",
+		}, []string{"reason"}),
+		sourceReconnectFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "source_reconnect_failures_total",
+			Help: "Held sources disconnected instead, by cause (timeout: no master took them in time; refused: the master's Icecast answered otherwise).",
+		}, []string{"cause"}),
+		sourceDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "source_dropped_bytes_total",
+			Help: "Bytes of held sources never forwarded: beyond the backlog, before a point where a decoder can start, or left when the source ended.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.redirects,
 		m.sourceConns, m.sourcesDeposed, m.sources, m.sourceBytes,
-		m.sourceAuthFailures, m.sourceLockouts, m.sourceHoldRetries} {
+		m.sourceAuthFailures, m.sourceLockouts, m.sourceHoldRetries,
+		m.sourceReconnects, m.sourceReconnectFailures, m.sourceDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
 		}
+	}
+	for _, r := range []string{reconnectMaster, reconnectLost, reconnectWrite} {
+		m.sourceReconnects.WithLabelValues(r)
+	}
+	for _, c := range []string{"timeout", "refused"} {
+		m.sourceReconnectFailures.WithLabelValues(c)
 	}
 	for _, r := range []string{sourceAccepted, sourceRejected, sourceFailed, sourceNoMaster, sourceRedirected, sourceLockedOut} {
 		m.sourceConns.WithLabelValues(r)

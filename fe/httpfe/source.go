@@ -130,21 +130,28 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 		client:   client,
 		clientIn: brw.Reader,
 		chunked:  len(r.TransferEncoding) > 0, // Go's server accepts only chunked
-		up:       up.conn,
 		idle:     h.cfg.SourceIdleTimeout,
 		respWait: h.cfg.ResponseTimeout,
-		deposed: func() bool {
+		deposed: func(name string) bool {
 			// An unknown master (an election under way) deposes no one.
 			m, ok := h.cluster.Master()
-			return ok && m.Name != up.master.Name
+			return ok && m.Name != name
 		},
-		bufs: h.bufs,
-		m:    h.metrics,
+		backlog: backlogLimits{audio: h.cfg.SourceBacklog},
+		bufs:    h.bufs,
+		m:       h.metrics,
+		log:     log,
 		onResponse: func(code int) {
 			answered = true
 			h.sourceAnswered(log, key, code)
 		},
 	}
+	if h.cfg.SourceResume > 0 {
+		fw.resume = func(ctx context.Context) (*upstream, error) {
+			return h.resumeUpstream(ctx, r, mount)
+		}
+	}
+	fw.init(up)
 	if !h.sources.Add(fw) {
 		fw.Close()
 		h.metrics.sourceConns.WithLabelValues(sourceFailed).Inc()
@@ -161,6 +168,12 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 	if errors.Is(err, errDeposed) {
 		h.metrics.sourcesDeposed.Inc()
 		log.Info("source: disconnected, its Icecast is no longer the master's", "bytes", fw.sent.Load())
+		return
+	}
+	var unexpected *unexpectedAnswer
+	if errors.Is(err, errNoResume) || errors.As(err, &unexpected) {
+		h.metrics.sourceReconnectFailures.WithLabelValues(reconnectFailure(err)).Inc()
+		log.Warn("source: disconnected, it could not be moved to the master of the moment", "err", err, "bytes", fw.sent.Load())
 		return
 	}
 	if errors.Is(err, errBadChunk) {
@@ -234,16 +247,21 @@ func sourceResult(code int) string {
 var sourceHeaders = []string{"Authorization", "Content-Type", "Content-Length",
 	"User-Agent", "Expect"}
 
-// sourceRequestHead rebuilds the request line and headers for Icecast. Go's
+// sourceRequestHead rebuilds the request line and headers for Icecast;
+// when resumed (a source moved to another Icecast), without Expect, which
+// it need not wait for, and Content-Length, which no longer holds. Go's
 // server has already rejected header values with control characters, and
 // the path is a validated mount path, so nothing can be injected. There is
 // no Transfer-Encoding: a chunked body reaches Icecast de-chunked, which
 // it reads to the end of the connection (Go's server has dropped the
 // Content-Length of a chunked request).
-func sourceRequestHead(r *http.Request, mount, host string) []byte {
+func sourceRequestHead(r *http.Request, mount, host string, resumed bool) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\n", r.Method, mount, r.Proto, host)
 	for _, k := range sourceHeaders {
+		if resumed && (k == "Expect" || k == "Content-Length") {
+			continue
+		}
 		for _, v := range r.Header.Values(k) {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
@@ -258,4 +276,13 @@ func sourceRequestHead(r *http.Request, mount, host string) []byte {
 	}
 	b.WriteString("\r\n")
 	return []byte(b.String())
+}
+
+// reconnectFailure names why a held source was ended, the "cause" label
+// of autoradio_source_reconnect_failures_total.
+func reconnectFailure(err error) string {
+	if errors.Is(err, errNoResume) {
+		return "timeout"
+	}
+	return "refused"
 }
