@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"autoradio/internal/audioframe"
 )
 
 // The seed streams in testdata were made once with ffmpeg from a sine wave:
@@ -147,7 +149,7 @@ func oggPageAt(b []byte) int {
 	for _, s := range b[oggHeaderLen : oggHeaderLen+nseg] {
 		size += int(s)
 	}
-	if len(b) < size || !oggChecksumOK(b[:size]) {
+	if len(b) < size || !audioframe.OggCRCOK(b[:size]) {
 		return 0
 	}
 	return size

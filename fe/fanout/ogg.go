@@ -3,16 +3,17 @@ package fanout
 import (
 	"bytes"
 	"encoding/binary"
+
+	"autoradio/internal/audioframe"
 )
 
 // Ogg page layout (RFC 3533).
 const (
-	oggHeaderLen   = 27
-	oggContinued   = 0x01 // the page's first packet began on an earlier page
-	oggBOS         = 0x02 // first page of a logical stream
-	oggMaxHeaders  = 256 << 10
-	oggNoGranule   = -1 // no packet ends on the page
-	oggChecksumEnd = 26
+	oggHeaderLen  = 27
+	oggContinued  = 0x01 // the page's first packet began on an earlier page
+	oggBOS        = 0x02 // first page of a logical stream
+	oggMaxHeaders = 256 << 10
+	oggNoGranule  = -1 // no packet ends on the page
 )
 
 var oggMagic = []byte("OggS")
@@ -65,7 +66,7 @@ func (t *oggTracker) observe(p []byte, at, base int64) {
 		if len(t.pend) < size {
 			break
 		}
-		if !oggChecksumOK(t.pend[:size]) {
+		if !audioframe.OggCRCOK(t.pend[:size]) {
 			t.drop(1)
 			continue
 		}
@@ -130,34 +131,6 @@ func (t *oggTracker) joinPoint(from, base int64) (int64, []byte) {
 	}
 	return from, t.header
 }
-
-// oggChecksumOK checks the CRC of page p (polynomial 0x04c11db7, computed
-// with the checksum field as zeros).
-func oggChecksumOK(p []byte) bool {
-	var crc uint32
-	for i, b := range p {
-		if i >= oggChecksumEnd-4 && i < oggChecksumEnd {
-			b = 0
-		}
-		crc = crc<<8 ^ oggCRCTable[byte(crc>>24)^b]
-	}
-	return crc == binary.LittleEndian.Uint32(p[oggChecksumEnd-4:oggChecksumEnd])
-}
-
-var oggCRCTable = func() (t [256]uint32) {
-	for i := range t {
-		r := uint32(i) << 24
-		for range 8 {
-			if r&0x80000000 != 0 {
-				r = r<<1 ^ 0x04c11db7
-			} else {
-				r <<= 1
-			}
-		}
-		t[i] = r
-	}
-	return t
-}()
 
 // start implements joiner. A feed's first listener starts at the
 // stream's first byte: Icecast begins with the header pages.

@@ -5,6 +5,8 @@ import (
 	"hash/crc32"
 	"slices"
 	"testing"
+
+	"autoradio/internal/audioframe"
 )
 
 // oggPage builds an Ogg page with one segment of body.
@@ -15,11 +17,7 @@ func oggPage(flags byte, granule int64, body string) []byte {
 	binary.LittleEndian.PutUint64(p[6:14], uint64(granule))
 	p[26] = 1
 	p = append(append(p, byte(len(body))), body...)
-	var crc uint32
-	for _, b := range p {
-		crc = crc<<8 ^ oggCRCTable[byte(crc>>24)^b]
-	}
-	binary.LittleEndian.PutUint32(p[22:26], crc)
+	binary.LittleEndian.PutUint32(p[22:26], audioframe.OggCRC(p))
 	return p
 }
 

@@ -114,7 +114,7 @@ func (s *splicer) joinPoint(p []byte) int {
 func oggAudioPage(p []byte) int {
 	for i := 0; i+audioframe.OggHeaderLen <= len(p); i++ {
 		n := audioframe.OggPageLen(p[i:])
-		if n == 0 || !oggChecksumOK(p[i:i+n]) {
+		if n == 0 || !audioframe.OggCRCOK(p[i:i+n]) {
 			continue
 		}
 		flags, granule := p[i+5], int64(binary.LittleEndian.Uint64(p[i+6:i+14]))

@@ -15,9 +15,12 @@ const oggMaxHeaders = 256 << 10
 // OggCRCOK checks the CRC of the whole page p (polynomial 0x04c11db7,
 // computed with the CRC field as zeros).
 func OggCRCOK(p []byte) bool {
-	if len(p) < OggHeaderLen {
-		return false
-	}
+	return len(p) >= OggHeaderLen && OggCRC(p) == binary.LittleEndian.Uint32(p[oggCRCField:])
+}
+
+// OggCRC computes the CRC of the whole page p, as if its CRC field held
+// zeros; p must hold at least the page header.
+func OggCRC(p []byte) uint32 {
 	var crc uint32
 	for i, b := range p {
 		if i >= oggCRCField && i < oggCRCField+4 {
@@ -25,7 +28,7 @@ func OggCRCOK(p []byte) bool {
 		}
 		crc = crc<<8 ^ oggCRCTable[byte(crc>>24)^b]
 	}
-	return crc == binary.LittleEndian.Uint32(p[oggCRCField:])
+	return crc
 }
 
 var oggCRCTable = func() (t [256]uint32) {
