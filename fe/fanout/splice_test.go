@@ -283,10 +283,24 @@ func TestFeedMovesSeamlessly(t *testing.T) {
 		}()
 		caps = append(caps, c)
 	}
-	for _, step := range []bool{true, false, true} {
-		time.Sleep(300 * time.Millisecond) // the stream goes on meanwhile
-		setLive(step)
+	// Each step waits until both feeds (Icy and plain) have made the move
+	// it causes: to the local Icecast when it is live, to the other node
+	// when it dies.
+	moved := func(to string, want float64) {
+		testenv.Eventually(t, 5*time.Second, func() error {
+			if n := counterValue(t, f.m.moves.WithLabelValues(to)); n < want {
+				return fmt.Errorf("%v moves to %s, want %v", n, to, want)
+			}
+			return nil
+		})
 	}
+	moved("other", 2)
+	setLive(true)
+	moved("local", 2)
+	setLive(false)
+	moved("other", 4)
+	setLive(true)
+	moved("local", 4)
 	for _, c := range caps {
 		var got []byte
 		select {
@@ -304,9 +318,6 @@ func TestFeedMovesSeamlessly(t *testing.T) {
 		if i < 0 || !bytes.Equal(audio, seed[i:i+len(audio)]) {
 			t.Errorf("icy=%v: the listener's %d bytes of audio are not the stream, every byte once", c.icy, len(audio))
 		}
-	}
-	if n := counterValue(t, f.m.moves.WithLabelValues("local")); n < 2 {
-		t.Errorf("%v moves to the local Icecast, want 2 per feed", n)
 	}
 	if n := counterValue(t, f.m.splices.WithLabelValues(splicedJoin)); n != 0 {
 		t.Errorf("%v splices lost audio, want none", n)
