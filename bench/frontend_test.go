@@ -4,12 +4,14 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,12 +27,15 @@ import (
 
 // Addresses of the one-node set-up: autoradio, nginx and Knot each on
 // their own loopback address, with the same ports.
+var frontendIPs = flag.String("bench.frontend-ips", "127.0.0.41,127.0.0.42,127.0.0.43",
+	"loopback addresses of the front-end sections: autoradio's node, nginx and Knot DNS")
+
+// nodeIP, nginxIP and knotIP are set from -bench.frontend-ips by setupFrontend.
+var nodeIP, nginxIP, knotIP string
+
 const (
-	nodeIP  = "127.0.0.41"
-	nginxIP = "127.0.0.42"
-	knotIP  = "127.0.0.43"
-	mount   = "/bench.mp3"
-	domain  = "radio.test"
+	mount  = "/bench.mp3"
+	domain = "radio.test"
 )
 
 // frontend is one autoradio node (radiod, Icecast, redirectord) with a
@@ -48,22 +53,20 @@ type frontend struct {
 
 func benchFrontend(t *testing.T, res *Results) {
 	f := setupFrontend(t)
-	if want("redirects") {
-		t.Run("redirects", func(t *testing.T) { f.redirects(t, res) })
-	}
-	if want("dns") {
-		t.Run("dns", func(t *testing.T) { f.dns(t, res) })
-	}
-	if want("fanout") {
-		t.Run("fanout", func(t *testing.T) { f.fanout(t, res) })
-	}
+	child(t, "redirects", func(t *testing.T) { f.redirects(t, res) })
+	child(t, "dns", func(t *testing.T) { f.dns(t, res) })
+	child(t, "fanout", func(t *testing.T) { f.fanout(t, res) })
 }
 
 func setupFrontend(t *testing.T) *frontend {
 	ctx := context.Background()
+	ips := strings.Split(*frontendIPs, ",")
+	if len(ips) != 3 {
+		t.Fatalf("-bench.frontend-ips %q: want 3 addresses", *frontendIPs)
+	}
+	nodeIP, nginxIP, knotIP = ips[0], ips[1], ips[2]
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
-	ips := []string{nodeIP, nginxIP, knotIP}
 	f := &frontend{t: t, etcdURL: etcd.URL()}
 	f.icePort, f.httpPort, f.dnsPort, f.proxyPort = ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...)
 	// The balancer counts listeners sent since the last status against
