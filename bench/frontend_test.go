@@ -48,7 +48,7 @@ type frontend struct {
 	nginx                      *nginx
 	nginxConf, nginxDir        string
 	icePort, httpPort, dnsPort int
-	proxyPort                  int
+	proxyPort, monitorPort     int
 }
 
 func benchFrontend(t *testing.T, res *Results) {
@@ -69,6 +69,7 @@ func setupFrontend(t *testing.T) *frontend {
 	c := autoradio.NewClient(etcd.Client(), nil)
 	f := &frontend{t: t, etcdURL: etcd.URL()}
 	f.icePort, f.httpPort, f.dnsPort, f.proxyPort = ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...)
+	f.monitorPort = ct.FreePort(t, nodeIP)
 	// The balancer counts listeners sent since the last status against
 	// the node's limit: a high one keeps 17k redirects/s from filling it.
 	f.radiod = ct.StartRadiod(t, f.etcdURL, "bench1", nodeIP, f.icePort, "--max-listeners", "200000")
@@ -104,7 +105,9 @@ func (f *frontend) startFrontend() {
 	if f.fe != nil {
 		f.fe.Proc.Kill()
 	}
-	f.fe = ct.StartRedirectord(f.t, f.etcdURL, "bench1", nodeIP, f.icePort, f.httpPort, f.dnsPort)
+	// The monitor address serves /debug/pprof/ for the DNS profile.
+	f.fe = ct.StartRedirectord(f.t, f.etcdURL, "bench1", nodeIP, f.icePort, f.httpPort, f.dnsPort,
+		"--monitor-addr", net.JoinHostPort(nodeIP, strconv.Itoa(f.monitorPort)))
 	track(f.t, f.fe.Proc.PID())
 	// It answers HTTP before it has read the mounts and nodes from etcd.
 	testenv.Eventually(f.t, 15*time.Second, func() error { return expect302(f.fe.URL(mount)) })
@@ -178,7 +181,7 @@ func (f *frontend) redirects(t *testing.T, res *Results) {
 		name   string
 		close  bool
 		target float64
-	}{{"new connection per request (Connection: close)", true, 0.9}, {"keep-alive", false, 0}} {
+	}{{"new connection per request (Connection: close)", true, 0.9}, {"keep-alive", false, 0.75}} {
 		c := Compare{Name: "redirect, " + mode.name, Unit: "req/s", RefName: "nginx return 302", Target: mode.target}
 		compare(t, &c, wrk(f.fe.URL(mount), mode.close), wrk(f.nginxURL(mount), mode.close))
 		res.Redirects = append(res.Redirects, c)
@@ -211,9 +214,58 @@ func (f *frontend) dns(t *testing.T, res *Results) {
 			return r.QPS, r.Lost, err
 		}
 	}
-	c := Compare{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Target: 0.8}
+	c := Compare{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Target: 1}
 	compare(t, &c, dnsperf(ours), dnsperf(knotAddr))
 	res.DNS = append(res.DNS, c)
+	if *dnsProfile {
+		res.DNSProfile = f.profileDNS(t, dnsperf(ours))
+	}
+}
+
+var dnsProfile = flag.Bool("bench.dns-profile", true, "profile redirectord's CPU during one more dnsperf run and put the top of the profile in the report")
+
+// profileDNS takes a CPU profile of redirectord while load runs, and
+// returns the top of it by cumulative and by flat time.
+func (f *frontend) profileDNS(t *testing.T, load func() (float64, float64, error)) string {
+	secs := int(toolRun.Seconds())
+	prof := filepath.Join(work(t), "dns.pprof")
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", net.JoinHostPort(nodeIP, strconv.Itoa(f.monitorPort)), max(secs-1, 1))
+	done := make(chan error, 1)
+	go func() {
+		_, err := run(context.Background(), *toolRun+30*time.Second, "curl", "-fsS", "-o", prof, url)
+		done <- err
+	}()
+	qps, _, lerr := load()
+	if err := <-done; err != nil || lerr != nil {
+		t.Errorf("DNS profile: %v %v", err, lerr)
+		return ""
+	}
+	bin := testenv.Binary(t, "redirectord")
+	var out strings.Builder
+	fmt.Fprintf(&out, "%.0f qps during the profile.\n\n", qps)
+	for _, sort := range []string{"-flat", "-cum"} {
+		top, err := run(context.Background(), time.Minute, "go", "tool", "pprof", "-top", sort, "-nodecount=25", bin, prof)
+		if err != nil {
+			t.Errorf("pprof: %v", err)
+			return ""
+		}
+		out.WriteString(trimPprof(top))
+		out.WriteString("\n")
+	}
+	return out.String()
+}
+
+// trimPprof drops pprof's preamble lines (file, build ID, time) but the
+// totals.
+func trimPprof(top string) string {
+	var keep []string
+	for _, l := range strings.Split(top, "\n") {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
 }
 
 // fanout measures N listeners of the mount on Icecast directly, through

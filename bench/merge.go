@@ -19,25 +19,37 @@ func MergeReport(old, new string, sel Selection) string {
 	var b strings.Builder
 	b.WriteString(strings.TrimRight(newHead, "\n"))
 	b.WriteString("\n\n" + keptNote(oldHead, sel) + "\n\n")
-	used := map[string]bool{}
+	var out []mdSection
 	for _, o := range oldSecs {
 		n, ok := findSection(newSecs, o.key)
 		switch {
 		case o.key == "Targets" && ok:
-			b.WriteString(mergeRows(o.text, n.text, targetKey, nil))
+			o.text = mergeRows(o.text, n.text, targetKey, nil)
 		case o.key == "Problems in this run":
-			b.WriteString(mergeRows(o.text, n.text, problemKey, sel.Runs))
+			o.text = mergeRows(o.text, n.text, problemKey, sel.Runs)
 		case ok:
-			b.WriteString(n.text)
-		default:
-			b.WriteString(o.text)
+			o.text = n.text
 		}
-		used[o.key] = true
+		out = append(out, o)
 	}
-	for _, n := range newSecs {
-		if !used[n.key] {
-			b.WriteString(n.text)
+	// A section the old report lacks goes after the one it follows in
+	// the new report.
+	for i, n := range newSecs {
+		if _, ok := findSection(out, n.key); ok {
+			continue
 		}
+		at := len(out)
+		if i > 0 {
+			for j, o := range out {
+				if o.key == newSecs[i-1].key {
+					at = j + 1
+				}
+			}
+		}
+		out = append(out[:at], append([]mdSection{n}, out[at:]...)...)
+	}
+	for _, o := range out {
+		b.WriteString(o.text)
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }

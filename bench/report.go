@@ -24,11 +24,13 @@ type Results struct {
 	// Sections hold the side-by-side comparisons, in the issue's order.
 	Redirects []Compare
 	DNS       []Compare
-	Fanout    []FanoutRun
-	Converge  []float64 // seconds from create-mount to audio, per mount and node
-	Failover  []FailoverRun
-	Internals []GoBench
-	Etcd      *EtcdLoad
+	// DNSProfile is the top of redirectord's CPU profile under dnsperf.
+	DNSProfile string
+	Fanout     []FanoutRun
+	Converge   []float64 // seconds from create-mount to audio, per mount and node
+	Failover   []FailoverRun
+	Internals  []GoBench
+	Etcd       *EtcdLoad
 	// Problems are sections that could not run, with the reason.
 	Problems []string
 }
@@ -226,6 +228,7 @@ func (r *Results) WriteMarkdown(w io.Writer, plot string) {
 	r.writeTargets(p)
 	r.writeCompare(p, fmt.Sprintf("1. Redirects (wrk -t 2 -c 64, %.0f s per run)", r.ToolSeconds), r.Redirects)
 	r.writeCompare(p, fmt.Sprintf("2. DNS (dnsperf -c 10, %.0f s per run; apex A, stream A and SOA in turn)", r.ToolSeconds), r.DNS)
+	r.writeDNSProfile(p)
 	r.writeFanout(p, plot)
 	r.writeConverge(p)
 	r.writeFailover(p)
@@ -330,6 +333,16 @@ func (r *Results) writeCompare(p func(string, ...any), title string, cs []Compar
 			p("%s: unexpected answers or lost queries, autoradio %.0f, %s %.0f (over all runs).\n\n", c.Name, c.OursFailures, c.RefName, c.RefFailures)
 		}
 	}
+}
+
+func (r *Results) writeDNSProfile(p func(string, ...any)) {
+	if r.DNSProfile == "" {
+		return
+	}
+	p("## DNS profile (redirectord under dnsperf)\n\n")
+	p("A CPU profile of redirectord during one more dnsperf run of the DNS\n")
+	p("section, sorted by own (flat) time, then by cumulative time.\n\n")
+	p("```\n%s```\n\n", r.DNSProfile)
 }
 
 func joinF(xs []float64) string {

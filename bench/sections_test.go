@@ -46,8 +46,8 @@ func TestMergeReport(t *testing.T) {
 		DNS:      []Compare{{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Ours: []float64{30000}, Ref: []float64{90000}, Target: 0.8}},
 		Converge: []float64{0.5, 0.7, 1.2}, Problems: []string{"cluster: failed, see the log", "frontend: failed, see the log"}}
 	sub := &Results{Runs: 1, Commit: "bbb new",
-		DNS:      []Compare{{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Ours: []float64{99000}, Ref: []float64{90000}, Target: 1}},
-		Problems: []string{"dns: lost 3 queries"}}
+		DNS:        []Compare{{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Ours: []float64{99000}, Ref: []float64{90000}, Target: 1}},
+		DNSProfile: "flat profile\n", Problems: []string{"dns: lost 3 queries"}}
 	sel, err := ParseSections("dns")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,8 @@ func TestMergeReport(t *testing.T) {
 			t.Errorf("merged report still has %q:\n%s", gone, got)
 		}
 	}
-	if strings.Index(got, "## 1. Redirects") > strings.Index(got, "## 2. DNS") || strings.Index(got, "## 2. DNS") > strings.Index(got, "## 4. Convergence") {
+	if strings.Index(got, "## 1. Redirects") > strings.Index(got, "## 2. DNS") || strings.Index(got, "## 2. DNS") > strings.Index(got, "## DNS profile") ||
+		strings.Index(got, "## DNS profile") > strings.Index(got, "## 4. Convergence") {
 		t.Errorf("merged report has its sections out of order:\n%s", got)
 	}
 	// A second subset run names the first full run, not the subset.
