@@ -186,6 +186,9 @@ func (f *frontend) redirects(t *testing.T, res *Results) {
 		compare(t, &c, wrk(f.fe.URL(mount), mode.close), wrk(f.nginxURL(mount), mode.close))
 		res.Redirects = append(res.Redirects, c)
 	}
+	if *profiles {
+		res.RedirectProfile = f.profile(t, wrk(f.fe.URL(mount), false))
+	}
 }
 
 func (f *frontend) dns(t *testing.T, res *Results) {
@@ -217,18 +220,18 @@ func (f *frontend) dns(t *testing.T, res *Results) {
 	c := Compare{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Target: 1}
 	compare(t, &c, dnsperf(ours), dnsperf(knotAddr))
 	res.DNS = append(res.DNS, c)
-	if *dnsProfile {
-		res.DNSProfile = f.profileDNS(t, dnsperf(ours))
+	if *profiles {
+		res.DNSProfile = f.profile(t, dnsperf(ours))
 	}
 }
 
-var dnsProfile = flag.Bool("bench.dns-profile", true, "profile redirectord's CPU during one more dnsperf run and put the top of the profile in the report")
+var profiles = flag.Bool("bench.profiles", true, "profile redirectord's CPU during one more wrk and dnsperf run and put the top of the profiles in the report")
 
-// profileDNS takes a CPU profile of redirectord while load runs, and
-// returns the top of it by cumulative and by flat time.
-func (f *frontend) profileDNS(t *testing.T, load func() (float64, float64, error)) string {
+// profile takes a CPU profile of redirectord while load runs, and returns
+// the top of it by flat and by cumulative time.
+func (f *frontend) profile(t *testing.T, load func() (float64, float64, error)) string {
 	secs := int(toolRun.Seconds())
-	prof := filepath.Join(work(t), "dns.pprof")
+	prof := filepath.Join(work(t), t.Name()[strings.LastIndexByte(t.Name(), '/')+1:]+".pprof")
 	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", net.JoinHostPort(nodeIP, strconv.Itoa(f.monitorPort)), max(secs-1, 1))
 	done := make(chan error, 1)
 	go func() {
@@ -237,12 +240,12 @@ func (f *frontend) profileDNS(t *testing.T, load func() (float64, float64, error
 	}()
 	qps, _, lerr := load()
 	if err := <-done; err != nil || lerr != nil {
-		t.Errorf("DNS profile: %v %v", err, lerr)
+		t.Errorf("profile: %v %v", err, lerr)
 		return ""
 	}
 	bin := testenv.Binary(t, "redirectord")
 	var out strings.Builder
-	fmt.Fprintf(&out, "%.0f qps during the profile.\n\n", qps)
+	fmt.Fprintf(&out, "%.0f per second during the profile.\n\n", qps)
 	for _, sort := range []string{"-flat", "-cum"} {
 		top, err := run(context.Background(), time.Minute, "go", "tool", "pprof", "-top", sort, "-nodecount=25", bin, prof)
 		if err != nil {
