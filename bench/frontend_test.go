@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -199,7 +200,7 @@ func (f *frontend) dns(t *testing.T, res *Results) {
 		{Name: domain, Qtype: dns.TypeA}, {Name: "stream." + domain, Qtype: dns.TypeA},
 		{Name: "bench1." + domain, Qtype: dns.TypeA},
 	})
-	startKnot(t, filepath.Join(work(t), "knot"), knotAddr, domain, zone)
+	knot := startKnot(t, filepath.Join(work(t), "knot"), knotAddr, domain, zone)
 	queries := filepath.Join(work(t), "dnsperf-queries")
 	mix := domain + " A\nstream." + domain + " A\n" + domain + " SOA\n"
 	if err := os.WriteFile(queries, []byte(mix), 0o644); err != nil {
@@ -220,12 +221,34 @@ func (f *frontend) dns(t *testing.T, res *Results) {
 	c := Compare{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Target: 1}
 	compare(t, &c, dnsperf(ours), dnsperf(knotAddr))
 	res.DNS = append(res.DNS, c)
+	// Both servers on one core (the load client still on all of them).
+	servers := []int{f.fe.Proc.PID(), knot.PID()}
+	if err := pin(servers, "0"); err != nil {
+		t.Errorf("DNS on one core: %v", err)
+	} else {
+		one := Compare{Name: "DNS queries, servers on 1 core", Unit: "qps", RefName: "Knot DNS", Target: 1}
+		compare(t, &one, dnsperf(ours), dnsperf(knotAddr))
+		res.DNS = append(res.DNS, one)
+	}
+	if err := pin(servers, fmt.Sprintf("0-%d", runtime.NumCPU()-1)); err != nil {
+		t.Errorf("DNS back on every core: %v", err)
+	}
 	if *profiles {
 		res.DNSProfile = f.profile(t, dnsperf(ours))
 	}
 }
 
 var profiles = flag.Bool("bench.profiles", true, "profile redirectord's CPU during one more wrk and dnsperf run and put the top of the profiles in the report")
+
+// pin sets the CPU affinity of every thread of the processes.
+func pin(pids []int, cpus string) error {
+	for _, pid := range pids {
+		if _, err := run(context.Background(), 10*time.Second, "taskset", "-a", "-p", "-c", cpus, strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // profile takes a CPU profile of redirectord while load runs, and returns
 // the top of it by flat and by cumulative time.
