@@ -104,3 +104,20 @@ func (s Selection) Names() []string {
 	}
 	return out
 }
+
+// Leaves lists the sections that run and hold no others: what the run
+// measured.
+func (s Selection) Leaves() []string {
+	var out []string
+	for _, p := range SectionTree {
+		if len(p.Children) == 0 && s.Runs(p.Name) {
+			out = append(out, p.Name)
+		}
+		for _, c := range p.Children {
+			if s.Runs(c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}

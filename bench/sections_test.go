@@ -54,7 +54,7 @@ func TestMergeReport(t *testing.T) {
 	}
 	got := MergeReport(report(full), report(sub), sel)
 	for _, want := range []string{
-		"commit `bbb new`", "the other sections come from the run on", "commit `aaa old`",
+		"commit `bbb new`", "> This run measured only dns. The other sections come from earlier runs:", "> - everything else: the run on 0001-01-01 00:00 UTC, commit `aaa old`, in 0s.",
 		"| 99000 qps |", "| DNS queries ≥ 1× Knot DNS | 1.10× | **met** |", // the new DNS figures
 		"redirect, keep-alive ≥ 0.75× nginx | 0.50×", "## 1. Redirects", "## 4. Convergence", // kept
 		"- cluster: failed", "- dns: lost 3 queries",
@@ -72,10 +72,24 @@ func TestMergeReport(t *testing.T) {
 		strings.Index(got, "## DNS profile") > strings.Index(got, "## 4. Convergence") {
 		t.Errorf("merged report has its sections out of order:\n%s", got)
 	}
-	// A second subset run names the first full run, not the subset.
-	again := MergeReport(got, report(sub), sel)
-	if strings.Count(again, "> This run measured only") != 1 || !strings.Contains(again, "commit `aaa old`") {
-		t.Errorf("second merge:\n%s", again)
+	// A later subset run names, for each section it kept, the run that
+	// measured it.
+	sub2 := &Results{Runs: 1, Commit: "ccc newer", Redirects: full.Redirects}
+	sel2, _ := ParseSections("redirects,fanout")
+	again := MergeReport(got, report(sub2), sel2)
+	for _, want := range []string{"commit `ccc newer`", "> This run measured only redirects, fanout.",
+		"> - dns: the run on 0001-01-01 00:00 UTC, commit `bbb new`, in 0s.", "> - everything else: the run on 0001-01-01 00:00 UTC, commit `aaa old`, in 0s."} {
+		if !strings.Contains(again, want) {
+			t.Errorf("second merge lacks %q:\n%s", want, again)
+		}
+	}
+	if strings.Count(again, "> This run measured only") != 1 {
+		t.Errorf("second merge has two notes:\n%s", again)
+	}
+	// One that measures dns again drops it from the earlier runs.
+	third := MergeReport(again, report(sub), sel)
+	if strings.Contains(third, "> - dns:") || !strings.Contains(third, "> - redirects, fanout: the run on 0001-01-01 00:00 UTC, commit `ccc newer`") {
+		t.Errorf("third merge:\n%s", third)
 	}
 	// A full run replaces everything.
 	all, _ := ParseSections("")
