@@ -2,10 +2,12 @@ package dns
 
 import (
 	"encoding/binary"
+	"maps"
 	"strings"
 	"testing"
 
 	mdns "github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // fastCase is one query for the fast path; fast says whether the fast
@@ -214,5 +216,30 @@ func TestRelocateRejectsGarbage(t *testing.T) {
 	binary.BigEndian.PutUint16(b, 0xc00c)
 	if relocate(b, 1, 12, 3) {
 		t.Error("relocate accepted a record that does not end where the message does")
+	}
+}
+
+// TestFastPathMetrics checks that the fast path counts its answers as the
+// general path does.
+func TestFastPathMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	h, err := NewHandler(Config{Domain: "radio.example.com", Logger: quietLogger()}, threeNodes, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, DefaultMaxUDPSize)
+	for _, q := range []*mdns.Msg{query("radio.example.com.", mdns.TypeA), query("RADIO.example.com.", mdns.TypeA),
+		query("nope.radio.example.com.", mdns.TypeAAAA), query("radio.example.com.", mdns.TypeTXT)} {
+		if h.serveFast(pack(t, q), out) == 0 {
+			t.Fatalf("%v: not on the fast path", q.Question[0])
+		}
+	}
+	want := map[string]float64{
+		"autoradio_dns_queries_total qtype=A rcode=NOERROR":     2,
+		"autoradio_dns_queries_total qtype=AAAA rcode=NXDOMAIN": 1,
+		"autoradio_dns_queries_total qtype=TXT rcode=NOERROR":   1,
+	}
+	if got, _ := counterValues(t, reg); !maps.Equal(got, want) {
+		t.Errorf("metrics = %v, want %v", got, want)
 	}
 }

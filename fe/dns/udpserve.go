@@ -98,8 +98,11 @@ func (l *udpLoop) run() error {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			// As miekg/dns's server does: go on after errors that say
+			// they pass (an ICMP error reported on the socket).
+			var te interface{ Temporary() bool }
+			if errors.As(err, &te) && te.Temporary() {
+				l.log.Debug("read udp", "err", err)
 				continue
 			}
 			return fmt.Errorf("dns: read udp: %w", err)
