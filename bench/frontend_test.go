@@ -221,6 +221,26 @@ func (f *frontend) dns(t *testing.T, res *Results) {
 	c := Compare{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Target: 1}
 	compare(t, &c, dnsperf(ours), dnsperf(knotAddr))
 	res.DNS = append(res.DNS, c)
+	// Latency at a rate both sustain, from dnsperf -v's per-answer lines.
+	latency := func(addr string) func() (float64, float64, error) {
+		host, port, _ := net.SplitHostPort(addr)
+		return func() (float64, float64, error) {
+			out, err := run(context.Background(), *toolRun+30*time.Second, "dnsperf", "-s", host, "-p", port,
+				"-d", queries, "-c", "10", "-Q", strconv.Itoa(latencyRate), "-l", strconv.Itoa(int(toolRun.Seconds())), "-v")
+			if err != nil {
+				return 0, 0, err
+			}
+			lat := ParseDNSPerfLatencies(out)
+			if len(lat) == 0 {
+				return 0, 0, fmt.Errorf("dnsperf -v: no answers")
+			}
+			r, _ := ParseDNSPerf(out)
+			return Quantile(lat, 0.99) * 1e6, r.Lost, nil
+		}
+	}
+	lat := Compare{Name: fmt.Sprintf("DNS p99 latency at %d qps", latencyRate), Unit: "µs", RefName: "Knot DNS", Target: 1, AtMost: true}
+	compare(t, &lat, latency(ours), latency(knotAddr))
+	res.DNS = append(res.DNS, lat)
 	// Both servers on one core (the load client still on all of them).
 	servers := []int{f.fe.Proc.PID(), knot.PID()}
 	if err := pin(servers, "0"); err != nil {
@@ -239,6 +259,10 @@ func (f *frontend) dns(t *testing.T, res *Results) {
 }
 
 var profiles = flag.Bool("bench.profiles", true, "profile redirectord's CPU during one more wrk and dnsperf run and put the top of the profiles in the report")
+
+// latencyRate is the query rate of the latency comparison: well under
+// what either server answers on this machine.
+const latencyRate = 20000
 
 // pin sets the CPU affinity of every thread of the processes.
 func pin(pids []int, cpus string) error {

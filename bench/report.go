@@ -44,8 +44,10 @@ type Compare struct {
 	RefName string
 	Ours    []float64
 	Ref     []float64
-	// Target is the target as a minimum ratio (0: none).
+	// Target is the target as a minimum ratio (0: none), or as
+	// a maximum when AtMost (a latency: lower is better).
 	Target float64
+	AtMost bool
 	// Failures counts answers that were not the expected ones (non-3xx
 	// HTTP answers, lost DNS queries), ours and the reference's.
 	OursFailures, RefFailures float64
@@ -248,7 +250,10 @@ func (r *Results) WriteMarkdown(w io.Writer, plot string) {
 func (r *Results) writeTargets(p func(string, ...any)) {
 	p("## Targets\n\n| target | measured | |\n| --- | --- | --- |\n")
 	for _, c := range append(slices.Clone(r.Redirects), r.DNS...) {
-		if c.Target > 0 {
+		switch {
+		case c.Target > 0 && c.AtMost:
+			p("| %s ≤ %.2g× %s | %.2f× | %s |\n", c.Name, c.Target, c.RefName, c.Ratio(), met(c.Ratio() <= c.Target))
+		case c.Target > 0:
 			p("| %s ≥ %.2g× %s | %.2f× | %s |\n", c.Name, c.Target, c.RefName, c.Ratio(), met(c.Ratio() >= c.Target))
 		}
 	}
