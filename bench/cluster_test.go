@@ -176,9 +176,11 @@ func (cl *cluster) convergence(t *testing.T, res *Results) {
 	}
 }
 
-// failover kills the master's host (radiod, Icecast, redirectord) with
-// listeners on the two other nodes' relays, the source pushing through a
-// surviving front-end.
+// failover takes the master away with listeners on the two other nodes'
+// relays, the source pushing through a surviving front-end: by killing
+// its host (radiod, Icecast, redirectord), or by stopping its radiod as
+// systemctl stop does (SIGTERM: it hands the master role over first; its
+// redirectord keeps running). The two alternate.
 func (cl *cluster) failover(t *testing.T, res *Results) {
 	ctx := context.Background()
 	m := ct.NewMount(t, "/failover.mp3")
@@ -186,7 +188,8 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		t.Fatal(err)
 	}
 	const perNode = 10
-	for range *failoverRuns {
+	for run := range 2 * *failoverRuns {
+		kill := run%2 == 0
 		mi, master := cl.master(t)
 		var survivors []*ct.Radiod
 		var via *ct.Redirectord
@@ -228,9 +231,13 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		}
 
 		t0 := time.Now()
-		master.KillHost()
-		cl.fes[mi].Proc.Kill()
-		var fr FailoverRun
+		fr := FailoverRun{Stopped: !kill}
+		if kill {
+			master.KillHost()
+			cl.fes[mi].Proc.Kill()
+		} else {
+			master.Proc.Stop(15 * time.Second)
+		}
 		var newMaster *ct.Radiod
 		err := testenv.Poll(ctx, 30*time.Second, func() error {
 			mc, cancel := context.WithTimeout(ctx, time.Second)
@@ -277,7 +284,9 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		src.Kill()
 		master.Start()
 		track(t, master.Proc.PID())
-		cl.startFrontend(mi)
+		if kill {
+			cl.startFrontend(mi)
+		}
 		ct.WaitNodesUp(t, cl.c, len(cl.nodes), 30*time.Second)
 		track(t, master.IcecastPID())
 	}

@@ -78,8 +78,10 @@ type FanoutRun struct {
 	ProxyCPU, ProxyKiB, IcecastCPU, IcecastKiB float64
 }
 
-// FailoverRun is one kill of the master's host.
+// FailoverRun is one kill of the master's host, or one planned stop of
+// its radiod (Stopped).
 type FailoverRun struct {
+	Stopped      bool    // SIGTERM to the master's radiod rather than a kill of its host
 	NewMaster    float64 // seconds from the kill to a new elected master
 	SourceBack   float64 // seconds to the source live on the new master
 	AudioBack    float64 // seconds to decodable audio on every surviving node
@@ -434,14 +436,25 @@ func (r *Results) writeFailover(p func(string, ...any)) {
 		return
 	}
 	p("## 5. Failover (3-node loopback cluster, %d runs)\n\n", len(r.Failover))
-	p("Each run kills the master's radiod, Icecast and redirectord (SIGKILL) while\n")
-	p("listeners are attached to the other two nodes' Icecast relays and the source\n")
-	p("pushes through a surviving node's front-end. The nodes' session TTL is 3 s\n")
-	p("(radiod's default is 5 s): the dead master's lease must expire before another\n")
-	p("node can win, so the TTL is the floor of the time to a new master.\n\n")
-	p("| run | new master | source live on new master | audio on every node | relay listeners | disconnected |\n| --- | --- | --- | --- | --- | --- |\n")
+	p("Runs alternate between killing the master's host (radiod, Icecast and\n")
+	p("redirectord, SIGKILL) and stopping the master's radiod as `systemctl stop`\n")
+	p("does (SIGTERM: it hands the master role over before it stops; its\n")
+	p("redirectord keeps running), while listeners are attached to the other two\n")
+	p("nodes' Icecast relays and the source pushes through a surviving node's\n")
+	p("front-end, which holds it and moves it to the new master. The nodes'\n")
+	p("session TTL is 3 s (radiod's default is 5 s): after a kill, the dead\n")
+	p("master's lease must expire before another node can win, so the TTL is the\n")
+	p("floor of the time to a new master; a stopped master resigns at once.\n\n")
+	p("Before the front-ends held sources (commit 01ce2b4, 2026-11-24, 5 kills):\n")
+	p("new master 2.42-3.21 s, source live on the new master 3.92-4.93 s, audio\n")
+	p("on every node 4.37-5.38 s, 0 of 100 relay listeners disconnected.\n\n")
+	p("| run | master | new master | source live on new master | audio on every node | relay listeners | disconnected |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for i, f := range r.Failover {
-		p("| %d | %.2f s | %.2f s | %.2f s | %d | %d |\n", i+1, f.NewMaster, f.SourceBack, f.AudioBack, f.Listeners, f.Disconnected)
+		how := "host killed"
+		if f.Stopped {
+			how = "radiod stopped"
+		}
+		p("| %d | %s | %.2f s | %.2f s | %.2f s | %d | %d |\n", i+1, how, f.NewMaster, f.SourceBack, f.AudioBack, f.Listeners, f.Disconnected)
 	}
 	p("\n")
 }
