@@ -5,10 +5,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"maps"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"autoradio"
 	"autoradio/internal/audioframe"
 )
 
@@ -70,5 +75,37 @@ func TestFeedPacesFrames(t *testing.T) {
 	server.Close()
 	if err := <-sent; !errors.Is(err, context.Canceled) && !errors.Is(err, io.ErrClosedPipe) {
 		t.Errorf("send returned %v once its context ended, want context.Canceled or the closed connection", err)
+	}
+}
+
+// A Server that starts with the config a previous run left feeds the
+// live silence mounts of that config, which Icecast runs until the first
+// Apply.
+func TestLastConfigIsFed(t *testing.T) {
+	dir := t.TempDir()
+	p := baseParams()
+	p.User, p.Group = "", ""
+	p.Mounts = []*autoradio.Mount{{Name: "/a.mp3"}, {Name: "/b.ogg", Fallback: "/a.mp3"}}
+	data, err := Render(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "icecast.xml")
+	if err := os.WriteFile(cfg, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(ServerConfig{ConfigPath: cfg, BaseDir: filepath.Join(dir, "icecast"),
+		URL: "http://127.0.0.1:1", AdminPassword: "admin-secret", RelayPassword: "relay-secret",
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-s.feeds:
+		if want := map[string]string{"/_silence-live/a.mp3": "mp3"}; !maps.Equal(got, want) {
+			t.Errorf("feeds of the last config: %v, want %v", got, want)
+		}
+	default:
+		t.Error("the live silence mounts of the last config are not fed")
 	}
 }
