@@ -26,6 +26,12 @@ const (
 	// runs: Icecast's burst for a new listener, and room for a late
 	// wake-up. The lead is constant; it never grows.
 	feedLead = 2 * time.Second
+	// feedBatch is how long a feed waits, once a frame is due, for the
+	// frames after it: it then sends them all in one write. A feed thus
+	// wakes up a few times a second, not once a frame (38 times a
+	// second for MP3), which matters with a feed per mount; its lead
+	// stays between feedLead-feedBatch and feedLead.
+	feedBatch = 250 * time.Millisecond
 	// feedTimeout bounds the connection, the answer to the request and
 	// each write.
 	feedTimeout = 5 * time.Second
@@ -40,6 +46,7 @@ type silenceFeed struct {
 	data               []byte
 	marks              []audioframe.Mark
 	lead               time.Duration // feedLead
+	batch              time.Duration // feedBatch
 }
 
 // feedSilence keeps a source on every live silence mount of the config
@@ -157,7 +164,7 @@ func loadSilenceFeed(webRoot string, sl silence) (*silenceFeed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &silenceFeed{contentType: sl.contentType, data: data, marks: marks, lead: feedLead}, nil
+	return &silenceFeed{contentType: sl.contentType, data: data, marks: marks, lead: feedLead, batch: feedBatch}, nil
 }
 
 // keepFeeding feeds f until ctx ends, connecting again, with back-off,
@@ -238,8 +245,8 @@ func (s *Server) feed(ctx context.Context, f *silenceFeed) error {
 }
 
 // send writes f's data to conn round and round, each frame once the
-// time since start reaches the time it starts to play, less f.lead.
-// Frames due together go in one write.
+// time since start reaches the time it starts to play, less f.lead, and
+// at most f.batch after that. Frames due together go in one write.
 func (f *silenceFeed) send(ctx context.Context, conn net.Conn, start time.Time) error {
 	length := f.marks[len(f.marks)-1].At
 	timer := time.NewTimer(0)
@@ -253,7 +260,7 @@ func (f *silenceFeed) send(ctx context.Context, conn net.Conn, start time.Time) 
 				j++
 			}
 			if j == i {
-				timer.Reset(frameStart(f.marks, i, loop) - now)
+				timer.Reset(frameStart(f.marks, i, loop) - now + f.batch)
 				select {
 				case <-timer.C:
 				case <-ctx.Done():

@@ -18,16 +18,18 @@ import (
 )
 
 // TestFeedPacesFrames: a feed sends each frame once its time to play,
-// less the lead, has come, never before, and starts over at the end.
+// less the lead, has come, never before, and starts over at the end;
+// frames due within a batch go together.
 func TestFeedPacesFrames(t *testing.T) {
 	const (
 		frames   = 20
 		frameLen = 10
 		frameDur = 20 * time.Millisecond
 		lead     = 100 * time.Millisecond
+		batch    = 50 * time.Millisecond
 		loops    = 2
 	)
-	f := &silenceFeed{lead: lead}
+	f := &silenceFeed{lead: lead, batch: batch}
 	for i := range frames {
 		f.data = append(f.data, bytes.Repeat([]byte{byte(i)}, frameLen)...)
 		f.marks = append(f.marks, audioframe.Mark{End: (i + 1) * frameLen, At: time.Duration(i+1) * frameDur})
@@ -45,8 +47,10 @@ func TestFeedPacesFrames(t *testing.T) {
 
 	var got []byte
 	var arrived []time.Duration // of each byte
-	buf := make([]byte, 64)
+	buf := make([]byte, 64)     // more than a batch: a read of net.Pipe takes one write
+	reads := 0
 	for len(got) < loops*len(f.data) {
+		reads++
 		server.SetReadDeadline(time.Now().Add(5 * time.Second))
 		n, err := server.Read(buf)
 		if err != nil {
@@ -68,6 +72,11 @@ func TestFeedPacesFrames(t *testing.T) {
 			t.Errorf("frame %d (loop %d) sent %v after the start, before it was due at %v",
 				frame%frames, frame/frames, arrived[i], due)
 		}
+	}
+	// A write holds the frames due within a batch (50 ms: 3 frames),
+	// but for the last of a loop.
+	if reads > loops*frames/2 {
+		t.Errorf("%d frames came in %d writes, want batches of several frames", loops*frames, reads)
 	}
 	// feed closes the connection when its context ends, which ends a
 	// write in progress; send itself stops between writes.
