@@ -98,9 +98,9 @@ const liveSilencePrefix = "/_silence-live"
 // fallback of mount m when m has none of its own (see silences): the
 // mount's name under liveSilencePrefix, extension kept. Its silence is
 // m's codec, which comes from the transcoding parameters when m is
-// transcoded, else from the path's extension: .ogg/.oga Ogg Vorbis, .opus Ogg Opus, .aac
-// ADTS AAC, anything else (.mp3, no extension) MP3, the most common format
-// of web radio. A wrong guess: Icecast refuses to move listeners between
+// transcoded, else from the path's extension: .ogg/.oga Ogg Vorbis,
+// .opus Ogg Opus, .aac ADTS AAC, anything else (.mp3, no extension) MP3,
+// the most common format of web radio. A wrong guess: Icecast refuses to move listeners between
 // Ogg and non-Ogg streams, so they are dropped as without a fallback;
 // between two non-Ogg formats (AAC in an extensionless mount) they get a
 // few seconds of audio their decoder may reject.

@@ -24,7 +24,7 @@ import (
 const (
 	// feedLead is how far ahead of the pace the audio plays a feed
 	// runs: Icecast's burst for a new listener, and room for a late
-	// wake-up. The lead is constant; it never grows.
+	// wake-up and for feedBatch. The lead never grows.
 	feedLead = 2 * time.Second
 	// feedBatch is how long a feed waits, once a frame is due, for the
 	// frames after it: it then sends them all in one write. A feed thus
@@ -77,20 +77,27 @@ func (s *Server) feedSilence(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case want := <-s.feeds:
-			for mount, r := range running {
-				if r.codec != want[mount] {
-					r.cancel()
-					<-r.done
-					delete(running, mount)
-				}
-			}
-			for mount, codec := range want {
-				if running[mount] == nil && files[codec] != nil {
-					f := *files[codec]
-					f.mount = mount
-					running[mount] = s.startFeed(ctx, codec, &f)
-				}
-			}
+			s.updateFeeds(ctx, files, running, want)
+		}
+	}
+}
+
+// updateFeeds makes running the feeds of want (live silence mount ->
+// codec), from the files of their codecs: it stops, and waits for, the
+// feeds of mounts gone or of another codec now, and starts the new ones.
+func (s *Server) updateFeeds(ctx context.Context, files map[string]*silenceFeed, running map[string]*runningFeed, want map[string]string) {
+	for mount, r := range running {
+		if r.codec != want[mount] {
+			r.cancel()
+			<-r.done
+			delete(running, mount)
+		}
+	}
+	for mount, codec := range want {
+		if running[mount] == nil && files[codec] != nil {
+			f := *files[codec]
+			f.mount = mount
+			running[mount] = s.startFeed(ctx, codec, &f)
 		}
 	}
 }
@@ -102,6 +109,8 @@ type runningFeed struct {
 	done   chan struct{} // closed when the goroutine returns
 }
 
+// startFeed runs keepFeeding for f in a goroutine of its own until ctx
+// ends or the feed is cancelled.
 func (s *Server) startFeed(ctx context.Context, codec string, f *silenceFeed) *runningFeed {
 	ctx, cancel := context.WithCancel(ctx)
 	r := &runningFeed{codec: codec, cancel: cancel, done: make(chan struct{})}
