@@ -29,7 +29,7 @@ func newMetrics(n *Node) *metrics {
 		restarts:       d("icecast_restarts_total", "Icecast starts after the first one."),
 		stuck:          d("icecast_stuck_restarts_total", "Icecast restarts because it stopped applying its config (a deadlocked relay thread)."),
 		unreadable:     d("icecast_status_unreadable_total", "Polls of the local Icecast whose status answer did not parse (the last readable status was kept)."),
-		silenceFeeds:   d("icecast_silence_feeds", "Live silence mounts radiod is feeding to the local Icecast, one per codec when all is well (4); listeners of a mount without a source hear that silence."),
+		silenceFeeds:   d("icecast_silence_feeds", "Live silence mounts radiod is feeding to the local Icecast: when all is well, one per mount without a fallback of its own, whose listeners hear that silence while the mount has no source."),
 		mountListeners: d("mount_listeners", "Listeners of a mount on this node, relays excluded.", "mount"),
 		mountSource:    d("mount_source_connected", "Whether a mount has a live source on this node.", "mount"),
 	}
