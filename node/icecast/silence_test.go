@@ -244,3 +244,53 @@ func TestSilenceFeedsFollowTheConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestSilenceWithoutBurst: a client that connects to a mount while it
+// is on its live silence (a player, a relay, a front-end's feed
+// reconnecting) gets that silence as it is fed, not a burst of it. With
+// the node's 64 KB burst, Icecast handed it 16 s of the 32 kbit/s
+// silence at once, which a player plays in full: that long a silence for
+// an outage of a second, and that far behind live afterwards.
+func TestSilenceWithoutBurst(t *testing.T) {
+	ctx := testenv.Context(t, 90*time.Second)
+	s := startServer(ctx, t)
+	m := &autoradio.Mount{Name: "/quiet.mp3", Username: "source-q", Password: "pass-q"}
+	s.apply(ctx, t, m)
+	// The feed must have run long enough for Icecast to hold more than a
+	// burst's worth of it: 64 KB of 32 kbit/s is 16 s.
+	fed := time.Now()
+	testenv.Eventually(t, wait, func() error {
+		if n := s.Stats().SilenceFeeds; n < 1 {
+			return fmt.Errorf("%d silence feeds streaming", n)
+		}
+		return nil
+	})
+	time.Sleep(time.Until(fed.Add(18 * time.Second))) // the queue to fill is the condition under test
+
+	l := audiotest.Listen(ctx, s.url(m.Name))
+	defer l.Stop()
+	if err := l.WaitBytes(0, 1, wait); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now()
+	const window = 3 * time.Second
+	time.Sleep(window) // the window is what is measured, not a wait for a state
+	got := l.DataSince(0)
+	elapsed := time.Since(from)
+	file := filepath.Join(t.TempDir(), "quiet.mp3")
+	if err := os.WriteFile(file, got, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	audio, err := audiotest.Duration(ctx, file)
+	if err != nil {
+		t.Fatalf("%d bytes: %v", len(got), err)
+	}
+	t.Logf("%d bytes, %v of audio in the first %v", len(got), audio.Round(10*time.Millisecond), elapsed.Round(10*time.Millisecond))
+	// The feed runs up to 2 s ahead of its pace; 3 s more of slack.
+	if limit := elapsed + 5*time.Second; audio > limit {
+		t.Errorf("a new listener of a mount on its silence got %v of audio in %v, more than %v: a burst of silence", audio, elapsed, limit)
+	}
+	if db, err := loudest(ctx, got); err != nil || db > quiet {
+		t.Errorf("the listener hears %.1f dBFS (%v), want the silence", db, err)
+	}
+}
