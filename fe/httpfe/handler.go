@@ -15,6 +15,7 @@ import (
 	"autoradio"
 	"autoradio/fe/authguard"
 	"autoradio/fe/fanout"
+	"autoradio/fe/statuspage"
 	"autoradio/internal/splice"
 )
 
@@ -35,6 +36,7 @@ type Handler struct {
 	guard   *authguard.Guard          // source password guessing
 	titles  *rateLimiter              // title updates, by mount
 	admin   *http.Client              // to the master's /admin/metadata
+	page    *statuspage.Page          // GET / and its feeds
 	closing chan struct{}             // closed by Close: ends held sources
 	close1  sync.Once
 }
@@ -71,6 +73,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		admin:   newAdminClient(cfg),
 		closing: make(chan struct{}),
 	}
+	h.page = h.newStatusPage()
 	fc := fanout.Config{
 		Upstream:     h.icecastUpstream(cfg.LocalIcecast),
 		WindowSize:   cfg.StreamQueueSize,
@@ -160,11 +163,8 @@ func (h *Handler) serve(w *recorder, r *http.Request) string {
 // serveGet answers GET and HEAD requests outside /_stream/.
 func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	switch {
-	case p == "/":
-		h.serveStatusHTML(w, r)
-		return kindStatus
-	case p == "/_status.json":
-		h.serveStatusJSON(w, r)
+	case statuspage.Owns(p):
+		h.page.ServeHTTP(w, r)
 		return kindStatus
 	case p == autoradio.ProxiedStatusPath:
 		h.serveProxiedJSON(w, r)
