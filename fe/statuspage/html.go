@@ -61,8 +61,9 @@ func (p *Page) serveHTML(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
 	hdr.Set("Cache-Control", "no-cache")
-	// Everything is inline: nothing may come from anywhere else.
-	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; media-src 'self'; img-src 'self' data:")
+	// Everything comes from this front-end, but the streams: a player
+	// is redirected to the node that the load balancer picks.
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self'; media-src * blob:; img-src 'self' data:")
 	w.Write(buf.Bytes())
 }
 

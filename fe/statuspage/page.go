@@ -40,7 +40,7 @@ type Config struct {
 	// of one-minute samples).
 	HistorySize int
 	// EventInterval is how often the cluster's status is compared with
-	// the last one for the event stream. Default 1s.
+	// the last one for the event stream. Default 500ms.
 	EventInterval time.Duration
 	// Heartbeat is the time between keep-alive comments on an idle event
 	// stream. Default 15s.
@@ -59,7 +59,7 @@ func (c Config) withDefaults() Config {
 	c.HTTPPort = cmp.Or(c.HTTPPort, 80)
 	c.HistoryInterval = cmp.Or(c.HistoryInterval, time.Minute)
 	c.HistorySize = cmp.Or(c.HistorySize, 1440)
-	c.EventInterval = cmp.Or(c.EventInterval, time.Second)
+	c.EventInterval = cmp.Or(c.EventInterval, 500*time.Millisecond)
 	c.Heartbeat = cmp.Or(c.Heartbeat, 15*time.Second)
 	c.WriteTimeout = cmp.Or(c.WriteTimeout, 10*time.Second)
 	if c.Logger == nil {
