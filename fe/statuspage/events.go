@@ -40,19 +40,25 @@ func nowPlaying(m MountView) TitleEvent {
 // that does not keep up is dropped: its channel is closed, its request
 // ends and its EventSource reconnects.
 type hub struct {
+	max int // subscribers at most
+
 	mu   sync.Mutex
 	subs map[chan event]struct{}
 	last *Status
 }
 
-func newHub() *hub { return &hub{subs: map[chan event]struct{}{}} }
+func newHub(max int) *hub { return &hub{max: max, subs: map[chan event]struct{}{}} }
 
 // subscribe returns a channel of events and the last status seen; call
-// cancel when done.
+// cancel when done. The channel is nil when there are too many
+// subscribers already.
 func (h *hub) subscribe() (ch chan event, last *Status, cancel func()) {
-	ch = make(chan event, 64)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(h.subs) >= h.max {
+		return nil, nil, nil
+	}
+	ch = make(chan event, 64)
 	h.subs[ch] = struct{}{}
 	return ch, h.last, func() {
 		h.mu.Lock()

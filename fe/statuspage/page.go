@@ -48,6 +48,9 @@ type Config struct {
 	// WriteTimeout disconnects an event stream that accepts nothing for
 	// this long. Default 10s.
 	WriteTimeout time.Duration
+	// MaxSubscribers bounds the open event streams; more get 503.
+	// Default 1000.
+	MaxSubscribers int
 	// HLS reports whether a mount is also served as /<mount>.m3u8: the
 	// page links it and offers it to browsers that need it. Nil: none is.
 	HLS func(*autoradio.Mount) bool
@@ -62,6 +65,7 @@ func (c Config) withDefaults() Config {
 	c.EventInterval = cmp.Or(c.EventInterval, 500*time.Millisecond)
 	c.Heartbeat = cmp.Or(c.Heartbeat, 15*time.Second)
 	c.WriteTimeout = cmp.Or(c.WriteTimeout, 10*time.Second)
+	c.MaxSubscribers = cmp.Or(c.MaxSubscribers, 1000)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,7 +90,7 @@ func New(cfg Config, cluster Cluster) *Page {
 		cfg: cfg, cluster: cluster,
 		log:   cfg.Logger.With("component", "statuspage"),
 		hist:  newHistory(cfg.HistoryInterval, cfg.HistorySize),
-		hub:   newHub(),
+		hub:   newHub(cfg.MaxSubscribers),
 		peers: &http.Client{Timeout: 5 * time.Second},
 	}
 }
@@ -209,6 +213,11 @@ func (p *Page) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch, last, cancel := p.hub.subscribe()
+	if ch == nil {
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "too many event streams", http.StatusServiceUnavailable)
+		return
+	}
 	defer cancel()
 	rc := http.NewResponseController(w)
 	send := func(evs ...event) bool {

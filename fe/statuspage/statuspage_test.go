@@ -266,7 +266,7 @@ func (s sse) until(name, want string) error {
 
 func TestEvents(t *testing.T) {
 	c := testCluster()
-	p := New(Config{EventInterval: 20 * time.Millisecond}, c)
+	p := New(Config{EventInterval: 20 * time.Millisecond, MaxSubscribers: 2}, c)
 	run(t, p)
 	port := serve(t, "127.0.0.101", p)
 	ctx := testenv.Context(t, 10*time.Second)
@@ -283,6 +283,12 @@ func TestEvents(t *testing.T) {
 		return sse{bufio.NewReader(resp.Body)}
 	}
 	all, one := open(""), open("?mount=/live.mp3")
+	// A third is one too many.
+	w := httptest.NewRecorder()
+	p.ServeHTTP(w, httptest.NewRequest(http.MethodGet, EventsPath, nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("a third event stream: %d, want 503", w.Code)
+	}
 	// The current state comes first.
 	if err := all.until("title", `"title":"Tom \u0026 Jerry \u003clive\u003e"`); err != nil {
 		t.Fatal(err)

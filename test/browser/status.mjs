@@ -3,7 +3,9 @@
 // than the screen, whether a title update made through the front-end
 // (as a source client makes it) shows up without a reload, whether the
 // play button plays, whether the listener graphs have points, and every
-// request the page made. It saves a screenshot at each width.
+// request the page made; and, without JavaScript and in a dark theme,
+// whether the page still shows the title and fits. It saves a screenshot
+// at each width.
 //
 // node status.mjs URL MOUNT TITLE USER PASSWORD SCREENSHOT_DIR
 import { run } from './lib.mjs';
@@ -99,6 +101,15 @@ await run(async (browser) => {
     .every((p) => (p.getAttribute('points') || '').trim().split(/\s+/).length >= 3), null, { timeout: 30000 });
   await page.screenshot({ path: `${shots}/status-1400.png`, fullPage: true });
   await page.close();
+
+  // Dark, and without JavaScript: the page is rendered on the server.
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled: false, colorScheme: 'dark' });
+  page = await ctx.newPage();
+  await page.goto(url, { waitUntil: 'load' });
+  result.noScript = await page.evaluate(overflow);
+  result.noScriptTitle = await page.textContent(sel + ' .title');
+  result.darkBackground = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await ctx.close();
 
   result.requests = requests;
   result.errors = errors;

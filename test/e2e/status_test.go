@@ -50,13 +50,15 @@ func TestStatusPage(t *testing.T) {
 		Wide        []string `json:"wide"`
 	}
 	var got struct {
-		Phone, PhoneAfter, Desktop layout
-		UpdateStatus               int    `json:"updateStatus"`
-		TitleMs                    int    `json:"titleMs"`
-		NotReloaded                bool   `json:"notReloaded"`
-		TitleText                  string `json:"titleText"`
-		DesktopTitle               string `json:"desktopTitle"`
-		Audio                      struct {
+		Phone, PhoneAfter, Desktop, NoScript layout
+		UpdateStatus                         int    `json:"updateStatus"`
+		TitleMs                              int    `json:"titleMs"`
+		NotReloaded                          bool   `json:"notReloaded"`
+		TitleText                            string `json:"titleText"`
+		DesktopTitle                         string `json:"desktopTitle"`
+		NoScriptTitle                        string `json:"noScriptTitle"`
+		DarkBackground                       string `json:"darkBackground"`
+		Audio                                struct {
 			CurrentTime float64 `json:"currentTime"`
 			Paused      bool    `json:"paused"`
 			Src         string  `json:"src"`
@@ -70,7 +72,7 @@ func TestStatusPage(t *testing.T) {
 	}
 	t.Logf("title shown %d ms after the update; audio at %.1f s from %s; graph points %v; requests %v",
 		got.TitleMs, got.Audio.CurrentTime, got.Audio.Src, got.GraphPoints, got.Requests)
-	for name, l := range map[string]layout{"390 px": got.Phone, "390 px, playing": got.PhoneAfter, "1400 px": got.Desktop} {
+	for name, l := range map[string]layout{"390 px": got.Phone, "390 px, playing": got.PhoneAfter, "1400 px": got.Desktop, "390 px without JavaScript": got.NoScript} {
 		if l.ScrollWidth > l.InnerWidth || len(l.Wide) > 0 {
 			t.Errorf("at %s the page is %d px wide in a %d px viewport; wider elements: %v", name, l.ScrollWidth, l.InnerWidth, l.Wide)
 		}
@@ -78,8 +80,11 @@ func TestStatusPage(t *testing.T) {
 	if got.UpdateStatus != 200 || got.TitleMs > 5000 || !got.NotReloaded {
 		t.Errorf("title update answered %d, shown after %d ms (want within 5 s), page not reloaded: %v", got.UpdateStatus, got.TitleMs, got.NotReloaded)
 	}
-	if got.TitleText != title || got.DesktopTitle != title {
-		t.Errorf("title shown as %q and %q, want %q", got.TitleText, got.DesktopTitle, title)
+	if got.TitleText != title || got.DesktopTitle != title || got.NoScriptTitle != title {
+		t.Errorf("title shown as %q, %q and, without JavaScript, %q; want %q", got.TitleText, got.DesktopTitle, got.NoScriptTitle, title)
+	}
+	if got.DarkBackground != "rgb(21, 23, 26)" {
+		t.Errorf("background in a dark theme: %s", got.DarkBackground)
 	}
 	if got.Audio.Paused || got.Audio.CurrentTime <= 2 {
 		t.Errorf("the player: %+v, want playing past 2 s", got.Audio)
