@@ -66,27 +66,29 @@ func (h *history) data() HistoryData {
 	return HistoryData{IntervalSeconds: h.interval.Seconds(), Points: append([]Point(nil), h.points...)}
 }
 
-// seed takes a peer's samples that are within the ring's span of now,
-// when the ring is still empty: a restarted front-end goes on with the
-// cluster's history instead of a blank one.
+// seed adds a peer's samples that are within the ring's span of now and
+// older than its own: a restarted front-end goes on with the cluster's
+// history instead of a blank one.
 func (h *history) seed(now time.Time, d HistoryData) int {
 	oldest := now.Add(-time.Duration(h.size) * h.interval).Unix()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	before := now.Unix() + 1
 	if len(h.points) > 0 {
-		return 0
+		before = h.points[0].T
 	}
-	last := int64(0)
+	var add []Point
 	for _, p := range d.Points {
-		if p.T < oldest || p.T <= last || p.T > now.Unix() {
+		if p.T < oldest || p.T >= before || (len(add) > 0 && p.T <= add[len(add)-1].T) {
 			continue // out of the span, or out of order
 		}
-		h.points, last = append(h.points, p), p.T
+		add = append(add, p)
 	}
+	h.points = append(add, h.points...)
 	if over := len(h.points) - h.size; over > 0 {
 		h.points = h.points[over:]
 	}
-	return len(h.points)
+	return len(add)
 }
 
 // peaks returns the most listeners of each mount, and of all together
@@ -131,8 +133,9 @@ func fetchHistory(ctx context.Context, c *http.Client, base string) (HistoryData
 	return d, nil
 }
 
-// seedFromPeers seeds the history from the first peer that answers.
-func (h *history) seedFromPeers(ctx context.Context, c *http.Client, peers []string, log *slog.Logger) {
+// seedFromPeers seeds the history from the first peer that answers, and
+// reports whether one did.
+func (h *history) seedFromPeers(ctx context.Context, c *http.Client, peers []string, log *slog.Logger) bool {
 	for _, base := range peers {
 		d, err := fetchHistory(ctx, c, base)
 		if err != nil {
@@ -141,6 +144,7 @@ func (h *history) seedFromPeers(ctx context.Context, c *http.Client, peers []str
 		}
 		n := h.seed(time.Now(), d)
 		log.Info("listener history seeded from a peer", "peer", base, "points", n)
-		return
+		return true
 	}
+	return false
 }

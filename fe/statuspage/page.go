@@ -91,7 +91,7 @@ func New(cfg Config, cluster Cluster) *Page {
 		log:   cfg.Logger.With("component", "statuspage"),
 		hist:  newHistory(cfg.HistoryInterval, cfg.HistorySize),
 		hub:   newHub(cfg.MaxSubscribers),
-		peers: &http.Client{Timeout: 5 * time.Second},
+		peers: &http.Client{Timeout: 2 * time.Second},
 	}
 }
 
@@ -118,15 +118,21 @@ func (p *Page) Status() Status {
 
 // Run seeds the history from a peer, then samples the listeners every
 // HistoryInterval and feeds the event stream every EventInterval, until
-// ctx ends.
+// ctx ends. The cluster's nodes may not be known yet when it starts: it
+// tries the peers again every seedRetry for seedFor.
 func (p *Page) Run(ctx context.Context) error {
 	p.hub.update(p.Status())
-	p.hist.seedFromPeers(ctx, p.peers, p.peerURLs(), p.log)
 	p.hist.add(time.Now(), Build(p.cluster, nil))
 	sample := time.NewTicker(p.cfg.HistoryInterval)
 	defer sample.Stop()
 	events := time.NewTicker(p.cfg.EventInterval)
 	defer events.Stop()
+	retry := time.NewTicker(seedRetry)
+	defer retry.Stop()
+	seedC, seedUntil := retry.C, time.Now().Add(seedFor)
+	if p.hist.seedFromPeers(ctx, p.peers, p.peerURLs(), p.log) {
+		seedC = nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -135,9 +141,16 @@ func (p *Page) Run(ctx context.Context) error {
 			p.hist.add(now, Build(p.cluster, nil))
 		case <-events.C:
 			p.hub.update(p.Status())
+		case now := <-seedC:
+			if p.hist.seedFromPeers(ctx, p.peers, p.peerURLs(), p.log) || now.After(seedUntil) {
+				seedC = nil
+			}
 		}
 	}
 }
+
+// How long, and how often, Run tries to seed the history from a peer.
+const seedFor, seedRetry = 30 * time.Second, 2 * time.Second
 
 // peerURLs are the front-ends of the other nodes.
 func (p *Page) peerURLs() []string {

@@ -213,9 +213,23 @@ func TestHistorySeededFromAPeer(t *testing.T) {
 		peer.hist.add(now.Add(-time.Duration(i)*time.Minute), Build(c, nil))
 	}
 	port := serve(t, "127.0.0.101", peer)
-	// node2's restarts, and goes on from there.
+	// node2's restarts, before it knows the other nodes, and goes on
+	// from there.
+	nodes := c.nodes
+	c.mu.Lock()
+	c.nodes = nil
+	c.mu.Unlock()
 	p := New(Config{NodeName: "node2", HTTPPort: port, HistoryInterval: time.Second}, c)
 	run(t, p)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(p.hist.data().Points) == 0 {
+			return fmt.Errorf("no sample yet")
+		}
+		return nil
+	})
+	c.mu.Lock()
+	c.nodes = nodes
+	c.mu.Unlock()
 	testenv.Eventually(t, 10*time.Second, func() error {
 		var d HistoryData
 		if err := json.Unmarshal(get(t, p, HistoryPath).Body.Bytes(), &d); err != nil {
@@ -224,7 +238,7 @@ func TestHistorySeededFromAPeer(t *testing.T) {
 		if len(d.Points) == 0 {
 			return fmt.Errorf("empty history")
 		}
-		if len(d.Points) < 7 || d.Points[0].T != now.Add(-5*time.Minute).Unix() || d.Points[0].Mounts["/live.mp3"] != 7 {
+		if len(d.Points) < 7 || d.Points[0].T != now.Add(-5*time.Minute).Unix() || d.Points[5].Mounts["/live.mp3"] != 0 || d.Points[0].Mounts["/live.mp3"] != 7 {
 			return fmt.Errorf("history of %d points, the first %+v: want the peer's five points and two of its own", len(d.Points), d.Points[0])
 		}
 		return nil

@@ -3,6 +3,7 @@ package e2e
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"autoradio/fe/statuspage"
 	"autoradio/internal/audiotest"
 	"autoradio/internal/browsertest"
 	ct "autoradio/internal/clustertest"
@@ -130,6 +132,36 @@ func TestStatusPage(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("a restarted front-end goes on with the history", func(t *testing.T) {
+		before := historyOf(t, p.f1)
+		if span := time.Since(time.Unix(before.Points[0].T, 0)); span < 10*time.Second {
+			t.Fatalf("the history spans only %s", span)
+		}
+		p.f1.Proc.Stop(10 * time.Second)
+		restart := time.Now().Unix()
+		f1 := ct.StartRedirectord(t, p.etcd.URL(), "n1", p.ips[0], p.r1.Port, p.httpPort, p.dnsPort, "--history-interval=1s")
+		testenv.Eventually(t, 20*time.Second, func() error {
+			after := historyOf(t, f1)
+			// The other front-end started with this one: what it
+			// has goes back to before the restart.
+			if after.Points[0].T > restart-5 {
+				return fmt.Errorf("history of %d points from %d after the restart at %d; before, %d from %d",
+					len(after.Points), after.Points[0].T, restart, len(before.Points), before.Points[0].T)
+			}
+			return nil
+		})
+	})
+}
+
+// historyOf reads front-end f's listener history.
+func historyOf(t *testing.T, f *ct.Redirectord) statuspage.HistoryData {
+	t.Helper()
+	var d statuspage.HistoryData
+	if err := json.Unmarshal([]byte(get(t, f.URL(statuspage.HistoryPath))), &d); err != nil {
+		t.Fatalf("%s's history: %v", f.Name, err)
+	}
+	return d
 }
 
 // metricNames are the metric names that the queries in file use.
