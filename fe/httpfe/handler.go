@@ -28,6 +28,7 @@ const streamPrefix = "/_stream"
 type Handler struct {
 	cfg     Config
 	cluster Cluster
+	page    *statuspage.Page // GET / and its feeds
 	log     *slog.Logger
 	metrics *metrics
 	bufs    *bufferPool
@@ -36,7 +37,6 @@ type Handler struct {
 	guard   *authguard.Guard          // source password guessing
 	titles  *rateLimiter              // title updates, by mount
 	admin   *http.Client              // to the master's /admin/metadata
-	page    *statuspage.Page          // GET / and its feeds
 	closing chan struct{}             // closed by Close: ends held sources
 	close1  sync.Once
 }
@@ -73,7 +73,6 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		admin:   newAdminClient(cfg),
 		closing: make(chan struct{}),
 	}
-	h.page = h.newStatusPage()
 	fc := fanout.Config{
 		Upstream:     h.icecastUpstream(cfg.LocalIcecast),
 		WindowSize:   cfg.StreamQueueSize,
@@ -92,6 +91,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	if err != nil {
 		return nil, err
 	}
+	h.page = h.newStatusPage()
 	return h, nil
 }
 
