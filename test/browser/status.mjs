@@ -7,10 +7,10 @@
 // whether the page still shows the title and fits. It saves a screenshot
 // at each width.
 //
-// node status.mjs URL MOUNT TITLE USER PASSWORD SCREENSHOT_DIR
+// STATUS_SOURCE_AUTH=USER:PASSWORD node status.mjs URL MOUNT TITLE SCREENSHOT_DIR
 import { run } from './lib.mjs';
 
-const [url, mount, title, user, pass, shots] = process.argv.slice(2);
+const [url, mount, title, shots] = process.argv.slice(2);
 
 // overflow lists the elements that reach beyond the viewport.
 const overflow = () => {
@@ -53,7 +53,7 @@ await run(async (browser) => {
   result.phone = await page.evaluate(overflow);
   await page.evaluate(() => { window.notReloaded = true; });
   const q = new URLSearchParams({ mount, mode: 'updinfo', song: title });
-  const auth = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+  const auth = 'Basic ' + Buffer.from(process.env.STATUS_SOURCE_AUTH || '').toString('base64');
   const start = Date.now();
   const resp = await fetch(new URL('/admin/metadata?' + q, url), { headers: { Authorization: auth } });
   result.updateStatus = resp.status;
