@@ -15,8 +15,10 @@ RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client ezstream \
 # (ezstream and liquidsoap are above); a missing one fails make test.
 TEST_PKGS := ices2 darkice gstreamer1.0-tools gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good mpv mpg123 vlc-bin vlc-plugin-base
+# promtool, which checks docs/prometheus-alerts.yml (test/e2e/status_test.go).
+TEST_PKGS += prometheus
 
-.PHONY: all build test unit-test vet run deps clean cluster-test cluster fuzz
+.PHONY: all build test unit-test vet run deps clean cluster-test cluster fuzz screenshots
 
 all: build
 
@@ -42,6 +44,11 @@ test: deps vet
 FUZZTIME ?= 30s
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZFLAGS="$(FUZZFLAGS)" scripts/fuzz
+
+# screenshots renews docs/status-390.png and docs/status-1400.png: the
+# status page of a real two-node cluster in headless Chromium.
+screenshots: deps
+	AUTORADIO_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run 'TestStatusPage$$' ./test/e2e/
 
 # unit-test runs only the tests that need no external program.
 unit-test:

@@ -51,6 +51,9 @@ type Config struct {
 	// (see httpfe.Config).
 	SourceResume  time.Duration
 	SourceBacklog time.Duration
+	// HistoryInterval is the time between samples of the status page's
+	// listener history (see httpfe.Config).
+	HistoryInterval time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -96,6 +99,8 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceHold:    cfg.SourceHold,
 		SourceResume:  cfg.SourceResume,
 		SourceBacklog: cfg.SourceBacklog,
+
+		HistoryInterval: cfg.HistoryInterval,
 	}, f.cluster, reg, cfg.Logger)
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets

@@ -56,7 +56,7 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 	if err := icecast.InstallWebroot(ctx, cfg.webRoot()); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	bw, err := bandwidth.New(bandwidth.Config{ProcPath: cfg.ProcPath, Interface: cfg.Interface})
+	bw, err := bandwidth.New(bandwidth.Config{ProcPath: cfg.ProcPath, Interface: cfg.Interface, IPs: cfg.IPs})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}

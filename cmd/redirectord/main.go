@@ -36,6 +36,7 @@ type flags struct {
 	sourceHold    time.Duration
 	sourceResume  time.Duration
 	sourceBacklog time.Duration
+	historyEvery  time.Duration
 }
 
 func main() { cli.Main(newRootCmd()) }
@@ -53,7 +54,8 @@ held for a while when the master's Icecast does not know their mount yet,
 and moved to the new master without reconnecting when the master changes,
 and so are their title updates (/admin/metadata, with the mount's source
 credentials), /<mount>.m3u and .pls are playlists, / is a status page and
-/_status.json the same as JSON.
+/_status.json the same as JSON, with the listener history, now-playing JSON
+and an event stream beside it (/_history.json, /_nowplaying/<mount>, /_events).
 
 Every flag can also be set in the environment as AUTORADIO_<FLAG>, for
 example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
@@ -76,6 +78,7 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.DurationVar(&f.sourceHold, "source-hold", httpfe.DefaultSourceHold, "how long a source with its mount's credentials is held, and the master tried again, while the master's Icecast refuses them because it has not applied the mount yet (a mount just created, a master just elected); then Icecast's 401 is passed on. Negative: no hold")
 	fs.DurationVar(&f.sourceResume, "source-resume", httpfe.DefaultSourceResume, "how long a source that Icecast accepted is held, its connection kept, when the master changes or its Icecast goes away, while the front-end moves it to the master of the moment; then it is disconnected. Negative: disconnect at once, the source must reconnect")
 	fs.DurationVar(&f.sourceBacklog, "source-backlog", httpfe.DefaultSourceBacklog, "how much of a held source's audio (in the stream's own time) is kept and replayed to the new master; older audio is dropped")
+	fs.DurationVar(&f.historyEvery, "history-interval", time.Minute, "time between samples of the status page's listener history, which keeps 1440 of them (24 hours at the default); at start-up it is read from another node's front-end")
 	_ = cmd.MarkFlagRequired("domain")
 	return cmd
 }
@@ -107,6 +110,8 @@ func run(ctx context.Context, f *flags) error {
 		SourceResume:  f.sourceResume,
 		SourceBacklog: f.sourceBacklog,
 		Logger:        log,
+
+		HistoryInterval: f.historyEvery,
 	}, etcd, reg)
 	if err != nil {
 		return err

@@ -127,6 +127,9 @@ type Config struct {
 	// get 429. Defaults 2 and 5.
 	MetadataRate  float64
 	MetadataBurst int
+	// HistoryInterval is the time between samples of the status page's
+	// listener history, of which it keeps 1440. Default 1m: 24 hours.
+	HistoryInterval time.Duration
 }
 
 // Defaults.

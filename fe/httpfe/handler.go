@@ -15,6 +15,7 @@ import (
 	"autoradio"
 	"autoradio/fe/authguard"
 	"autoradio/fe/fanout"
+	"autoradio/fe/statuspage"
 	"autoradio/internal/splice"
 )
 
@@ -27,6 +28,7 @@ const streamPrefix = "/_stream"
 type Handler struct {
 	cfg     Config
 	cluster Cluster
+	page    *statuspage.Page // GET / and its feeds
 	log     *slog.Logger
 	metrics *metrics
 	bufs    *bufferPool
@@ -96,6 +98,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	if err != nil {
 		return nil, err
 	}
+	h.page = h.newStatusPage()
 	return h, nil
 }
 
@@ -167,11 +170,8 @@ func (h *Handler) serve(w *recorder, r *http.Request) string {
 // serveGet answers GET and HEAD requests outside /_stream/.
 func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	switch {
-	case p == "/":
-		h.serveStatusHTML(w, r)
-		return kindStatus
-	case p == "/_status.json":
-		h.serveStatusJSON(w, r)
+	case statuspage.Owns(p):
+		h.page.ServeHTTP(w, r)
 		return kindStatus
 	case p == autoradio.ProxiedStatusPath:
 		h.serveProxiedJSON(w, r)

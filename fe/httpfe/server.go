@@ -65,6 +65,10 @@ func (s *Server) Handler() *Handler { return s.h }
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
+	pageCtx, stopPage := context.WithCancel(ctx)
+	pageDone := make(chan struct{})
+	go func() { defer close(pageDone); s.h.page.Run(pageCtx) }()
+	defer func() { stopPage(); <-pageDone }()
 	select {
 	case err := <-errc:
 		s.stop()

@@ -27,6 +27,8 @@ type pair struct {
 	r1, r2            *ct.Radiod
 	f1, f2            *ct.Redirectord
 	httpPort, dnsPort int
+	// monitors are the --monitor-addr of r1, r2, f1 and f2.
+	monitors []string
 }
 
 // startPair starts a pair on ips; feArgs go to both redirectords.
@@ -38,12 +40,17 @@ func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
 	icePort := ct.FreePort(t, ips...)
 	p.httpPort, p.dnsPort = ct.FreePort(t, ips...), ct.FreePort(t, ips...)
 	frontend := func(ip string) string { return "--http-addr=" + net.JoinHostPort(ip, strconv.Itoa(p.httpPort)) }
-	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]))
+	monitor := func(ip string) string {
+		addr := net.JoinHostPort(ip, strconv.Itoa(ct.FreePort(t, ip)))
+		p.monitors = append(p.monitors, addr)
+		return "--monitor-addr=" + addr
+	}
+	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]), monitor(ips[0]))
 	ct.Master(t, p.c, 10*time.Second, p.r1)
-	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
+	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]), monitor(ips[1]))
 	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
-	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, feArgs...)
-	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, feArgs...)
+	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[0])}, feArgs...)...)
+	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[1])}, feArgs...)...)
 	return p
 }
 
