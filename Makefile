@@ -9,7 +9,7 @@ CMDS := radiod redirectord radioctl
 
 # Debian packages the programs and the tests need at run time.
 RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client ezstream \
-	bind9-dnsutils curl iproute2 procps ca-certificates
+	bind9-dnsutils curl iproute2 procps ca-certificates openssl
 
 # The real source clients and players that test/e2e/compat_test.go runs
 # (ezstream and liquidsoap are above); a missing one fails make test.

@@ -15,6 +15,7 @@ import (
 	"autoradio/fe/dns"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
+	"autoradio/fe/tlscert"
 )
 
 // Config of a front-end. Zero fields take the defaults of the packages
@@ -31,6 +32,14 @@ type Config struct {
 	DNSMaxRecords int
 	// HTTPAddr is where HTTP is served. Default ":80".
 	HTTPAddr string
+	// HTTPSAddr is where HTTPS is served; empty: no HTTPS. Its
+	// certificate comes from TLSFiles.
+	HTTPSAddr string
+	// TLSFiles are the certificate and key files, watched for changes.
+	TLSFiles tlscert.Files
+	// RedirectPages and HSTS: see httpfe.Config.
+	RedirectPages bool
+	HSTS          time.Duration
 	// DisableProxy redirects listeners to Icecast directly instead of
 	// this node's /_stream/ proxy.
 	DisableProxy bool
@@ -58,6 +67,8 @@ type Config struct {
 // Frontend is redirectord: the cluster view, DNS and HTTP.
 type Frontend struct {
 	cluster *Cluster
+	certs   *tlscert.Store // nil without HTTPS
+	files   tlscert.Files
 	dns     *dns.Server
 	http    *httpfe.Server
 	log     *slog.Logger
@@ -86,8 +97,11 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 	if err := f.dns.Listen(); err != nil {
 		return nil, fmt.Errorf("fe: %w", err)
 	}
-	f.http, err = httpfe.New(httpfe.Config{
+	hcfg := httpfe.Config{
 		Addr:          cfg.HTTPAddr,
+		HTTPSAddr:     cfg.HTTPSAddr,
+		RedirectPages: cfg.RedirectPages,
+		HSTS:          cfg.HSTS,
 		Domain:        cfg.Domain,
 		DisableProxy:  cfg.DisableProxy,
 		LocalIcecast:  cfg.LocalIcecast,
@@ -96,12 +110,36 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceHold:    cfg.SourceHold,
 		SourceResume:  cfg.SourceResume,
 		SourceBacklog: cfg.SourceBacklog,
-	}, f.cluster, reg, cfg.Logger)
+	}
+	if cfg.HTTPSAddr != "" {
+		if f.certs, err = f.newCerts(cfg, reg); err != nil {
+			f.dns.Run(canceled())
+			return nil, fmt.Errorf("fe: %w", err)
+		}
+		hcfg.GetCertificate = f.certs.GetCertificate
+	}
+	f.http, err = httpfe.New(hcfg, f.cluster, reg, cfg.Logger)
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets
 		return nil, fmt.Errorf("fe: %w", err)
 	}
 	return f, nil
+}
+
+// newCerts makes the store of the HTTPS certificate and loads it from
+// its files. A certificate that does not load is logged, not fatal: plain
+// HTTP serves meanwhile, and the files are read again until it does.
+func (f *Frontend) newCerts(cfg Config, reg prometheus.Registerer) (*tlscert.Store, error) {
+	if cfg.TLSFiles.Cert == "" || cfg.TLSFiles.Key == "" {
+		return nil, errors.New("HTTPS needs a certificate and a key file")
+	}
+	certs, err := tlscert.NewStore(reg, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	f.files = cfg.TLSFiles
+	_ = f.files.Load(certs)
+	return certs, nil
 }
 
 func canceled() context.Context {
@@ -114,14 +152,35 @@ func canceled() context.Context {
 func (f *Frontend) DNSAddr() string  { return f.dns.LocalAddr() }
 func (f *Frontend) HTTPAddr() string { return f.http.Addr().String() }
 
+// HTTPSAddr is the bound HTTPS address, or "".
+func (f *Frontend) HTTPSAddr() string {
+	if a := f.http.HTTPSAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Certificate describes the certificate served over HTTPS; ok is false
+// without HTTPS.
+func (f *Frontend) Certificate() (info tlscert.Info, ok bool) {
+	if f.certs == nil {
+		return tlscert.Info{}, false
+	}
+	return f.certs.Info(), true
+}
+
 // Run serves until ctx ends, then shuts everything down and waits. When
 // a part fails, the others are shut down, and Run returns that failure.
 func (f *Frontend) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for _, run := range []func(context.Context) error{f.cluster.Run, f.dns.Run, f.http.Run} {
+	runs := []func(context.Context) error{f.cluster.Run, f.dns.Run, f.http.Run}
+	if f.certs != nil {
+		runs = append(runs, func(ctx context.Context) error { return f.files.Watch(ctx, f.certs) })
+	}
+	for _, run := range runs {
 		g.Go(func() error { return run(ctx) })
 	}
-	f.log.Info("front-end serving", "dns", f.DNSAddr(), "http", f.HTTPAddr())
+	f.log.Info("front-end serving", "dns", f.DNSAddr(), "http", f.HTTPAddr(), "https", f.HTTPSAddr())
 	return g.Wait()
 }
 

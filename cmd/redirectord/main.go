@@ -18,6 +18,7 @@ import (
 	"autoradio/fe/authguard"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
+	"autoradio/fe/tlscert"
 	"autoradio/instrumentation"
 )
 
@@ -26,6 +27,10 @@ type flags struct {
 	domain        string
 	dnsAddr       string
 	httpAddr      string
+	httpsAddr     string
+	tlsFiles      tlscert.Files
+	redirectPages bool
+	hsts          time.Duration
 	nameservers   []string
 	dnsTTL        time.Duration
 	dnsMaxRecords int
@@ -65,6 +70,11 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.StringVar(&f.domain, "domain", "", "the cluster's DNS domain, e.g. radio.example.com (required)")
 	fs.StringVar(&f.dnsAddr, "dns-addr", ":53", "DNS address (UDP and TCP)")
 	fs.StringVar(&f.httpAddr, "http-addr", ":80", "HTTP address")
+	fs.StringVar(&f.httpsAddr, "https-addr", "", "HTTPS address, e.g. :443: the same streams, playlists, pages and sources as over HTTP, over TLS 1.2 or later; listeners who come over HTTPS are redirected to https://<node>.<domain>/_stream/... (default: no HTTPS)")
+	fs.StringVar(&f.tlsFiles.Cert, "tls-cert", "", "PEM certificate chain served over HTTPS, read again within seconds when the file changes")
+	fs.StringVar(&f.tlsFiles.Key, "tls-key", "", "PEM private key of --tls-cert, read again with it")
+	fs.BoolVar(&f.redirectPages, "https-redirect-pages", false, "redirect the status page (/) from HTTP to HTTPS; streams, playlists and sources stay on HTTP for the players that need it")
+	fs.DurationVar(&f.hsts, "hsts", 0, "max-age of a Strict-Transport-Security header on HTTPS answers; 0: none (browsers would then refuse every plain-HTTP stream of the domain)")
 	fs.StringSliceVar(&f.nameservers, "nameservers", nil, "NS names of the domain, comma-separated; the first is the SOA's primary (default: every healthy node, as <name>.<domain>)")
 	fs.DurationVar(&f.dnsTTL, "dns-ttl", 5*time.Second, "TTL of the A/AAAA answers: how long resolvers may keep sending clients to a dead node")
 	fs.IntVar(&f.dnsMaxRecords, "dns-max-records", 5, "most A/AAAA records in an answer for the domain")
@@ -98,6 +108,10 @@ func run(ctx context.Context, f *flags) error {
 		DNSTTL:        f.dnsTTL,
 		DNSMaxRecords: f.dnsMaxRecords,
 		HTTPAddr:      f.httpAddr,
+		HTTPSAddr:     f.httpsAddr,
+		TLSFiles:      f.tlsFiles,
+		RedirectPages: f.redirectPages,
+		HSTS:          f.hsts,
 		DisableProxy:  !f.proxy,
 		Policy:        f.policy,
 		LocalIcecast:  net.JoinHostPort(f.IPs[0], strconv.Itoa(f.icecastPort)),

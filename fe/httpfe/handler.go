@@ -49,6 +49,9 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	if cfg.HTTPPort == 0 {
 		return nil, errors.New("httpfe: config: HTTPPort must be set when Addr's port is 0 (New sets it from the bound port)")
 	}
+	if cfg.HTTPSAddr != "" && cfg.HTTPSPort == 0 {
+		return nil, errors.New("httpfe: config: HTTPSPort must be set when HTTPSAddr's port is 0 (New sets it from the bound port)")
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -107,7 +110,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.boundBody(w)
 		defer endBody(w)
 	}
-	kind := h.serve(rec, r)
+	kind := kindStatus // the status page sent to HTTPS
+	if !h.serveHTTPS(rec, r) {
+		kind = h.serve(rec, r)
+	}
 	h.metrics.requests.WithLabelValues(kind, strconv.Itoa(rec.status())).Inc()
 }
 

@@ -20,7 +20,7 @@ func (h *Handler) serveRedirect(w http.ResponseWriter, r *http.Request, p string
 		h.unavailable(w, "no node can serve this mount now")
 		return
 	}
-	target, ok := h.listenerURL(node, p, preferIPv6(r))
+	target, ok := h.listenerURL(node, p, preferIPv6(r), r.TLS != nil)
 	if !ok {
 		h.unavailable(w, "no node can serve this mount now")
 		return
@@ -37,21 +37,37 @@ func (h *Handler) serveRedirect(w http.ResponseWriter, r *http.Request, p string
 }
 
 // listenerURL is where a listener of mount goes on node: its front-end's
-// /_stream/ in proxy mode, its Icecast otherwise.
-func (h *Handler) listenerURL(node *autoradio.NodeStatus, mount string, v6 bool) (string, bool) {
+// /_stream/ in proxy mode, its Icecast otherwise. A listener that came
+// over HTTPS (secure) goes to the node's front-end over HTTPS, by the
+// node's name in the domain, which its certificate covers, and even
+// without the proxy, since Icecast speaks no TLS here.
+func (h *Handler) listenerURL(node *autoradio.NodeStatus, mount string, v6, secure bool) (string, bool) {
 	ip := chooseIP(node.IPs, v6)
 	if ip == "" {
 		return "", false
 	}
+	if secure {
+		return "https://" + hostPort(h.nodeHost(node.Name, ip), h.cfg.HTTPSPort, true) + streamPrefix + mount, true
+	}
 	if h.cfg.DisableProxy {
 		return "http://" + net.JoinHostPort(ip, strconv.Itoa(node.IcecastPort)) + mount, true
 	}
-	return "http://" + hostPort(ip, h.cfg.HTTPPort) + streamPrefix + mount, true
+	return "http://" + hostPort(ip, h.cfg.HTTPPort, false) + streamPrefix + mount, true
 }
 
-// hostPort formats an address for a URL, leaving out port 80.
-func hostPort(ip string, port int) string {
-	if port == 80 {
+// nodeHost is the name of a node in the domain, as the DNS serves it, or
+// ip when the node's name is no DNS label.
+func (h *Handler) nodeHost(name, ip string) string {
+	if name == "" || strings.Contains(name, ".") || !validDNSName(name) {
+		return ip
+	}
+	return strings.ToLower(name + "." + strings.TrimSuffix(h.cfg.Domain, "."))
+}
+
+// hostPort formats an address for a URL, leaving out the scheme's
+// default port: 443 when secure, else 80.
+func hostPort(ip string, port int, secure bool) string {
+	if port == 80 && !secure || port == 443 && secure {
 		if strings.Contains(ip, ":") {
 			return "[" + ip + "]"
 		}
