@@ -43,6 +43,10 @@ type Config struct {
 	// with, whatever the client offers. Default 1232 (the DNS Flag Day
 	// 2020 value: no IP fragmentation on common paths).
 	MaxUDPSize int
+	// Challenges, if set, gives the TXT values of a pending ACME DNS-01
+	// challenge for a lower-case "_acme-challenge." name in the zone
+	// (with its trailing dot), none when there is no such challenge.
+	Challenges func(name string) []string
 	// Now gives the time for the SOA serial. Default time.Now.
 	Now func() time.Time
 	// Logger receives diagnostics. Default slog.Default().
