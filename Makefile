@@ -23,9 +23,14 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
+# Pebble, the ACME test server of the HTTPS tests (internal/pebbletest
+# installs it too when it is missing).
+PEBBLE := github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
+
 deps:
 	@scripts/install-deps $(RUNTIME_PKGS) $(TEST_PKGS)
 	$(GO) mod download
+	@[ -x $(BIN)/pebble ] || GOBIN=$(CURDIR)/$(BIN) $(GO) install $(PEBBLE)
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
+	"autoradio/fe/acme"
 	"autoradio/fe/authguard"
 	"autoradio/fe/dns"
 	"autoradio/fe/httpfe"
@@ -33,10 +34,17 @@ type Config struct {
 	// HTTPAddr is where HTTP is served. Default ":80".
 	HTTPAddr string
 	// HTTPSAddr is where HTTPS is served; empty: no HTTPS. Its
-	// certificate comes from TLSFiles.
+	// certificate comes from TLSFiles or from ACME.
 	HTTPSAddr string
 	// TLSFiles are the certificate and key files, watched for changes.
 	TLSFiles tlscert.Files
+	// ACME obtains the certificate when its Directory is set; its Names,
+	// NodeName, Propagated and Logger are filled in from ACMENames and
+	// the rest of the configuration.
+	ACME acme.Config
+	// ACMENames are the names of the certificate. Default: Domain,
+	// stream.Domain and <node>.Domain for every node.
+	ACMENames []string
 	// RedirectPages and HSTS: see httpfe.Config.
 	RedirectPages bool
 	HSTS          time.Duration
@@ -68,10 +76,12 @@ type Config struct {
 type Frontend struct {
 	cluster *Cluster
 	certs   *tlscert.Store // nil without HTTPS
-	files   tlscert.Files
-	dns     *dns.Server
-	http    *httpfe.Server
-	log     *slog.Logger
+	acme    *acme.Manager  // nil without ACME
+	// runCerts keeps the certificate up to date: files or ACME.
+	runCerts func(context.Context) error
+	dns      *dns.Server
+	http     *httpfe.Server
+	log      *slog.Logger
 }
 
 // New builds the front-end and binds its DNS and HTTP sockets, so that an
@@ -83,13 +93,22 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 	log := cfg.Logger.With("component", "redirectord")
 	bal := lb.New(lb.Config{Policy: cfg.Policy})
 	f := &Frontend{cluster: NewCluster(etcd, bal, cfg.Logger), log: log}
-	handler, err := dns.NewHandler(dns.Config{
+	if cfg.HTTPSAddr != "" {
+		if err := f.newCerts(cfg, etcd, reg); err != nil {
+			return nil, fmt.Errorf("fe: %w", err)
+		}
+	}
+	dcfg := dns.Config{
 		Domain:      cfg.Domain,
 		Nameservers: cfg.Nameservers,
 		TTL:         cfg.DNSTTL,
 		MaxRecords:  cfg.DNSMaxRecords,
 		Logger:      cfg.Logger,
-	}, dns.BalancerZone(bal), reg)
+	}
+	if f.acme != nil {
+		dcfg.Challenges = f.acme.Challenges
+	}
+	handler, err := dns.NewHandler(dcfg, dns.BalancerZone(bal), reg)
 	if err != nil {
 		return nil, fmt.Errorf("fe: %w", err)
 	}
@@ -111,11 +130,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceResume:  cfg.SourceResume,
 		SourceBacklog: cfg.SourceBacklog,
 	}
-	if cfg.HTTPSAddr != "" {
-		if f.certs, err = f.newCerts(cfg, reg); err != nil {
-			f.dns.Run(canceled())
-			return nil, fmt.Errorf("fe: %w", err)
-		}
+	if f.certs != nil {
 		hcfg.GetCertificate = f.certs.GetCertificate
 	}
 	f.http, err = httpfe.New(hcfg, f.cluster, reg, cfg.Logger)
@@ -124,22 +139,6 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		return nil, fmt.Errorf("fe: %w", err)
 	}
 	return f, nil
-}
-
-// newCerts makes the store of the HTTPS certificate and loads it from
-// its files. A certificate that does not load is logged, not fatal: plain
-// HTTP serves meanwhile, and the files are read again until it does.
-func (f *Frontend) newCerts(cfg Config, reg prometheus.Registerer) (*tlscert.Store, error) {
-	if cfg.TLSFiles.Cert == "" || cfg.TLSFiles.Key == "" {
-		return nil, errors.New("HTTPS needs a certificate and a key file")
-	}
-	certs, err := tlscert.NewStore(reg, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
-	f.files = cfg.TLSFiles
-	_ = f.files.Load(certs)
-	return certs, nil
 }
 
 func canceled() context.Context {
@@ -174,8 +173,8 @@ func (f *Frontend) Certificate() (info tlscert.Info, ok bool) {
 func (f *Frontend) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	runs := []func(context.Context) error{f.cluster.Run, f.dns.Run, f.http.Run}
-	if f.certs != nil {
-		runs = append(runs, func(ctx context.Context) error { return f.files.Watch(ctx, f.certs) })
+	if f.runCerts != nil {
+		runs = append(runs, f.runCerts)
 	}
 	for _, run := range runs {
 		g.Go(func() error { return run(ctx) })

@@ -6,7 +6,10 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"autoradio"
 	"autoradio/cmd/internal/cli"
 	"autoradio/fe"
+	"autoradio/fe/acme"
 	"autoradio/fe/authguard"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
@@ -29,6 +33,9 @@ type flags struct {
 	httpAddr      string
 	httpsAddr     string
 	tlsFiles      tlscert.Files
+	acme          acme.Config
+	acmeNames     []string
+	acmeCA        string
 	redirectPages bool
 	hsts          time.Duration
 	nameservers   []string
@@ -73,6 +80,10 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.StringVar(&f.httpsAddr, "https-addr", "", "HTTPS address, e.g. :443: the same streams, playlists, pages and sources as over HTTP, over TLS 1.2 or later; listeners who come over HTTPS are redirected to https://<node>.<domain>/_stream/... (default: no HTTPS)")
 	fs.StringVar(&f.tlsFiles.Cert, "tls-cert", "", "PEM certificate chain served over HTTPS, read again within seconds when the file changes")
 	fs.StringVar(&f.tlsFiles.Key, "tls-key", "", "PEM private key of --tls-cert, read again with it")
+	fs.StringVar(&f.acme.Directory, "acme", "", "ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory: the cluster obtains and renews its HTTPS certificate itself, answering DNS-01 challenges with its own DNS, and keeps it in etcd (instead of --tls-cert/--tls-key)")
+	fs.StringVar(&f.acme.Email, "acme-email", "", "contact e-mail of the ACME account")
+	fs.StringSliceVar(&f.acmeNames, "acme-names", nil, "names of the ACME certificate, comma-separated; a wildcard such as *.radio.example.com is allowed (default: the domain, stream.<domain> and <node>.<domain> for every node)")
+	fs.StringVar(&f.acmeCA, "acme-ca", "", "PEM file of the certificate authorities trusted when talking to the ACME server (default: the system's)")
 	fs.BoolVar(&f.redirectPages, "https-redirect-pages", false, "redirect the status page (/) from HTTP to HTTPS; streams, playlists and sources stay on HTTP for the players that need it")
 	fs.DurationVar(&f.hsts, "hsts", 0, "max-age of a Strict-Transport-Security header on HTTPS answers; 0: none (browsers would then refuse every plain-HTTP stream of the domain)")
 	fs.StringSliceVar(&f.nameservers, "nameservers", nil, "NS names of the domain, comma-separated; the first is the SOA's primary (default: every healthy node, as <name>.<domain>)")
@@ -95,6 +106,11 @@ func run(ctx context.Context, f *flags) error {
 	if err != nil {
 		return err
 	}
+	if f.acmeCA != "" {
+		if f.acme.Roots, err = readRoots(f.acmeCA); err != nil {
+			return err
+		}
+	}
 	etcd, err := autoradio.NewEtcdClient(f.Etcd)
 	if err != nil {
 		return err
@@ -110,6 +126,8 @@ func run(ctx context.Context, f *flags) error {
 		HTTPAddr:      f.httpAddr,
 		HTTPSAddr:     f.httpsAddr,
 		TLSFiles:      f.tlsFiles,
+		ACME:          f.acme,
+		ACMENames:     f.acmeNames,
 		RedirectPages: f.redirectPages,
 		HSTS:          f.hsts,
 		DisableProxy:  !f.proxy,
@@ -131,4 +149,17 @@ func run(ctx context.Context, f *flags) error {
 	})
 	log.Info("redirectord starting", "name", f.Name, "domain", f.domain)
 	return cli.RunWithMonitor(ctx, f.MonitorAddr, monitor, log, front.Run)
+}
+
+// readRoots reads a PEM file of certificate authorities.
+func readRoots(file string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--acme-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("--acme-ca: no certificate in %s", file)
+	}
+	return pool, nil
 }

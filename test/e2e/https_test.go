@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -29,26 +31,29 @@ func httpsCurlArgs(p *pair, port int, caFile string) []string {
 	return args
 }
 
-// sClientSubject connects to ip:port with openssl s_client for name,
-// verifying the chain against the CA in caFile, and returns the subject of
-// the certificate it was served.
-func sClientSubject(ctx context.Context, ip string, port int, name, caFile string) (string, error) {
+// sClientLeaf connects to ip:port with openssl s_client for name,
+// verifying the chain and the name against the CAs in caFile, and
+// returns the certificate it was served.
+func sClientLeaf(ctx context.Context, ip string, port int, name, caFile string) (*x509.Certificate, error) {
 	cmd := exec.CommandContext(ctx, "openssl", "s_client", "-connect", net.JoinHostPort(ip, strconv.Itoa(port)),
 		"-servername", name, "-CAfile", caFile, "-verify_return_error", "-verify_hostname", name)
 	cmd.Stdin = strings.NewReader("")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("openssl s_client %s:%d: %v: %s", ip, port, err, out)
+		return nil, fmt.Errorf("openssl s_client %s:%d: %v: %s", ip, port, err, out)
 	}
 	if !strings.Contains(string(out), "Verify return code: 0 (ok)") {
-		return "", fmt.Errorf("openssl s_client %s:%d: chain not verified: %s", ip, port, out)
+		return nil, fmt.Errorf("openssl s_client %s:%d: chain not verified: %s", ip, port, out)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if s, ok := strings.CutPrefix(line, "subject="); ok {
-			return strings.ReplaceAll(s, " ", ""), nil
-		}
+	start := strings.Index(string(out), "-----BEGIN CERTIFICATE-----")
+	if start < 0 {
+		return nil, fmt.Errorf("openssl s_client %s:%d: no certificate in %s", ip, port, out)
 	}
-	return "", fmt.Errorf("openssl s_client %s:%d: no subject in %s", ip, port, out)
+	b, _ := pem.Decode(out[start:])
+	if b == nil {
+		return nil, fmt.Errorf("openssl s_client %s:%d: bad certificate in %s", ip, port, out)
+	}
+	return x509.ParseCertificate(b.Bytes)
 }
 
 // TestHTTPSFromFiles serves HTTPS from certificate files: a source pushes
@@ -75,12 +80,12 @@ func TestHTTPSFromFiles(t *testing.T) {
 	})
 
 	for _, f := range []*ct.Redirectord{p.f1, p.f2} {
-		subject, err := sClientSubject(ctx, f.IP, httpsPort, f.Name+".radio.test", caFile)
+		leaf, err := sClientLeaf(ctx, f.IP, httpsPort, f.Name+".radio.test", caFile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if subject != "CN=radio.test" {
-			t.Errorf("%s serves %q, want CN=radio.test", f.Name, subject)
+		if cn := leaf.Subject.CommonName; cn != "radio.test" {
+			t.Errorf("%s serves CN=%s, want CN=radio.test", f.Name, cn)
 		}
 	}
 
@@ -112,9 +117,9 @@ func TestHTTPSFromFiles(t *testing.T) {
 	tlstest.WriteFiles(t, dir, cert, key)
 	for _, f := range []*ct.Redirectord{p.f1, p.f2} {
 		testenv.Eventually(t, 10*time.Second, func() error {
-			subject, err := sClientSubject(ctx, f.IP, httpsPort, "radio.test", caFile)
-			if err == nil && subject != "CN=stream.radio.test" {
-				err = fmt.Errorf("%s serves %q, want the new CN=stream.radio.test", f.Name, subject)
+			leaf, err := sClientLeaf(ctx, f.IP, httpsPort, "radio.test", caFile)
+			if err == nil && leaf.Subject.CommonName != "stream.radio.test" {
+				err = fmt.Errorf("%s serves CN=%s, want the new CN=stream.radio.test", f.Name, leaf.Subject.CommonName)
 			}
 			return err
 		})
