@@ -7,8 +7,10 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -146,6 +148,7 @@ func run(ctx context.Context, f *flags) error {
 	monitor := instrumentation.NewMonitorMux(instrumentation.MonitorConfig{
 		Gatherer: reg,
 		Health:   func(context.Context) error { return front.Healthy() },
+		Debug:    map[string]http.Handler{"certificate": certificateHandler(front)},
 	})
 	log.Info("redirectord starting", "name", f.Name, "domain", f.domain)
 	return cli.RunWithMonitor(ctx, f.MonitorAddr, monitor, log, front.Run)
@@ -162,4 +165,19 @@ func readRoots(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("--acme-ca: no certificate in %s", file)
 	}
 	return pool, nil
+}
+
+// certificateHandler serves /debug/certificate: the names, issuer and
+// validity of the certificate served over HTTPS, where it came from and
+// the last error loading or renewing it, as JSON; never its key.
+func certificateHandler(front *fe.Frontend) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		info, ok := front.Certificate()
+		if !ok {
+			http.Error(w, "no HTTPS (--https-addr)", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(info)
+	})
 }

@@ -96,7 +96,7 @@ func (m *Manager) applyCertificate(value []byte) {
 		return
 	}
 	m.stored = string(value)
-	c, err := parse[certificate](value)
+	c, err := parse[autoradio.ACMECertificate](value)
 	if err == nil {
 		err = m.certs.SetPEM([]byte(c.Certificate), []byte(c.Key), certSource)
 	}
@@ -115,7 +115,7 @@ func (m *Manager) applyStatus(value []byte) {
 		return
 	}
 	m.lastStatus = string(value)
-	st, err := parse[status](value)
+	st, err := parse[autoradio.ACMEStatus](value)
 	if err != nil || st.Error == "" {
 		return
 	}
@@ -180,7 +180,7 @@ func (m *Manager) due(names []string) time.Duration {
 
 // putStatus records the outcome of an order in etcd.
 func (m *Manager) putStatus(ctx context.Context, orderErr error) {
-	st := status{Node: m.cfg.NodeName, Time: time.Now().UTC()}
+	st := autoradio.ACMEStatus{Node: m.cfg.NodeName, Time: time.Now().UTC()}
 	if orderErr != nil {
 		st.Error = orderErr.Error()
 	}

@@ -176,7 +176,7 @@ func (m *Manager) finalize(ctx context.Context, c *acme.Client, o *acme.Order, n
 	for _, d := range der {
 		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d})...)
 	}
-	if err := m.putJSON(ctx, autoradio.ACMECertificateKey, certificate{Certificate: string(chain), Key: string(keyPEM)}); err != nil {
+	if err := m.putJSON(ctx, autoradio.ACMECertificateKey, autoradio.ACMECertificate{Certificate: string(chain), Key: string(keyPEM)}); err != nil {
 		return fmt.Errorf("acme: storing the certificate: %w", err)
 	}
 	m.mu.Lock()

@@ -1,7 +1,6 @@
 package acme
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"slices"
@@ -12,28 +11,6 @@ import (
 type account struct {
 	Directory string `json:"directory"`
 	Key       string `json:"key"` // PEM, EC PRIVATE KEY
-}
-
-// certificate is the certificate stored at autoradio.ACMECertificateKey.
-type certificate struct {
-	Certificate string `json:"certificate"` // PEM chain, leaf first
-	Key         string `json:"key"`         // PEM
-}
-
-// status is the outcome of the last order, at autoradio.ACMEStatusKey.
-type status struct {
-	Node  string    `json:"node"`
-	Time  time.Time `json:"time"`
-	Error string    `json:"error,omitempty"`
-}
-
-// leaf parses a stored certificate's leaf, nil when it does not parse.
-func (c *certificate) leaf() *x509.Certificate {
-	pair, err := tls.X509KeyPair([]byte(c.Certificate), []byte(c.Key))
-	if err != nil {
-		return nil
-	}
-	return pair.Leaf
 }
 
 func parse[T any](data []byte) (*T, error) {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"autoradio"
 	"autoradio/coordination"
+	"autoradio/fe/tlscert"
 	ct "autoradio/internal/clustertest"
 	"autoradio/internal/pebbletest"
 	"autoradio/internal/testenv"
@@ -34,11 +37,12 @@ func TestACMECluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ips := []string{"127.0.0.94", "127.0.0.95"}
-	dnsPort, httpsPort := ct.FreePort(t, ips...), ct.FreePort(t, ips...)
+	dnsPort, httpsPort, monitorPort := ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...)
 	pebble := pebbletest.New(t, "127.0.0.96")
 	p := startPairWith(t, ips, func(ip string) []string {
 		return []string{"--https-addr", net.JoinHostPort(ip, strconv.Itoa(httpsPort)),
 			"--dns-addr", net.JoinHostPort(ip, strconv.Itoa(dnsPort)),
+			"--monitor-addr", net.JoinHostPort(ip, strconv.Itoa(monitorPort)),
 			"--acme", pebble.Directory, "--acme-ca", pebble.CAFile, "--acme-email", "ops@radio.test"}
 	})
 	// Pebble asks one DNS server, the one of the node that does not
@@ -76,6 +80,21 @@ func TestACMECluster(t *testing.T) {
 	}
 	first := served("", p.f1, p.f2)
 	t.Logf("both nodes serve certificate %s", first)
+	out, err := exec.CommandContext(ctx, testenv.Binary(t, "radioctl"), "--etcd-urls", p.etcd.URL(), "--etcd-ca", "", "status").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "certificate: radio.test,stream.radio.test,n1.radio.test,n2.radio.test, issued by Pebble") {
+		t.Errorf("radioctl status (%v) does not show the certificate:\n%s", err, out)
+	}
+	var info tlscert.Info
+	if err := json.Unmarshal([]byte(get(t, "http://"+net.JoinHostPort(p.f1.IP, strconv.Itoa(monitorPort))+"/debug/certificate")), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Source != "acme" || len(info.Names) != 4 || !strings.HasPrefix(info.Issuer, "Pebble") || info.NotAfter.IsZero() {
+		t.Errorf("/debug/certificate: %+v", info)
+	}
+	if v := metricLine(get(t, "http://"+net.JoinHostPort(p.f1.IP, strconv.Itoa(monitorPort))+"/metrics"),
+		"autoradio_tls_certificate_expiry_timestamp_seconds"); v != float64(info.NotAfter.Unix()) {
+		t.Errorf("expiry metric %v, want %d", v, info.NotAfter.Unix())
+	}
 	renewed := served(first, p.f1, p.f2)
 	t.Logf("both nodes serve the renewed certificate %s", renewed)
 
@@ -132,4 +151,16 @@ func waitPending(ctx context.Context, t *testing.T, c *clientv3.Client) {
 		}
 	}
 	t.Fatal("no challenge pending within 60s")
+}
+
+// metricLine returns the value of an unlabelled metric in a /metrics
+// page, 0 if absent.
+func metricLine(page, name string) float64 {
+	for _, line := range strings.Split(page, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
