@@ -29,6 +29,7 @@ PEBBLE := github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
 
 deps:
 	@scripts/install-deps $(RUNTIME_PKGS) $(TEST_PKGS)
+	@scripts/install-browser-deps
 	$(GO) mod download
 	@[ -x $(BIN)/pebble ] || GOBIN=$(CURDIR)/$(BIN) $(GO) install $(PEBBLE)
 
@@ -93,7 +94,10 @@ deb-test: deb
 # Benchmarks side by side with nginx, Knot DNS and Icecast alone (see
 # docs/BENCHMARKS.md, which `make bench` rewrites with docs/bench-fanout.png).
 # BENCH_REF=HEAD measures a git ref instead of the working tree;
-# BENCH_ARGS passes options to the bench (e.g. "-bench.runs 1").
+# BENCH_ARGS passes options to the bench (e.g. "-bench.runs 1"); sections
+# nest as internals, frontend (redirects, dns, fanout), cluster (convergence,
+# failover, etcd): "-bench.only redirects,dns" runs the frontend set-up and
+# those two, and merges them into the existing report.
 .PHONY: bench bench-deps
 
 BENCH_PKGS := nginx knot wrk dnsperf gnuplot-nox

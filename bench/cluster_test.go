@@ -32,8 +32,11 @@ var (
 	etcdWindow     = flag.Duration("bench.etcd-window", 60*time.Second, "steady-state window of the etcd load run")
 )
 
-// clusterIPs are the loopback addresses of the 3-node cluster.
-var clusterIPs = []string{"127.0.0.51", "127.0.0.52", "127.0.0.53"}
+var clusterIPFlag = flag.String("bench.cluster-ips", "127.0.0.51,127.0.0.52,127.0.0.53", "loopback addresses of the 3-node cluster")
+
+// clusterIPs are the loopback addresses of the 3-node cluster, set from
+// -bench.cluster-ips by setupCluster.
+var clusterIPs []string
 
 type cluster struct {
 	t                          *testing.T
@@ -47,12 +50,13 @@ type cluster struct {
 
 func benchCluster(t *testing.T, res *Results) {
 	cl := setupCluster(t)
-	t.Run("convergence", func(t *testing.T) { cl.convergence(t, res) })
-	t.Run("failover", func(t *testing.T) { cl.failover(t, res) })
-	t.Run("etcd", func(t *testing.T) { cl.etcdLoad(t, res) })
+	child(t, "convergence", func(t *testing.T) { cl.convergence(t, res) })
+	child(t, "failover", func(t *testing.T) { cl.failover(t, res) })
+	child(t, "etcd", func(t *testing.T) { cl.etcdLoad(t, res) })
 }
 
 func setupCluster(t *testing.T) *cluster {
+	clusterIPs = strings.Split(*clusterIPFlag, ",")
 	cl := &cluster{t: t, etcd: etcdtest.Start(t)}
 	cl.cli = cl.etcd.Client()
 	cl.c = autoradio.NewClient(cl.cli, nil)

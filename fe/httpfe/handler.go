@@ -37,6 +37,10 @@ type Handler struct {
 	admin   *http.Client              // to the master's /admin/metadata
 	closing chan struct{}             // closed by Close: ends held sources
 	close1  sync.Once
+	// nodes and portSuffix are the parts of redirect URLs formatted once.
+	nodes         nodeCache
+	portSuffix    string
+	tlsPortSuffix string // HTTPS's
 }
 
 // NewHandler returns the front-end's handler. Its metrics are registered
@@ -73,7 +77,12 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		titles:  newRateLimiter(cfg.MetadataRate, cfg.MetadataBurst, time.Now),
 		admin:   newAdminClient(cfg),
 		closing: make(chan struct{}),
+		// The scheme and port of redirects are chosen per request
+		// (listenerURL); this is plain HTTP's.
+		portSuffix:    portSuffix(cfg.HTTPPort),
+		tlsPortSuffix: tlsPortSuffix(cfg.HTTPSPort),
 	}
+	h.nodes.make = h.newNodeAddrs
 	fc := fanout.Config{
 		Upstream:     h.icecastUpstream(cfg.LocalIcecast),
 		WindowSize:   cfg.StreamQueueSize,
@@ -114,7 +123,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.serveHTTPS(rec, r) {
 		kind = h.serve(rec, r)
 	}
-	h.metrics.requests.WithLabelValues(kind, strconv.Itoa(rec.status())).Inc()
+	h.metrics.requestsBy.inc(kind, rec.status())
 }
 
 // boundBody prepares a request that announces a body. Only forwarded
@@ -195,13 +204,13 @@ func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	return kindRedirect
 }
 
-// knownMount returns the mount with path p when p is a valid mount path and
-// a configured mount; otherwise it answers 404 and returns nil.
+// knownMount returns the mount with path p when it is a configured mount;
+// otherwise it answers 404 and returns nil. Mount records are validated
+// when read from etcd (autoradio.DecodeMount), so a path the cluster knows
+// is a valid one and needs no checking per request.
 func (h *Handler) knownMount(w http.ResponseWriter, r *http.Request, p string) *autoradio.Mount {
-	if autoradio.ValidateMountPath(p) == nil {
-		if m, ok := h.cluster.Mount(p); ok {
-			return m
-		}
+	if m, ok := h.cluster.Mount(p); ok && m.Name == p {
+		return m
 	}
 	http.Error(w, "no such mount", http.StatusNotFound)
 	return nil

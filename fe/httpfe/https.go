@@ -22,7 +22,7 @@ func (h *Handler) serveHTTPS(w http.ResponseWriter, r *http.Request) bool {
 	}
 	host := h.playlistHost("", true) // the domain
 	if validHostPort(r.Host) && h.ownsHost(hostOnly(r.Host)) {
-		host = hostPort(hostOnly(r.Host), h.cfg.HTTPSPort, true)
+		host = urlHost(hostOnly(r.Host)) + tlsPortSuffix(h.cfg.HTTPSPort)
 	}
 	http.Redirect(w, r, "https://"+host+"/", http.StatusMovedPermanently)
 	return true

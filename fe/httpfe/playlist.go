@@ -43,9 +43,9 @@ func (h *Handler) playlistHost(host string, secure bool) string {
 		return strings.ToLower(host)
 	}
 	if secure {
-		return hostPort(h.cfg.Domain, h.cfg.HTTPSPort, true)
+		return urlHost(h.cfg.Domain) + tlsPortSuffix(h.cfg.HTTPSPort)
 	}
-	return hostPort(h.cfg.Domain, h.cfg.HTTPPort, false)
+	return hostPort(h.cfg.Domain, h.cfg.HTTPPort)
 }
 
 // hostOnly strips the port and brackets of a valid Host.
