@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -15,6 +18,7 @@ import (
 	"time"
 
 	"autoradio/internal/audiotest"
+	"autoradio/internal/browsertest"
 	ct "autoradio/internal/clustertest"
 	"autoradio/internal/testenv"
 	"autoradio/internal/tlstest"
@@ -113,6 +117,8 @@ func TestHTTPSFromFiles(t *testing.T) {
 		t.Errorf("playlist over HTTP: %q, want an http:// URL", got)
 	}
 
+	browserPlays(ctx, t, p, httpsPort, cert, base+"/", base+m.Name)
+
 	cert, key = ca.Issue(t, time.Hour, "stream.radio.test", "radio.test", "*.radio.test")
 	tlstest.WriteFiles(t, dir, cert, key)
 	for _, f := range []*ct.Redirectord{p.f1, p.f2} {
@@ -134,4 +140,36 @@ func curlOut(ctx context.Context, t *testing.T, args ...string) string {
 		t.Fatalf("curl %s: %v", strings.Join(args, " "), err)
 	}
 	return string(out)
+}
+
+// browserPlays has headless Chromium open pageURL, an HTTPS page of the
+// cluster, and play the https:// stream audioURL in an <audio> element,
+// trusting the key of certPEM only, and checks that playback advances.
+func browserPlays(ctx context.Context, t *testing.T, p *pair, port int, certPEM []byte, pageURL, audioURL string) {
+	t.Helper()
+	b, _ := pem.Decode(certPEM)
+	leaf, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	rules := "MAP radio.test " + p.f2.IP
+	for _, f := range []*ct.Redirectord{p.f1, p.f2} {
+		rules += ", MAP " + f.Name + ".radio.test " + f.IP
+	}
+	out := browsertest.Script(ctx, t, "https-audio.mjs", pageURL, audioURL, rules, base64.StdEncoding.EncodeToString(spki[:]))
+	var got struct {
+		CurrentTime  float64 `json:"currentTime"`
+		Error        *string `json:"error"`
+		Src          string  `json:"src"`
+		PageStatus   int     `json:"pageStatus"`
+		PageProtocol string  `json:"pageProtocol"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("decoding %q: %v", out, err)
+	}
+	t.Logf("Chromium: %s", out)
+	if got.PageStatus != 200 || got.PageProtocol != "https:" || got.Error != nil || got.CurrentTime < 3 {
+		t.Errorf("Chromium playing %s on %s: %s", audioURL, pageURL, out)
+	}
 }
