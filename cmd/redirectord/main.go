@@ -69,6 +69,11 @@ and so are their title updates (/admin/metadata, with the mount's source
 credentials), /<mount>.m3u and .pls are playlists, / is a status page and
 /_status.json the same as JSON.
 
+With --https-addr it serves the same over HTTPS too, with a certificate
+from files (--tls-cert, --tls-key, read again when they change) or one the
+cluster obtains and renews itself from an ACME CA (--acme), answering the
+DNS-01 challenges with its own DNS and sharing it through etcd.
+
 Every flag can also be set in the environment as AUTORADIO_<FLAG>, for
 example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 		Args: cobra.NoArgs,
