@@ -93,10 +93,13 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 	log := cfg.Logger.With("component", "redirectord")
 	bal := lb.New(lb.Config{Policy: cfg.Policy})
 	f := &Frontend{cluster: NewCluster(etcd, bal, cfg.Logger), log: log}
-	if cfg.HTTPSAddr != "" {
+	switch {
+	case cfg.HTTPSAddr != "":
 		if err := f.newCerts(cfg, etcd, reg); err != nil {
 			return nil, fmt.Errorf("fe: %w", err)
 		}
+	case cfg.ACME.Directory != "" || cfg.TLSFiles.Cert != "" || cfg.TLSFiles.Key != "":
+		return nil, errors.New("fe: a certificate (files or ACME) without an HTTPS address to serve it on")
 	}
 	dcfg := dns.Config{
 		Domain:      cfg.Domain,

@@ -3,7 +3,9 @@ package tlscert
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +78,26 @@ func TestMissingFilesServeNothing(t *testing.T) {
 	}
 	if s.Info().Error == "" {
 		t.Error("no error in Info")
+	}
+}
+
+func TestExpiredCertificateServedAndLoggedOnce(t *testing.T) {
+	var logs strings.Builder
+	s, err := NewStore(nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := tlstest.NewCA(t, "test CA")
+	cert, key := ca.Issue(t, -time.Second, "radio.test") // expired a second ago
+	if err := s.SetPEM(cert, key, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if c, err := s.GetCertificate(nil); err != nil || c == nil {
+			t.Fatalf("GetCertificate: %v, %v", c, err)
+		}
+	}
+	if n := strings.Count(logs.String(), "EXPIRED"); n != 1 {
+		t.Errorf("%d expiry errors logged, want 1:\n%s", n, logs.String())
 	}
 }

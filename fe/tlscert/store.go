@@ -41,6 +41,9 @@ type Info struct {
 type Store struct {
 	cert atomic.Pointer[tls.Certificate]
 	log  *slog.Logger
+	// expired is set once the expiry of the certificate of the moment
+	// has been logged by a handshake, so that it is logged once.
+	expired atomic.Bool
 
 	mu   sync.Mutex
 	info Info
@@ -88,15 +91,12 @@ func (s *Store) Set(c *tls.Certificate, source string) {
 	}
 	info := describe(leaf, source)
 	s.cert.Store(c)
+	s.expired.Store(false)
 	s.mu.Lock()
 	s.info = info
 	s.mu.Unlock()
-	log := s.log.With("names", info.Names, "issuer", info.Issuer, "not_after", info.NotAfter, "source", source)
-	if time.Now().After(info.NotAfter) {
-		log.Error("serving an EXPIRED certificate over HTTPS: clients will refuse it; plain HTTP is unaffected")
-		return
-	}
-	log.Info("serving certificate over HTTPS")
+	s.log.Info("serving certificate over HTTPS", "names", info.Names, "issuer", info.Issuer,
+		"not_after", info.NotAfter, "source", source)
 }
 
 // SetError records a failure to load or renew the certificate; the one
@@ -128,10 +128,15 @@ func (s *Store) Certificate() *tls.Certificate { return s.cert.Load() }
 // GetCertificate is the tls.Config hook: every handshake gets the
 // certificate of the moment.
 func (s *Store) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if c := s.cert.Load(); c != nil {
-		return c, nil
+	c := s.cert.Load()
+	if c == nil {
+		return nil, ErrNoCertificate
 	}
-	return nil, ErrNoCertificate
+	if time.Now().After(c.Leaf.NotAfter) && !s.expired.Swap(true) {
+		s.log.Error("the certificate served over HTTPS has EXPIRED: clients will refuse it; plain HTTP is unaffected",
+			"names", c.Leaf.DNSNames, "not_after", c.Leaf.NotAfter)
+	}
+	return c, nil
 }
 
 func describe(leaf *x509.Certificate, source string) Info {

@@ -78,6 +78,7 @@ type Pebble struct {
 // and the CA of that certificate. Nothing runs before Start.
 func New(t testing.TB, ip string) *Pebble {
 	t.Helper()
+	Binary(t) // now, rather than while the test waits for Pebble
 	dir := t.TempDir()
 	ca := tlstest.NewCA(t, "pebble API test CA")
 	cert, key := ca.Issue(t, time.Hour, ip)
