@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"autoradio/coordination"
 	"autoradio/fe/tlscert"
 	ct "autoradio/internal/clustertest"
+	"autoradio/internal/etcdtest"
 	"autoradio/internal/pebbletest"
 	"autoradio/internal/testenv"
 )
@@ -163,4 +165,36 @@ func metricLine(page, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestACMEWildcard has one front-end obtain a certificate for the domain
+// and a wildcard: two DNS-01 challenges with the same name, whose TXT
+// values the DNS serves side by side.
+func TestACMEWildcard(t *testing.T) {
+	testenv.RequireBinaries(t, "openssl")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ip := "127.0.0.97"
+	etcd := etcdtest.Start(t)
+	httpPort, dnsPort, httpsPort := ct.FreePort(t, ip), ct.FreePort(t, ip), ct.FreePort(t, ip)
+	pebble := pebbletest.New(t, "127.0.0.98")
+	pebble.Start(net.JoinHostPort(ip, strconv.Itoa(dnsPort)), time.Hour)
+	f := ct.StartRedirectord(t, etcd.URL(), "w1", ip, 1, httpPort, dnsPort,
+		"--https-addr", net.JoinHostPort(ip, strconv.Itoa(httpsPort)),
+		"--acme", pebble.Directory, "--acme-ca", pebble.CAFile, "--acme-names", "radio.test,*.radio.test")
+	roots, err := pebble.Roots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(t.TempDir(), "pebble-root.pem")
+	if err := os.WriteFile(rootFile, roots, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		leaf, err := sClientLeaf(ctx, f.IP, httpsPort, "any-node.radio.test", rootFile)
+		if err == nil && !slices.Equal(leaf.DNSNames, []string{"radio.test", "*.radio.test"}) {
+			err = fmt.Errorf("names %v", leaf.DNSNames)
+		}
+		return err
+	})
 }
