@@ -9,7 +9,7 @@ CMDS := radiod redirectord radioctl
 
 # Debian packages the programs and the tests need at run time.
 RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client ezstream \
-	bind9-dnsutils curl iproute2 procps ca-certificates
+	bind9-dnsutils curl iproute2 procps ca-certificates openssl
 
 # The real source clients and players that test/e2e/compat_test.go runs
 # (ezstream and liquidsoap are above); a missing one fails make test.
@@ -25,10 +25,15 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
+# Pebble, the ACME test server of the HTTPS tests (internal/pebbletest
+# installs it too when it is missing).
+PEBBLE := github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
+
 deps:
 	@scripts/install-deps $(RUNTIME_PKGS) $(TEST_PKGS)
 	@scripts/install-browser-deps
 	$(GO) mod download
+	@[ -x $(BIN)/pebble ] || GOBIN=$(CURDIR)/$(BIN) $(GO) install $(PEBBLE)
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

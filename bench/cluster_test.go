@@ -114,6 +114,37 @@ func waitLive(ctx context.Context, t0 time.Time, timeout time.Duration, mount st
 	return times, errors.Join(errs...)
 }
 
+// waitBack is waitLive for a mount that goes off the air on every node
+// given after t0 (the master is gone, and each node's Icecast loses its
+// relay of the mount, or on the new master the relay gives way to the
+// source): it waits until each has been seen without the mount live and
+// then with it live again, and returns when, from t0. Polled every 50 ms:
+// a shorter outage may go unseen, and then times out.
+func waitBack(ctx context.Context, t0 time.Time, timeout time.Duration, mount string, nodes ...*ct.Radiod) ([]float64, error) {
+	times := make([]float64, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			gone := false
+			errs[i] = testenv.Poll(ctx, timeout, func() error {
+				err := liveOn(n, mount)
+				switch {
+				case !gone && err == nil:
+					return fmt.Errorf("%s: %s not lost yet", n.Name, mount)
+				case !gone:
+					gone = true
+					return err
+				}
+				return err
+			})
+			times[i] = time.Since(t0).Seconds()
+		})
+	}
+	wg.Wait()
+	return times, errors.Join(errs...)
+}
+
 // checkAudio captures two seconds of mount from each node's Icecast and
 // checks with ffmpeg that it decodes. A capture that caught Icecast's
 // switch from the silence fallback to the live source may hold a broken
@@ -261,12 +292,12 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		if err != nil {
 			t.Fatalf("no new master: %v", err)
 		}
-		if ts, err := waitLive(ctx, t0, 30*time.Second, m.Name, newMaster); err == nil {
+		if ts, err := waitBack(ctx, t0, 30*time.Second, m.Name, newMaster); err == nil {
 			fr.SourceBack = ts[0]
 		} else {
 			t.Errorf("source on the new master: %v", err)
 		}
-		if ts, err := waitLive(ctx, t0, 30*time.Second, m.Name, survivors...); err == nil {
+		if ts, err := waitBack(ctx, t0, 30*time.Second, m.Name, survivors...); err == nil {
 			fr.AudioBack = max(ts[0], ts[1])
 		} else {
 			t.Errorf("audio after failover: %v", err)

@@ -6,7 +6,12 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
 	"net"
+	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -15,9 +20,11 @@ import (
 	"autoradio"
 	"autoradio/cmd/internal/cli"
 	"autoradio/fe"
+	"autoradio/fe/acme"
 	"autoradio/fe/authguard"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
+	"autoradio/fe/tlscert"
 	"autoradio/instrumentation"
 )
 
@@ -26,6 +33,13 @@ type flags struct {
 	domain        string
 	dnsAddr       string
 	httpAddr      string
+	httpsAddr     string
+	tlsFiles      tlscert.Files
+	acme          acme.Config
+	acmeNames     []string
+	acmeCA        string
+	redirectPages bool
+	hsts          time.Duration
 	nameservers   []string
 	dnsTTL        time.Duration
 	dnsMaxRecords int
@@ -57,6 +71,11 @@ credentials), /<mount>.m3u and .pls are playlists, / is a status page and
 /_status.json the same as JSON, with the listener history, now-playing JSON
 and an event stream beside it (/_history.json, /_nowplaying/<mount>, /_events).
 
+With --https-addr it serves the same over HTTPS too, with a certificate
+from files (--tls-cert, --tls-key, read again when they change) or one the
+cluster obtains and renews itself from an ACME CA (--acme), answering the
+DNS-01 challenges with its own DNS and sharing it through etcd.
+
 Every flag can also be set in the environment as AUTORADIO_<FLAG>, for
 example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 		Args: cobra.NoArgs,
@@ -67,6 +86,15 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.StringVar(&f.domain, "domain", "", "the cluster's DNS domain, e.g. radio.example.com (required)")
 	fs.StringVar(&f.dnsAddr, "dns-addr", ":53", "DNS address (UDP and TCP)")
 	fs.StringVar(&f.httpAddr, "http-addr", ":80", "HTTP address")
+	fs.StringVar(&f.httpsAddr, "https-addr", "", "HTTPS address, e.g. :443: the same streams, playlists, pages and sources as over HTTP, over TLS 1.2 or later; listeners who come over HTTPS are redirected to https://<node>.<domain>/_stream/... (default: no HTTPS)")
+	fs.StringVar(&f.tlsFiles.Cert, "tls-cert", "", "PEM certificate chain served over HTTPS, read again within seconds when the file changes")
+	fs.StringVar(&f.tlsFiles.Key, "tls-key", "", "PEM private key of --tls-cert, read again with it")
+	fs.StringVar(&f.acme.Directory, "acme", "", "ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory: the cluster obtains and renews its HTTPS certificate itself, answering DNS-01 challenges with its own DNS, and keeps it in etcd (instead of --tls-cert/--tls-key)")
+	fs.StringVar(&f.acme.Email, "acme-email", "", "contact e-mail of the ACME account")
+	fs.StringSliceVar(&f.acmeNames, "acme-names", nil, "names of the ACME certificate, comma-separated; a wildcard such as *.radio.example.com is allowed (default: the domain, stream.<domain> and <node>.<domain> for every node)")
+	fs.StringVar(&f.acmeCA, "acme-ca", "", "PEM file of the certificate authorities trusted when talking to the ACME server (default: the system's)")
+	fs.BoolVar(&f.redirectPages, "https-redirect-pages", false, "redirect the status page (/) from HTTP to HTTPS; streams, playlists and sources stay on HTTP for the players that need it")
+	fs.DurationVar(&f.hsts, "hsts", 0, "max-age of a Strict-Transport-Security header on HTTPS answers; 0: none (browsers would then refuse every plain-HTTP stream of the domain)")
 	fs.StringSliceVar(&f.nameservers, "nameservers", nil, "NS names of the domain, comma-separated; the first is the SOA's primary (default: every healthy node, as <name>.<domain>)")
 	fs.DurationVar(&f.dnsTTL, "dns-ttl", 5*time.Second, "TTL of the A/AAAA answers: how long resolvers may keep sending clients to a dead node")
 	fs.IntVar(&f.dnsMaxRecords, "dns-max-records", 5, "most A/AAAA records in an answer for the domain")
@@ -88,6 +116,11 @@ func run(ctx context.Context, f *flags) error {
 	if err != nil {
 		return err
 	}
+	if f.acmeCA != "" {
+		if f.acme.Roots, err = readRoots(f.acmeCA); err != nil {
+			return err
+		}
+	}
 	etcd, err := autoradio.NewEtcdClient(f.Etcd)
 	if err != nil {
 		return err
@@ -101,6 +134,12 @@ func run(ctx context.Context, f *flags) error {
 		DNSTTL:        f.dnsTTL,
 		DNSMaxRecords: f.dnsMaxRecords,
 		HTTPAddr:      f.httpAddr,
+		HTTPSAddr:     f.httpsAddr,
+		TLSFiles:      f.tlsFiles,
+		ACME:          f.acme,
+		ACMENames:     f.acmeNames,
+		RedirectPages: f.redirectPages,
+		HSTS:          f.hsts,
 		DisableProxy:  !f.proxy,
 		Policy:        f.policy,
 		LocalIcecast:  net.JoinHostPort(f.IPs[0], strconv.Itoa(f.icecastPort)),
@@ -119,7 +158,36 @@ func run(ctx context.Context, f *flags) error {
 	monitor := instrumentation.NewMonitorMux(instrumentation.MonitorConfig{
 		Gatherer: reg,
 		Health:   func(context.Context) error { return front.Healthy() },
+		Debug:    map[string]http.Handler{"certificate": certificateHandler(front)},
 	})
 	log.Info("redirectord starting", "name", f.Name, "domain", f.domain)
 	return cli.RunWithMonitor(ctx, f.MonitorAddr, monitor, log, front.Run)
+}
+
+// readRoots reads a PEM file of certificate authorities.
+func readRoots(file string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--acme-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("--acme-ca: no certificate in %s", file)
+	}
+	return pool, nil
+}
+
+// certificateHandler serves /debug/certificate: the names, issuer and
+// validity of the certificate served over HTTPS, where it came from and
+// the last error loading or renewing it, as JSON; never its key.
+func certificateHandler(front *fe.Frontend) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		info, ok := front.Certificate()
+		if !ok {
+			http.Error(w, "no HTTPS (--https-addr)", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(info)
+	})
 }

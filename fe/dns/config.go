@@ -43,6 +43,10 @@ type Config struct {
 	// with, whatever the client offers. Default 1232 (the DNS Flag Day
 	// 2020 value: no IP fragmentation on common paths).
 	MaxUDPSize int
+	// Challenges, if set, gives the TXT values of a pending ACME DNS-01
+	// challenge for a lower-case "_acme-challenge." name in the zone
+	// (with its trailing dot), none when there is no such challenge.
+	Challenges func(name string) []string
 	// Refresh is how long the precomputed UDP answers of a ViewZone
 	// (see Handler.ServeUDP) serve before they are computed again, to
 	// follow the load balancer's order as listeners arrive; they are also

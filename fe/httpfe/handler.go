@@ -40,8 +40,9 @@ type Handler struct {
 	closing chan struct{}             // closed by Close: ends held sources
 	close1  sync.Once
 	// nodes and portSuffix are the parts of redirect URLs formatted once.
-	nodes      nodeCache
-	portSuffix string
+	nodes         nodeCache
+	portSuffix    string
+	tlsPortSuffix string // HTTPS's
 }
 
 // NewHandler returns the front-end's handler. Its metrics are registered
@@ -53,6 +54,9 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	}
 	if cfg.HTTPPort == 0 {
 		return nil, errors.New("httpfe: config: HTTPPort must be set when Addr's port is 0 (New sets it from the bound port)")
+	}
+	if cfg.HTTPSAddr != "" && cfg.HTTPSPort == 0 {
+		return nil, errors.New("httpfe: config: HTTPSPort must be set when HTTPSAddr's port is 0 (New sets it from the bound port)")
 	}
 	m, err := newMetrics(reg)
 	if err != nil {
@@ -77,7 +81,8 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		closing: make(chan struct{}),
 		// The scheme and port of redirects are chosen per request
 		// (listenerURL); this is plain HTTP's.
-		portSuffix: portSuffix(cfg.HTTPPort),
+		portSuffix:    portSuffix(cfg.HTTPPort),
+		tlsPortSuffix: tlsPortSuffix(cfg.HTTPSPort),
 	}
 	h.nodes.make = h.newNodeAddrs
 	fc := fanout.Config{
@@ -117,7 +122,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.boundBody(w)
 		defer endBody(w)
 	}
-	kind := h.serve(rec, r)
+	kind := kindStatus // the status page sent to HTTPS
+	if !h.serveHTTPS(rec, r) {
+		kind = h.serve(rec, r)
+	}
 	h.metrics.requestsBy.inc(kind, rec.status())
 }
 

@@ -18,6 +18,7 @@ type nodeAddrs struct {
 	// (chooseIP's choice, IPv6 in brackets); "" when it has no address.
 	v4, v6      string
 	icecastPort string // ":8000"
+	name        string // "<node>.<domain>", for HTTPS; "" if none
 	redirects   prometheus.Counter
 }
 

@@ -1,6 +1,7 @@
 package httpfe
 
 import (
+	"cmp"
 	"net"
 	"net/http"
 	"strconv"
@@ -41,20 +42,36 @@ var noCache = []string{"no-cache"}[:1:1]
 // listenerURL is where a listener of mount goes on node a, with r's query:
 // its front-end's /_stream/ in proxy mode, its Icecast otherwise, at an
 // address of the family r came in on. The scheme and port are chosen here,
-// per request; the rest was formatted once per node status.
+// per request; the rest was formatted once per node status. A listener
+// that came over HTTPS goes to the node's front-end over HTTPS, by the
+// node's name in the domain, which its certificate covers, and even
+// without the proxy, since Icecast speaks no TLS here.
 func (h *Handler) listenerURL(r *http.Request, a *nodeAddrs, mount string) (string, bool) {
 	host := a.host(preferIPv6(r))
 	if host == "" {
 		return "", false
 	}
-	port, prefix := h.portSuffix, streamPrefix
-	if h.cfg.DisableProxy {
+	scheme, port, prefix := "http://", h.portSuffix, streamPrefix
+	switch {
+	case r.TLS != nil:
+		scheme, port = "https://", h.tlsPortSuffix
+		host = cmp.Or(a.name, host)
+	case h.cfg.DisableProxy:
 		port, prefix = a.icecastPort, ""
 	}
 	if q := r.URL.RawQuery; q != "" {
-		return "http://" + host + port + prefix + mount + "?" + q, true
+		return scheme + host + port + prefix + mount + "?" + q, true
 	}
-	return "http://" + host + port + prefix + mount, true
+	return scheme + host + port + prefix + mount, true
+}
+
+// nodeHost is the name of a node in the domain, as the DNS serves it, or
+// "" when the node's name is no DNS label.
+func (h *Handler) nodeHost(name string) string {
+	if name == "" || strings.Contains(name, ".") || !validDNSName(name) {
+		return ""
+	}
+	return strings.ToLower(name + "." + strings.TrimSuffix(h.cfg.Domain, "."))
 }
 
 // hostPort formats an address for a URL, leaving out port 80.
@@ -68,6 +85,14 @@ func urlHost(ip string) string {
 		return "[" + ip + "]"
 	}
 	return ip
+}
+
+// tlsPortSuffix is ":port", or "" for port 443.
+func tlsPortSuffix(port int) string {
+	if port == 443 {
+		return ""
+	}
+	return ":" + strconv.Itoa(port)
 }
 
 // portSuffix is ":port", or "" for port 80.
@@ -106,7 +131,8 @@ func preferIPv6(r *http.Request) bool {
 
 // newNodeAddrs computes what redirects to the node of status s need.
 func (h *Handler) newNodeAddrs(s *autoradio.NodeStatus) *nodeAddrs {
-	a := &nodeAddrs{status: s, icecastPort: ":" + strconv.Itoa(s.IcecastPort), redirects: h.metrics.redirects.WithLabelValues(s.Name)}
+	a := &nodeAddrs{status: s, icecastPort: ":" + strconv.Itoa(s.IcecastPort), redirects: h.metrics.redirects.WithLabelValues(s.Name),
+		name: h.nodeHost(s.Name)}
 	if ip := chooseIP(s.IPs, false); ip != "" {
 		a.v4 = urlHost(ip)
 	}

@@ -34,6 +34,13 @@ type pair struct {
 // startPair starts a pair on ips; feArgs go to both redirectords.
 func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
 	t.Helper()
+	return startPairWith(t, ips, func(string) []string { return feArgs })
+}
+
+// startPairWith is startPair with the arguments of each redirectord
+// given by its node's address.
+func startPairWith(t *testing.T, ips []string, feArgs func(ip string) []string) *pair {
+	t.Helper()
 	ct.Require(t)
 	etcd := etcdtest.Start(t)
 	p := &pair{etcd: etcd, c: autoradio.NewClient(etcd.Client(), nil), ips: ips}
@@ -49,8 +56,13 @@ func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
 	ct.Master(t, p.c, 10*time.Second, p.r1)
 	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]), monitor(ips[1]))
 	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
+<<<<<<< HEAD
 	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[0])}, feArgs...)...)
 	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[1])}, feArgs...)...)
+=======
+	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, feArgs(ips[0])...)
+	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, feArgs(ips[1])...)
+>>>>>>> https
 	return p
 }
 
