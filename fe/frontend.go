@@ -135,17 +135,13 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceHold:    cfg.SourceHold,
 		SourceResume:  cfg.SourceResume,
 		SourceBacklog: cfg.SourceBacklog,
-<<<<<<< HEAD
 
 		HistoryInterval: cfg.HistoryInterval,
-	}, f.cluster, reg, cfg.Logger)
-=======
 	}
 	if f.certs != nil {
 		hcfg.GetCertificate = f.certs.GetCertificate
 	}
 	f.http, err = httpfe.New(hcfg, f.cluster, reg, cfg.Logger)
->>>>>>> https
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets
 		return nil, fmt.Errorf("fe: %w", err)

@@ -106,18 +106,15 @@ func (s *Server) Run(ctx context.Context) error {
 	serving := 1
 	errc := make(chan error, 2)
 	go func() { errc <- s.srv.Serve(s.ln) }()
-<<<<<<< HEAD
 	pageCtx, stopPage := context.WithCancel(ctx)
 	pageDone := make(chan struct{})
 	go func() { defer close(pageDone); s.h.page.Run(pageCtx) }()
 	defer func() { stopPage(); <-pageDone }()
-=======
 	if s.tlsLn != nil {
 		serving++
 		go func() { errc <- s.srv.ServeTLS(s.tlsLn, "", "") }()
 	}
 	var err error
->>>>>>> https
 	select {
 	case err = <-errc:
 		serving--

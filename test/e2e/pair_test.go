@@ -56,13 +56,8 @@ func startPairWith(t *testing.T, ips []string, feArgs func(ip string) []string) 
 	ct.Master(t, p.c, 10*time.Second, p.r1)
 	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]), monitor(ips[1]))
 	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
-<<<<<<< HEAD
-	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[0])}, feArgs...)...)
-	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[1])}, feArgs...)...)
-=======
-	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, feArgs(ips[0])...)
-	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, feArgs(ips[1])...)
->>>>>>> https
+	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[0])}, feArgs(ips[0])...)...)
+	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[1])}, feArgs(ips[1])...)...)
 	return p
 }
 
