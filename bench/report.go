@@ -552,7 +552,9 @@ func (r *Results) writeTLS(p func(string, ...any)) {
 	p("into the ramp-up (listeners start at %.0f/s); CPU and memory are measured\n", r.TLSRate)
 	p("as in the fan-out section, over %.0f s that start %.0f s after the last\n", r.FanoutWindow, r.FanoutSettle)
 	p("listener started: the cost of encrypting the streams. Proxies are\n")
-	p("restarted before each run.\n\n")
+	p("restarted before each run. As without TLS, nginx opens one connection to\n")
+	p("Icecast per listener and redirectord one per mount: the proxy figures\n")
+	p("include that, and Icecast's column shows what it costs behind each.\n\n")
 	if len(r.TLSSessions) > 0 {
 		p("Negotiated with the load client's configuration, checked once per server\n")
 		p("before the runs: %s.\n\n", strings.Join(r.TLSSessions, "; "))
