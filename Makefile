@@ -102,7 +102,7 @@ deb-test: deb
 # docs/BENCHMARKS.md, which `make bench` rewrites with docs/bench-fanout.png).
 # BENCH_REF=HEAD measures a git ref instead of the working tree;
 # BENCH_ARGS passes options to the bench (e.g. "-bench.runs 1"); sections
-# nest as internals, frontend (redirects, dns, fanout), cluster (convergence,
+# nest as internals, frontend (redirects, dns, fanout, tls), cluster (convergence,
 # failover, etcd): "-bench.only redirects,dns" runs the frontend set-up and
 # those two, and merges them into the existing report.
 .PHONY: bench bench-deps

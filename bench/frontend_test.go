@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"autoradio/internal/etcdtest"
 	"autoradio/internal/loadgen"
 	"autoradio/internal/testenv"
+	"autoradio/internal/tlstest"
 )
 
 // Addresses of the one-node set-up: autoradio, nginx and Knot each on
@@ -50,6 +52,12 @@ type frontend struct {
 	nginxConf, nginxDir        string
 	icePort, httpPort, dnsPort int
 	proxyPort, monitorPort     int
+	// feArgs are more redirectord arguments (the TLS section's HTTPS
+	// listener); tlsPort is the HTTPS port of redirectord and nginx, and
+	// tlsClient the load client's TLS configuration.
+	feArgs    []string
+	tlsPort   int
+	tlsClient *tls.Config
 }
 
 func benchFrontend(t *testing.T, res *Results) {
@@ -57,6 +65,7 @@ func benchFrontend(t *testing.T, res *Results) {
 	child(t, "redirects", func(t *testing.T) { f.redirects(t, res) })
 	child(t, "dns", func(t *testing.T) { f.dns(t, res) })
 	child(t, "fanout", func(t *testing.T) { f.fanout(t, res) })
+	child(t, "tls", func(t *testing.T) { f.tls(t, res) })
 }
 
 func setupFrontend(t *testing.T) *frontend {
@@ -88,7 +97,7 @@ func setupFrontend(t *testing.T) *frontend {
 
 	f.nginxDir = filepath.Join(work(t), "nginx")
 	f.nginxConf = nginxConfig(f.nginxDir, f.nginxAddr(f.httpPort), "http://"+net.JoinHostPort(nodeIP, strconv.Itoa(f.httpPort))+"/_stream",
-		f.nginxAddr(f.proxyPort), f.radiod.Addr())
+		f.nginxAddr(f.proxyPort), f.radiod.Addr(), "")
 	f.restartNginx()
 	if err := expect302(f.nginxURL(mount)); err != nil {
 		t.Fatal(err)
@@ -108,10 +117,13 @@ func (f *frontend) startFrontend() {
 	}
 	// The monitor address serves /debug/pprof/ for the DNS profile.
 	f.fe = ct.StartRedirectord(f.t, f.etcdURL, "bench1", nodeIP, f.icePort, f.httpPort, f.dnsPort,
-		"--monitor-addr", net.JoinHostPort(nodeIP, strconv.Itoa(f.monitorPort)))
+		append([]string{"--monitor-addr", net.JoinHostPort(nodeIP, strconv.Itoa(f.monitorPort))}, f.feArgs...)...)
 	track(f.t, f.fe.Proc.PID())
 	// It answers HTTP before it has read the mounts and nodes from etcd.
 	testenv.Eventually(f.t, 15*time.Second, func() error { return expect302(f.fe.URL(mount)) })
+	if f.tlsPort != 0 {
+		waitTCP(f.t, f.feTLSAddr())
+	}
 }
 
 func (f *frontend) restartNginx() {
@@ -327,7 +339,7 @@ func (f *frontend) fanout(t *testing.T, res *Results) {
 		for _, n := range counts {
 			for k := range FanoutTargets {
 				target := FanoutTargets[(k+rep)%len(FanoutTargets)]
-				fr, err := f.fanoutRun(ctx, target, n)
+				fr, err := f.fanoutRun(ctx, target, n, false)
 				if err != nil {
 					t.Errorf("fan-out %s %d: %v", target, n, err)
 					continue
@@ -347,7 +359,9 @@ const (
 	fanoutSettle = 2 * time.Second
 )
 
-func (f *frontend) fanoutRun(ctx context.Context, target string, n int) (FanoutRun, error) {
+// fanoutRun runs n listeners against target, over HTTPS (the TLS
+// section's listener, at tlsRate) if secure.
+func (f *frontend) fanoutRun(ctx context.Context, target string, n int, secure bool) (FanoutRun, error) {
 	t0 := time.Now()
 	f.waitNoListeners()
 	defer func() { f.t.Logf("fan-out %s %d: %v in all", target, n, time.Since(t0).Round(time.Second)) }()
@@ -360,15 +374,26 @@ func (f *frontend) fanoutRun(ctx context.Context, target string, n int) (FanoutR
 	case "nginx":
 		f.restartNginx()
 		url = "http://" + f.nginxAddr(f.proxyPort) + mount
+		if secure {
+			url = "https://" + f.nginxAddr(f.tlsPort) + mount
+		}
 		watch = append(watch, loadgen.Process{Name: "proxy", PIDs: f.nginx.pids()})
 	case "autoradio":
 		f.startFrontend()
 		url = f.fe.URL("/_stream" + mount)
+		if secure {
+			url = "https://" + f.feTLSAddr() + "/_stream" + mount
+		}
 		watch = append(watch, loadgen.Process{Name: "proxy", PIDs: []int{f.fe.Proc.PID()}})
 	}
-	ramp := time.Duration(float64(n-1) / fanoutRate * float64(time.Second))
-	cfg := loadgen.Config{URL: url, Listeners: n, Rate: fanoutRate, Settle: fanoutSettle,
-		Duration: ramp + fanoutSettle + *fanoutWindow, Retries: 5, Watch: watch}
+	rate := float64(fanoutRate)
+	var tlsConf *tls.Config
+	if secure {
+		rate, tlsConf = tlsRate, f.tlsClient
+	}
+	ramp := time.Duration(float64(n-1) / rate * float64(time.Second))
+	cfg := loadgen.Config{URL: url, Listeners: n, Rate: rate, Settle: fanoutSettle,
+		Duration: ramp + fanoutSettle + *fanoutWindow, Retries: 5, Watch: watch, TLS: tlsConf}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+time.Minute)
 	defer cancel()
 	rep, err := loadgen.Run(ctx, cfg)
@@ -407,4 +432,80 @@ func (f *frontend) waitNoListeners() {
 	if err != nil {
 		f.t.Logf("before a fan-out run: %v", err)
 	}
+}
+
+// tlsRate is the start rate of the TLS fan-out's listeners: each one is a
+// full handshake, for the server and for the load client on the same
+// cores.
+const tlsRate = 250
+
+func (f *frontend) feTLSAddr() string { return net.JoinHostPort(nodeIP, strconv.Itoa(f.tlsPort)) }
+
+// tls measures the same listeners over HTTPS through nginx terminating
+// TLS and through redirectord's HTTPS listener, both in front of the same
+// Icecast, with one certificate of a test CA made here.
+func (f *frontend) tls(t *testing.T, res *Results) {
+	dir := filepath.Join(work(t), "tls")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ca := tlstest.NewCA(t, "autoradio bench CA")
+	certPEM, keyPEM := ca.Issue(t, 24*time.Hour, nodeIP, nginxIP)
+	certFile, keyFile := tlstest.WriteFiles(t, dir, certPEM, keyPEM)
+	f.tlsPort = ct.FreePort(t, nodeIP, nginxIP)
+	// TLS 1.3 with X25519 only: Go would otherwise offer its
+	// X25519MLKEM768 hybrid, which only redirectord could take. No
+	// NextProtos: HTTP/1.1. No ClientSessionCache: full handshakes.
+	f.tlsClient = &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS13, CurvePreferences: []tls.CurveID{tls.X25519}}
+	f.feArgs = []string{"--https-addr", f.feTLSAddr(), "--tls-cert", certFile, "--tls-key", keyFile}
+	f.nginxConf = nginxConfig(f.nginxDir, f.nginxAddr(f.httpPort), "http://"+net.JoinHostPort(nodeIP, strconv.Itoa(f.httpPort))+"/_stream",
+		f.nginxAddr(f.proxyPort), f.radiod.Addr(), nginxTLSServer(f.nginxAddr(f.tlsPort), certFile, keyFile, f.radiod.Addr()))
+	f.startFrontend()
+	f.restartNginx()
+	res.TLSRate = tlsRate
+	for _, target := range TLSTargets {
+		addr := f.nginxAddr(f.tlsPort)
+		if target == "autoradio" {
+			addr = f.feTLSAddr()
+		}
+		var session string
+		testenv.Eventually(t, 10*time.Second, func() error {
+			var err error
+			session, err = negotiated(addr, f.tlsClient)
+			return err
+		})
+		res.TLSSessions = append(res.TLSSessions, target+": "+session)
+	}
+	ctx := context.Background()
+	for rep := range *runs {
+		for k := range TLSTargets {
+			target := TLSTargets[(k+rep)%len(TLSTargets)]
+			fr, err := f.fanoutRun(ctx, target, *tlsListeners, true)
+			if err != nil {
+				t.Errorf("TLS fan-out %s %d: %v", target, *tlsListeners, err)
+				continue
+			}
+			t.Logf("TLS fan-out %s %d: %+v", target, *tlsListeners, fr)
+			res.TLS = append(res.TLS, fr)
+		}
+	}
+}
+
+// negotiated makes one TLS connection to addr with conf and says what the
+// server chose: "TLS 1.3, TLS_AES_128_GCM_SHA256, X25519".
+func negotiated(addr string, conf *tls.Config) (string, error) {
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: conf}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	st := c.(*tls.Conn).ConnectionState()
+	alpn := st.NegotiatedProtocol
+	if alpn == "" {
+		alpn = "no ALPN (HTTP/1.1)"
+	}
+	return fmt.Sprintf("%s, %s, %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.CurveID, alpn), nil
 }

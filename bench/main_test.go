@@ -28,6 +28,7 @@ var (
 	only         = flag.String("bench.only", "", SectionHelp())
 	fanoutWindow = flag.Duration("bench.fanout-window", 5*time.Second, "measurement window of a fan-out run, after the ramp-up")
 	fanoutCounts = flag.String("bench.fanout-counts", "500,1000,2000,5000", "listener counts of the fan-out runs")
+	tlsListeners = flag.Int("bench.tls-listeners", 1000, "listeners of each TLS fan-out run")
 	commitFlag   = flag.String("bench.commit", "", "what is measured (default: git HEAD and the uncommitted files)")
 	toolRun      = flag.Duration("bench.tool-duration", 6*time.Second, "length of each wrk and dnsperf run")
 )

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -32,8 +34,9 @@ func MergeReport(old, new string, sel Selection) string {
 		}
 		out = append(out, o)
 	}
-	// A section the old report lacks goes after the one it follows in
-	// the new report.
+	// A section the old report lacks goes before the first numbered one
+	// with a higher number, or else after the one it follows in the new
+	// report.
 	for i, n := range newSecs {
 		if _, ok := findSection(out, n.key); ok {
 			continue
@@ -43,6 +46,14 @@ func MergeReport(old, new string, sel Selection) string {
 			for j, o := range out {
 				if o.key == newSecs[i-1].key {
 					at = j + 1
+				}
+			}
+		}
+		if n.num != nil {
+			for j, o := range out {
+				if o.num != nil && slices.Compare(o.num, n.num) > 0 {
+					at = j
+					break
 				}
 			}
 		}
@@ -56,6 +67,7 @@ func MergeReport(old, new string, sel Selection) string {
 
 type mdSection struct {
 	key  string // the heading without its number and parenthesis
+	num  []int  // the heading's number: [3 1] for "3.1. TLS fan-out", nil for none
 	text string // from the heading to the next one
 }
 
@@ -65,7 +77,7 @@ func splitSections(md string) (head string, secs []mdSection) {
 	head = parts[0] + "\n"
 	for _, p := range parts[1:] {
 		title, _, _ := strings.Cut(p, "\n")
-		secs = append(secs, mdSection{key: sectionKey(title), text: "## " + strings.TrimRight(p, "\n") + "\n\n"})
+		secs = append(secs, mdSection{key: sectionKey(title), num: sectionNum(title), text: "## " + strings.TrimRight(p, "\n") + "\n\n"})
 	}
 	return head, secs
 }
@@ -73,11 +85,29 @@ func splitSections(md string) (head string, secs []mdSection) {
 // sectionKey is "DNS" for "2. DNS (dnsperf -c 10, ...)": the part that
 // stays the same when the run's parameters change.
 func sectionKey(title string) string {
-	if i := strings.Index(title, ". "); i > 0 && strings.Trim(title[:i], "0123456789") == "" {
-		title = title[i+2:]
+	if sectionNum(title) != nil {
+		_, title, _ = strings.Cut(title, ". ")
 	}
 	title, _, _ = strings.Cut(title, " (")
 	return strings.TrimSpace(title)
+}
+
+// sectionNum is [3 1] for "3.1. TLS fan-out", nil for a heading without
+// a number.
+func sectionNum(title string) []int {
+	numStr, _, ok := strings.Cut(title, ". ")
+	if !ok {
+		return nil
+	}
+	var num []int
+	for _, part := range strings.Split(numStr, ".") {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 0 {
+			return nil
+		}
+		num = append(num, n)
+	}
+	return num
 }
 
 func findSection(secs []mdSection, key string) (mdSection, bool) {

@@ -26,8 +26,9 @@ type nginx struct {
 }
 
 // nginxConfig redirects like redirectord on redirectAddr and proxies
-// streams to Icecast (buffering off) on proxyAddr.
-func nginxConfig(dir, redirectAddr, redirectTo, proxyAddr, icecastAddr string) string {
+// streams to Icecast (buffering off) on proxyAddr; servers are more server
+// blocks (nginxTLSServer).
+func nginxConfig(dir, redirectAddr, redirectTo, proxyAddr, icecastAddr, servers string) string {
 	return fmt.Sprintf(`daemon off;
 master_process on;
 user root;
@@ -54,8 +55,31 @@ http {
 			proxy_buffering off;
 		}
 	}
+%[6]s}
+`, dir, redirectAddr, redirectTo, proxyAddr, icecastAddr, servers)
 }
-`, dir, redirectAddr, redirectTo, proxyAddr, icecastAddr)
+
+// nginxTLSServer is a server block that terminates TLS on addr with the
+// certificate and key files and proxies streams to Icecast like
+// nginxConfig's proxy: TLS 1.3 only, AES-128-GCM and X25519 only (what Go
+// negotiates on a CPU with AES instructions), HTTP/1.1 (no http2), no
+// session cache (tickets stay nginx's default, on; Go's server issues
+// them too).
+func nginxTLSServer(addr, certFile, keyFile, icecastAddr string) string {
+	return fmt.Sprintf(`	server {
+		listen %[1]s ssl;
+		ssl_certificate %[2]s;
+		ssl_certificate_key %[3]s;
+		ssl_protocols TLSv1.3;
+		ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
+		ssl_ecdh_curve X25519;
+		ssl_session_cache off;
+		location / {
+			proxy_pass http://%[4]s;
+			proxy_buffering off;
+		}
+	}
+`, addr, certFile, keyFile, icecastAddr)
 }
 
 func startNginx(t *testing.T, dir, conf, probeAddr string) *nginx {

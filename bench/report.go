@@ -28,10 +28,18 @@ type Results struct {
 	// profile under dnsperf and under wrk (keep-alive).
 	DNSProfile, RedirectProfile string
 	Fanout                      []FanoutRun
-	Converge                    []float64 // seconds from create-mount to audio, per mount and node
-	Failover                    []FailoverRun
-	Internals                   []GoBench
-	Etcd                        *EtcdLoad
+	// TLS is the TLS fan-out: the same listeners over HTTPS through
+	// nginx and through redirectord, both terminating TLS; TLSRate is its
+	// listeners' start rate, TLSSessions what each server negotiated
+	// with the load client ("nginx: TLS 1.3, TLS_AES_128_GCM_SHA256,
+	// X25519").
+	TLS         []FanoutRun
+	TLSRate     float64
+	TLSSessions []string
+	Converge    []float64 // seconds from create-mount to audio, per mount and node
+	Failover    []FailoverRun
+	Internals   []GoBench
+	Etcd        *EtcdLoad
 	// Problems are sections that could not run, with the reason.
 	Problems []string
 }
@@ -135,10 +143,15 @@ var FanoutCounts = []int{500, 1000, 2000, 5000}
 // FanoutTargets are its targets, in the order they are reported.
 var FanoutTargets = []string{"icecast", "nginx", "autoradio"}
 
-// fanoutMedian summarises the runs of one target and count.
+// fanoutMedian summarises the fan-out runs of one target and count.
 func (r *Results) fanoutMedian(target string, n int) (FanoutRun, int) {
+	return medianRun(r.Fanout, target, n)
+}
+
+// medianRun summarises the runs of one target and count of all.
+func medianRun(all []FanoutRun, target string, n int) (FanoutRun, int) {
 	var runs []FanoutRun
-	for _, f := range r.Fanout {
+	for _, f := range all {
 		if f.Target == target && f.Listeners == n {
 			runs = append(runs, f)
 		}
@@ -236,6 +249,7 @@ func (r *Results) WriteMarkdown(w io.Writer, plot string) {
 	r.writeCompare(p, fmt.Sprintf("2. DNS (dnsperf -c 10, %.0f s per run; apex A, stream A and SOA in turn)", r.ToolSeconds), r.DNS)
 	r.writeProfile(p, "DNS", "dnsperf", r.DNSProfile)
 	r.writeFanout(p, plot)
+	r.writeTLS(p)
 	r.writeConverge(p)
 	r.writeFailover(p)
 	r.writeInternals(p)
@@ -268,6 +282,7 @@ func (r *Results) writeTargets(p func(string, ...any)) {
 	if len(r.Fanout) > 0 {
 		r.writeFanoutTargets(p)
 	}
+	r.writeTLSTarget(p)
 	if len(r.Converge) > 0 {
 		p95 := Quantile(r.Converge, 0.95)
 		p("| convergence p95 ≤ 1 s | %.2f s | %s |\n", p95, met(p95 <= 1))
@@ -495,4 +510,90 @@ func (r *Results) writeEtcd(p func(string, ...any)) {
 		p("| `%s` | %d |\n", k, e.PerKey[k])
 	}
 	p("\n")
+}
+
+// TLSTargets are the TLS fan-out's targets, in the order they are
+// reported: both terminate TLS in front of the same Icecast.
+var TLSTargets = []string{"nginx", "autoradio"}
+
+// tlsListeners is the listener count of the TLS fan-out runs (one count).
+func (r *Results) tlsListeners() int {
+	if len(r.TLS) == 0 {
+		return 0
+	}
+	return r.TLS[0].Listeners
+}
+
+func (r *Results) writeTLSTarget(p func(string, ...any)) {
+	n := r.tlsListeners()
+	ar, k := medianRun(r.TLS, "autoradio", n)
+	ng, _ := medianRun(r.TLS, "nginx", n)
+	if k == 0 || ng.ProxyCPU == 0 {
+		return
+	}
+	ratio := ar.ProxyCPU / ng.ProxyCPU
+	p("| TLS fan-out CPU ≤ 1.0× nginx TLS (%d listeners over HTTPS) | %.2f× (%.4f vs %.4f cpu-s/listener-min) | %s |\n", n, ratio, ar.ProxyCPU, ng.ProxyCPU, met(ratio <= 1))
+}
+
+func (r *Results) writeTLS(p func(string, ...any)) {
+	if len(r.TLS) == 0 {
+		return
+	}
+	n := r.tlsListeners()
+	p("## 3.1. TLS fan-out (%d listeners over HTTPS, 128 kbit/s MP3)\n\n", n)
+	p("The same listeners over HTTPS through nginx terminating TLS (`ssl`, then\n")
+	p("`proxy_pass` to Icecast, `proxy_buffering off`) and through redirectord's\n")
+	p("`--https-addr` `/_stream/`, both in front of the same Icecast, in the same\n")
+	p("run, in alternating order. Both serve the same ECDSA P-256 certificate of a\n")
+	p("test CA made for the run; the load client trusts only that CA and offers\n")
+	p("TLS 1.3 only, X25519 only (Go would otherwise offer the X25519MLKEM768\n")
+	p("hybrid, which Debian 12's OpenSSL lacks) and HTTP/1.1 only (no ALPN).\n")
+	p("nginx is limited to TLS 1.3 with `TLS_AES_128_GCM_SHA256` and X25519,\n")
+	p("what Go picks on a CPU with AES instructions. Every listener makes a full\n")
+	p("handshake: the client keeps no session cache, so neither server resumes a\n")
+	p("session, though both issue tickets (their defaults). The handshakes fall\n")
+	p("into the ramp-up (listeners start at %.0f/s); CPU and memory are measured\n", r.TLSRate)
+	p("as in the fan-out section, over %.0f s that start %.0f s after the last\n", r.FanoutWindow, r.FanoutSettle)
+	p("listener started: the cost of encrypting the streams. Proxies are\n")
+	p("restarted before each run. As without TLS, nginx opens one connection to\n")
+	p("Icecast per listener and redirectord one per mount: the proxy figures\n")
+	p("include that, and Icecast's column shows what it costs behind each.\n\n")
+	if len(r.TLSSessions) > 0 {
+		p("Negotiated with the load client's configuration, checked once per server\n")
+		p("before the runs: %s.\n\n", strings.Join(r.TLSSessions, "; "))
+	}
+	p("| target | kept | disconnects | errors | B/s per listener (median / min) | proxy cpu-s/l-min | proxy KiB/l | Icecast cpu-s/l-min | runs |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, t := range TLSTargets {
+		m, k := medianRun(r.TLS, t, n)
+		if k == 0 {
+			continue
+		}
+		p("| %s | %d of %d | %d | %d | %.0f / %.0f | %.4f | %.1f | %.4f | %d |\n", t, m.Kept, n, m.Disconnects, m.Errors,
+			m.BytesMedian, m.BytesMin, m.ProxyCPU, m.ProxyKiB, m.IcecastCPU, k)
+	}
+	ar, _ := medianRun(r.TLS, "autoradio", n)
+	ng, _ := medianRun(r.TLS, "nginx", n)
+	if ng.ProxyCPU > 0 && ng.ProxyKiB > 0 {
+		p("\nRatio autoradio / nginx over TLS (proxy alone): CPU **%.2f×**, memory %.2f×.\n", ar.ProxyCPU/ng.ProxyCPU, ar.ProxyKiB/ng.ProxyKiB)
+	}
+	p("\nPer run (CPU-s per listener-minute, in run order): %s.\n\n", tlsRunList(r.TLS))
+}
+
+// tlsRunList lists every run's proxy CPU per target, so that the spread
+// the medians hide on a loaded machine shows.
+func tlsRunList(runs []FanoutRun) string {
+	var parts []string
+	for _, t := range TLSTargets {
+		var xs []string
+		for _, f := range runs {
+			if f.Target == t {
+				xs = append(xs, fmt.Sprintf("%.4f", f.ProxyCPU))
+			}
+		}
+		if len(xs) > 0 {
+			parts = append(parts, t+" "+strings.Join(xs, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }

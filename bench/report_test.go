@@ -78,3 +78,32 @@ func TestWriteMarkdownRatios(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteMarkdownTLS(t *testing.T) {
+	r := &Results{Runs: 3, TLSRate: 250, FanoutWindow: 5, FanoutSettle: 2,
+		TLSSessions: []string{"nginx: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519", "autoradio: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519"}}
+	for _, cpu := range []float64{0.014, 0.012, 0.013} {
+		r.TLS = append(r.TLS, FanoutRun{Target: "nginx", Listeners: 1000, Kept: 1000, ProxyCPU: cpu, ProxyKiB: 50},
+			FanoutRun{Target: "autoradio", Listeners: 1000, Kept: 1000, ProxyCPU: cpu / 2, ProxyKiB: 20})
+	}
+	var b bytes.Buffer
+	r.WriteMarkdown(&b, "")
+	got := b.String()
+	for _, want := range []string{
+		"| TLS fan-out CPU ≤ 1.0× nginx TLS (1000 listeners over HTTPS) | 0.50× (0.0065 vs 0.0130 cpu-s/listener-min) | **met** |",
+		"## 3.1. TLS fan-out (1000 listeners over HTTPS",
+		"| nginx | 1000 of 1000 | 0 | 0 | 0 / 0 | 0.0130 | 50.0 |", "| autoradio | 1000 of 1000 |",
+		"CPU **0.50×**, memory 0.40×", "nginx 0.0140, 0.0120, 0.0130; autoradio 0.0070, 0.0060, 0.0065",
+		"autoradio: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519.", "start at 250/s",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	// Without TLS runs there is neither the section nor the target.
+	b.Reset()
+	(&Results{Runs: 3}).WriteMarkdown(&b, "")
+	if strings.Contains(b.String(), "TLS") {
+		t.Errorf("report without TLS runs mentions TLS:\n%s", b.String())
+	}
+}

@@ -11,7 +11,7 @@ import (
 // the cluster sections one 3-node cluster).
 var SectionTree = []Section{
 	{Name: "internals"},
-	{Name: "frontend", Children: []string{"redirects", "dns", "fanout"}},
+	{Name: "frontend", Children: []string{"redirects", "dns", "fanout", "tls"}},
 	{Name: "cluster", Children: []string{"convergence", "failover", "etcd"}},
 }
 

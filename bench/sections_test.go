@@ -12,9 +12,9 @@ func TestParseSections(t *testing.T) {
 		only string
 		runs []string
 	}{
-		{"", []string{"internals", "frontend", "redirects", "dns", "fanout", "cluster", "convergence", "failover", "etcd"}},
+		{"", []string{"internals", "frontend", "redirects", "dns", "fanout", "tls", "cluster", "convergence", "failover", "etcd"}},
 		{"redirects,dns", []string{"frontend", "redirects", "dns"}},
-		{"frontend", []string{"frontend", "redirects", "dns", "fanout"}},
+		{"frontend", []string{"frontend", "redirects", "dns", "fanout", "tls"}},
 		{"internals, failover", []string{"internals", "cluster", "failover"}},
 	} {
 		sel, err := ParseSections(tc.only)
@@ -27,7 +27,7 @@ func TestParseSections(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"dsn", "redirects,frontends", "all"} {
-		if _, err := ParseSections(bad); err == nil || !strings.Contains(err.Error(), "frontend (redirects,dns,fanout)") {
+		if _, err := ParseSections(bad); err == nil || !strings.Contains(err.Error(), "frontend (redirects,dns,fanout,tls)") {
 			t.Errorf("ParseSections(%q) = %v, want an error naming the sections", bad, err)
 		}
 	}
@@ -90,6 +90,19 @@ func TestMergeReport(t *testing.T) {
 	third := MergeReport(again, report(sub), sel)
 	if strings.Contains(third, "> - dns:") || !strings.Contains(third, "> - redirects, fanout: the run on 0001-01-01 00:00 UTC, commit `ccc newer`") {
 		t.Errorf("third merge:\n%s", third)
+	}
+	// A numbered section the old report lacks goes in its number's
+	// place, not after the targets it follows in a subset report.
+	tlsRun := &Results{Runs: 1, Commit: "ddd tls", TLS: []FanoutRun{{Target: "nginx", Listeners: 10, Kept: 10, ProxyCPU: 0.01},
+		{Target: "autoradio", Listeners: 10, Kept: 10, ProxyCPU: 0.004}}}
+	selTLS, _ := ParseSections("tls")
+	withTLS := MergeReport(report(full), report(tlsRun), selTLS)
+	if i := strings.Index(withTLS, "## 3.1. TLS fan-out"); i < strings.Index(withTLS, "## 2. DNS") || i > strings.Index(withTLS, "## 4. Convergence") ||
+		!strings.Contains(withTLS, "| TLS fan-out CPU ≤ 1.0× nginx TLS (10 listeners over HTTPS) | 0.40×") {
+		t.Errorf("merged TLS section out of place or without its target:\n%s", withTLS)
+	}
+	if again := MergeReport(withTLS, report(tlsRun), selTLS); strings.Count(again, "## 3.1. TLS fan-out") != 1 {
+		t.Error("merging the TLS section again duplicated it")
 	}
 	// A full run replaces everything.
 	all, _ := ParseSections("")

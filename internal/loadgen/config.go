@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,8 +12,12 @@ import (
 // Config describes one load run. The zero value of every field but URL and
 // Listeners means its default.
 type Config struct {
-	// URL every listener opens (http only).
+	// URL every listener opens (http or https).
 	URL string
+	// TLS is the client configuration of https URLs (nil: Go's default,
+	// trusting the system's roots). Each listener makes a full handshake:
+	// sessions are not resumed unless it sets a ClientSessionCache.
+	TLS *tls.Config
 	// Listeners is how many concurrent listeners to open.
 	Listeners int
 	// Rate is how many new listeners start per second during the ramp-up;

@@ -106,6 +106,8 @@ func newClient(cfg Config) *http.Client {
 			}
 			return &idleConn{Conn: c, idle: cfg.IdleTimeout}, nil
 		},
+		TLSClientConfig:       cfg.TLS,
+		TLSHandshakeTimeout:   cfg.ConnectTimeout,
 		ResponseHeaderTimeout: cfg.ConnectTimeout,
 		DisableCompression:    true,
 		MaxIdleConnsPerHost:   16,

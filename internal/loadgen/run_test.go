@@ -2,18 +2,27 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"autoradio/internal/tlstest"
 )
 
 // streamServer serves /stream at rate bytes/s in 100 ms chunks, for ever
 // or until limit bytes; /redirect answers 302 to /stream; /broken 500.
 func streamServer(t *testing.T, rate, limit int) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(streamHandler(rate, limit))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func streamHandler(rate, limit int) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "audio/mpeg")
@@ -40,9 +49,24 @@ func streamServer(t *testing.T, rate, limit int) *httptest.Server {
 	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no", http.StatusInternalServerError)
 	})
-	srv := httptest.NewServer(mux)
+	return mux
+}
+
+// tlsStreamServer is streamServer over TLS, with a certificate of the
+// returned CA.
+func tlsStreamServer(t *testing.T, rate int) (*httptest.Server, *tlstest.CA) {
+	t.Helper()
+	ca := tlstest.NewCA(t, "loadgen test CA")
+	certPEM, keyPEM := ca.Issue(t, time.Hour, "127.0.0.1")
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(streamHandler(rate, 0))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, ca
 }
 
 func run(t *testing.T, cfg Config) *Report {
@@ -108,6 +132,21 @@ func TestRunReconnects(t *testing.T) {
 	// Each stream lasts a chunk; reconnecting listeners see several.
 	if rep.Disconnects < 4 || rep.Errors != 0 {
 		t.Errorf("reconnecting: %+v", rep)
+	}
+}
+
+func TestRunOverTLS(t *testing.T) {
+	const rate = 16000
+	srv, ca := tlsStreamServer(t, rate)
+	cfg := Config{URL: srv.URL + "/stream", Listeners: 5, Duration: time.Second,
+		TLS: &tls.Config{RootCAs: ca.Pool()}}
+	if rep := run(t, cfg); rep.Kept != 5 || rep.Errors != 0 || rep.BytesPerSecond.Min < rate*0.7 {
+		t.Errorf("over TLS with the test CA: %+v", rep)
+	}
+	// Without the CA the certificate is not trusted: every attempt fails.
+	cfg.TLS = nil
+	if rep := run(t, cfg); rep.Kept != 0 || rep.Errors != 5 {
+		t.Errorf("over TLS without the test CA: %+v", rep)
 	}
 }
 
