@@ -141,6 +141,22 @@ func (p *Pebble) Roots(ctx context.Context) ([]byte, error) {
 	return p.get(ctx, "https://"+p.mgmt+"/roots/0")
 }
 
+// RootsFile writes Roots into a file of the test's temporary directory
+// and returns its name, for the programs that check certificates (openssl,
+// curl) against it.
+func (p *Pebble) RootsFile(ctx context.Context, t testing.TB) string {
+	t.Helper()
+	roots, err := p.Roots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "pebble-root.pem")
+	if err := os.WriteFile(name, roots, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
 func (p *Pebble) get(ctx context.Context, url string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

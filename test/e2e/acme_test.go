@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,14 +50,7 @@ func TestACMECluster(t *testing.T) {
 	// able to complete an order.
 	orderer, survivor := acmeOrderer(ctx, t, p)
 	pebble.Start(net.JoinHostPort(survivor.IP, strconv.Itoa(dnsPort)), acmeValidity)
-	roots, err := pebble.Roots(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootFile := filepath.Join(t.TempDir(), "pebble-root.pem")
-	if err := os.WriteFile(rootFile, roots, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	rootFile := pebble.RootsFile(ctx, t)
 	// served waits until every front-end in fs serves a certificate
 	// issued by Pebble, other than old (by serial), and returns n's.
 	served := func(old string, fs ...*ct.Redirectord) string {
@@ -182,14 +173,7 @@ func TestACMEWildcard(t *testing.T) {
 	f := ct.StartRedirectord(t, etcd.URL(), "w1", ip, 1, httpPort, dnsPort,
 		"--https-addr", net.JoinHostPort(ip, strconv.Itoa(httpsPort)),
 		"--acme", pebble.Directory, "--acme-ca", pebble.CAFile, "--acme-names", "radio.test,*.radio.test")
-	roots, err := pebble.Roots(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootFile := filepath.Join(t.TempDir(), "pebble-root.pem")
-	if err := os.WriteFile(rootFile, roots, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	rootFile := pebble.RootsFile(ctx, t)
 	testenv.Eventually(t, 60*time.Second, func() error {
 		leaf, err := sClientLeaf(ctx, f.IP, httpsPort, "any-node.radio.test", rootFile)
 		if err == nil && !slices.Equal(leaf.DNSNames, []string{"radio.test", "*.radio.test"}) {
