@@ -37,7 +37,9 @@ func (f Files) Load(s *Store) error {
 // written fails to load, the old one stays, and the next read tries
 // again.
 func (f Files) Watch(ctx context.Context, s *Store) error {
-	lastCert, lastKey, _ := f.read() // New or Load has served them, if valid
+	// The first read serves the files again: they may have changed since
+	// Load read them, before this started.
+	var lastCert, lastKey []byte
 	lastErr := ""
 	t := time.NewTicker(cmp.Or(max(f.Interval, 0), DefaultPollInterval))
 	defer t.Stop()
