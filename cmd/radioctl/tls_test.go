@@ -3,14 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +15,7 @@ import (
 
 	"autoradio"
 	"autoradio/internal/etcdtest"
+	"autoradio/internal/tlstest"
 )
 
 const debianEtcd = "/usr/bin/etcd"
@@ -36,79 +30,13 @@ func newPKI(t *testing.T) *pki {
 	t.Helper()
 	dir := t.TempDir()
 	p := &pki{ca: filepath.Join(dir, "ca.pem")}
-	caKey := newKey(t)
-	caTmpl := &x509.Certificate{
-		Subject:               pkix.Name{CommonName: "autoradio test CA"},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caCert := issue(t, caTmpl, nil, caKey, caKey, p.ca, "")
-	server := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "etcd"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	p.serverCert, p.serverKey = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
-	issue(t, server, caCert, caKey, newKey(t), p.serverCert, p.serverKey)
-	client := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "radioctl"},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	p.clientCert, p.clientKey = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
-	issue(t, client, caCert, caKey, newKey(t), p.clientCert, p.clientKey)
+	ca := tlstest.NewCA(t, "autoradio test CA")
+	tlstest.WriteFile(t, p.ca, ca.PEM)
+	cert, key := ca.Issue(t, 24*time.Hour, "127.0.0.1")
+	p.serverCert, p.serverKey = tlstest.WriteFiles(t, t.TempDir(), cert, key)
+	cert, key = ca.IssueClient(t, 24*time.Hour, "radioctl")
+	p.clientCert, p.clientKey = tlstest.WriteFiles(t, t.TempDir(), cert, key)
 	return p
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-// issue signs tmpl for key with parent (self-signed when parent is nil)
-// and writes the certificate and, when keyFile is set, the key as PEM.
-func issue(t *testing.T, tmpl, parent *x509.Certificate, parentKey, key *ecdsa.PrivateKey, certFile, keyFile string) *x509.Certificate {
-	t.Helper()
-	sn, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = sn
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
-	if parent == nil {
-		parent = tmpl
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, certFile, "CERTIFICATE", der)
-	if keyFile != "" {
-		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writePEM(t, keyFile, "PRIVATE KEY", keyDER)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
-
-func writePEM(t *testing.T, file, kind string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func freePort(t *testing.T) int {

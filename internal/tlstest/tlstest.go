@@ -61,14 +61,9 @@ func (ca *CA) Pool() *x509.CertPool {
 // addresses), valid for lifetime from now, and its key, both PEM.
 func (ca *CA) Issue(t testing.TB, lifetime time.Duration, hosts ...string) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key := newKey(t)
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
-		Subject:      pkix.Name{CommonName: hosts[0]},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(lifetime),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		Subject:     pkix.Name{CommonName: hosts[0]},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -77,6 +72,28 @@ func (ca *CA) Issue(t testing.TB, lifetime time.Duration, hosts ...string) (cert
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
+	return ca.issue(t, tmpl, lifetime)
+}
+
+// IssueClient returns a client certificate named name (for TLS client
+// authentication, as etcd's), valid for lifetime from now, and its key,
+// both PEM.
+func (ca *CA) IssueClient(t testing.TB, lifetime time.Duration, name string) (certPEM, keyPEM []byte) {
+	t.Helper()
+	return ca.issue(t, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: name},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, lifetime)
+}
+
+// issue signs tmpl, with a fresh key, serial and validity, with the CA.
+func (ca *CA) issue(t testing.TB, tmpl *x509.Certificate, lifetime time.Duration) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key := newKey(t)
+	tmpl.SerialNumber = serial(t)
+	tmpl.NotBefore = time.Now().Add(-time.Minute)
+	tmpl.NotAfter = time.Now().Add(lifetime)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
 	if err != nil {
 		t.Fatal(err)
