@@ -11,10 +11,11 @@ CMDS := radiod redirectord radioctl
 RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client ezstream \
 	bind9-dnsutils curl iproute2 procps ca-certificates
 
-# The real source clients and players that test/e2e/compat_test.go runs
-# (ezstream and liquidsoap are above); a missing one fails make test.
+# The real source clients and players that test/e2e/compat_test.go and
+# hls_test.go run (ezstream and liquidsoap are above; GStreamer's HLS is in
+# plugins-bad); a missing one fails make test.
 TEST_PKGS := ices2 darkice gstreamer1.0-tools gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good mpv mpg123 vlc-bin vlc-plugin-base
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad mpv mpg123 vlc-bin vlc-plugin-base
 
 .PHONY: all build test unit-test vet run deps clean cluster-test cluster fuzz
 

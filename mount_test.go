@@ -17,7 +17,7 @@ func TestValidateMountPath(t *testing.T) {
 		{"/a/b/c.mp3", ""},
 		{"/A-Z_09.opus", ""},
 		{"/stream", ""},
-		{"/x.m3u8", ""},
+		{"/x.m3u8", "must not end in .m3u8"},
 		{"/.hidden", ""},
 		{"/a.b.c", ""},
 		{long200, ""},

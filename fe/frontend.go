@@ -13,6 +13,7 @@ import (
 
 	"autoradio/fe/authguard"
 	"autoradio/fe/dns"
+	"autoradio/fe/hls"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
 )
@@ -51,6 +52,8 @@ type Config struct {
 	// (see httpfe.Config).
 	SourceResume  time.Duration
 	SourceBacklog time.Duration
+	// HLS configures the HLS of MP3 and AAC mounts (see httpfe.Config).
+	HLS hls.Config
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -96,6 +99,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceHold:    cfg.SourceHold,
 		SourceResume:  cfg.SourceResume,
 		SourceBacklog: cfg.SourceBacklog,
+		HLS:           cfg.HLS,
 	}, f.cluster, reg, cfg.Logger)
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets

@@ -16,6 +16,7 @@ import (
 	"autoradio/cmd/internal/cli"
 	"autoradio/fe"
 	"autoradio/fe/authguard"
+	"autoradio/fe/hls"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
 	"autoradio/instrumentation"
@@ -36,6 +37,7 @@ type flags struct {
 	sourceHold    time.Duration
 	sourceResume  time.Duration
 	sourceBacklog time.Duration
+	hls           hls.Config
 }
 
 func main() { cli.Main(newRootCmd()) }
@@ -52,7 +54,9 @@ the load balancer, sources (SOURCE or PUT) are relayed to the master's Icecast,
 held for a while when the master's Icecast does not know their mount yet,
 and moved to the new master without reconnecting when the master changes,
 and so are their title updates (/admin/metadata, with the mount's source
-credentials), /<mount>.m3u and .pls are playlists, / is a status page and
+credentials), /<mount>.m3u and .pls are playlists, /<mount>.m3u8 is HLS (MP3 and AAC mounts,
+from the load balancer's node with the other nodes as redundant variants),
+/ is a status page and
 /_status.json the same as JSON.
 
 Every flag can also be set in the environment as AUTORADIO_<FLAG>, for
@@ -76,6 +80,8 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.DurationVar(&f.sourceHold, "source-hold", httpfe.DefaultSourceHold, "how long a source with its mount's credentials is held, and the master tried again, while the master's Icecast refuses them because it has not applied the mount yet (a mount just created, a master just elected); then Icecast's 401 is passed on. Negative: no hold")
 	fs.DurationVar(&f.sourceResume, "source-resume", httpfe.DefaultSourceResume, "how long a source that Icecast accepted is held, its connection kept, when the master changes or its Icecast goes away, while the front-end moves it to the master of the moment; then it is disconnected. Negative: disconnect at once, the source must reconnect")
 	fs.DurationVar(&f.sourceBacklog, "source-backlog", httpfe.DefaultSourceBacklog, "how much of a held source's audio (in the stream's own time) is kept and replayed to the new master; older audio is dropped")
+	fs.DurationVar(&f.hls.Target, "hls-target-duration", hls.DefaultTarget, "target duration of HLS segments: players start about three segments behind live, and move to another node within one when theirs fails")
+	fs.IntVar(&f.hls.Segments, "hls-segments", hls.DefaultSegments, "segments listed in an HLS media playlist")
 	_ = cmd.MarkFlagRequired("domain")
 	return cmd
 }
@@ -106,6 +112,7 @@ func run(ctx context.Context, f *flags) error {
 		SourceHold:    f.sourceHold,
 		SourceResume:  f.sourceResume,
 		SourceBacklog: f.sourceBacklog,
+		HLS:           f.hls,
 		Logger:        log,
 	}, etcd, reg)
 	if err != nil {

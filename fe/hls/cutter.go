@@ -12,6 +12,8 @@ type segment struct {
 	start time.Time // when its first frame went live
 	dur   time.Duration
 	data  []byte
+	// disc: its timestamps do not follow the previous segment's.
+	disc bool
 }
 
 // A format is a framing that segments can be cut from.
@@ -36,7 +38,11 @@ const settleStep = 100 * time.Millisecond
 // target duration since the Unix epoch, by the live time of each frame
 // (see clock). Segment numbers are boundary indexes (shifted up only when
 // the clock moves back by more than a segment, so that they never repeat),
-// the timestamp tag of a segment is the live time of its first frame.
+// the timestamp tag of a segment is the end of the previous segment when
+// that is within maxOverlap before or maxGap after the live time of its
+// first frame, else that live time: timestamps run on without gaps or
+// overlaps (players take timestamps that go back for an error) unless
+// they must; a segment whose timestamps go back starts a discontinuity.
 type cutter struct {
 	f      format
 	target time.Duration
@@ -49,6 +55,7 @@ type cutter struct {
 	settled bool // the first burst is over: frames can be timed
 	shift   int64
 	cur     *segment
+	end     time.Time // where the last segment's timestamps end
 }
 
 func newCutter(f format, target time.Duration, out func(*segment)) *cutter {
@@ -82,6 +89,14 @@ func (c *cutter) take(p []byte, now time.Time) {
 	}
 	c.pend = append(c.pend[:0], c.pend[used:]...)
 }
+
+// maxOverlap and maxGap bound how far the timestamps of a segment may run
+// ahead of and behind its live time, so that they follow the previous
+// segment's.
+const (
+	maxOverlap = time.Second
+	maxGap     = 100 * time.Millisecond
+)
 
 // maxPending bounds the data a cutter keeps that is not yet in a segment
 // while it finds no frame in it.
@@ -146,7 +161,16 @@ func (c *cutter) add(frame []byte, d time.Duration) {
 	}
 	if c.cur == nil || seq > c.cur.seq {
 		c.flush()
-		c.cur = &segment{seq: seq, start: t, data: timestampTag(pts(t))}
+		c.cur = &segment{seq: seq, start: t}
+		if !c.end.IsZero() {
+			switch d := t.Sub(c.end); {
+			case d < -maxOverlap:
+				c.cur.disc = true
+			case d < maxGap:
+				c.cur.start = c.end
+			}
+		}
+		c.cur.data = timestampTag(pts(c.cur.start))
 	}
 	c.cur.data = append(c.cur.data, frame...)
 	c.cur.dur += d
@@ -155,6 +179,7 @@ func (c *cutter) add(frame []byte, d time.Duration) {
 // flush hands on the current segment.
 func (c *cutter) flush() {
 	if c.cur != nil {
+		c.end = c.cur.start.Add(c.cur.dur)
 		c.out(c.cur)
 		c.cur = nil
 	}

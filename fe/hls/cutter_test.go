@@ -39,8 +39,10 @@ func node(t *testing.T, epoch time.Time, from, burst, to int, latency time.Durat
 		for i := n; i < n+10; i++ {
 			b = append(b, mp3Frame(i)...)
 		}
-		c.take(b[:len(b)-100], live(n+10).Add(-time.Millisecond)) // a read may end mid-frame
-		c.take(b[len(b)-100:], live(n+10))
+		// Reads come up to 80 ms late, and may end mid-frame.
+		jitter := time.Duration(n*37%80) * time.Millisecond
+		c.take(b[:len(b)-100], live(n+10).Add(jitter))
+		c.take(b[len(b)-100:], live(n+10).Add(jitter+time.Millisecond))
 	}
 	return segs
 }
@@ -87,8 +89,11 @@ func TestCutter(t *testing.T) {
 			if s.dur < 4*time.Second-frameDur || s.dur > 4*time.Second+frameDur {
 				t.Errorf("segment %d lasts %v", s.seq, s.dur)
 			}
-			if off := s.start.Sub(time.Unix(0, s.seq*int64(4*time.Second))); off < 0 || off > frameDur {
+			if off := s.start.Sub(time.Unix(0, s.seq*int64(4*time.Second))); off < -maxGap || off > frameDur+maxGap {
 				t.Errorf("segment %d starts %v after its boundary", s.seq, off)
+			}
+			if prev := a[i-1]; !s.start.Equal(prev.start.Add(prev.dur)) || s.disc {
+				t.Errorf("segment %d starts at %v, after one that ends at %v", s.seq, s.start, prev.start.Add(prev.dur))
 			}
 		}
 		bySeq[s.seq] = ns

@@ -23,6 +23,9 @@ func mediaPlaylist(segs []*segment, disc int64, target time.Duration, ext, token
 	fmt.Fprintf(&b, "#EXT-X-DISCONTINUITY-SEQUENCE:%d\n", disc)
 	q := "?" + url.Values{tokenParam: {token}}.Encode()
 	for _, s := range segs {
+		if s.disc {
+			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
 		fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%.3f,\n%d.%s%s\n",
 			s.start.UTC().Format("2006-01-02T15:04:05.000Z"), s.dur.Seconds(), s.seq, ext, q)
 	}

@@ -91,6 +91,9 @@ func (s *stream) add(seg *segment) {
 		s.disc++
 	}
 	s.segs = append(s.segs, seg)
+	if n := len(s.segs) - s.h.cfg.Segments - 1; n >= 0 && s.segs[n].disc {
+		s.disc++ // its discontinuity left the playlist
+	}
 	// Segments stay available a playlist's length after they leave it.
 	if keep := 2 * s.h.cfg.Segments; len(s.segs) > keep {
 		s.segs = append(s.segs[:0:0], s.segs[len(s.segs)-keep:]...)

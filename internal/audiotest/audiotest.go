@@ -57,12 +57,15 @@ func sourceArgs(t testing.TB, rawURL string) []string {
 // a real station's for the mount in url: a tone over pink noise, so that
 // the encoder cannot shrink it to almost nothing, in small Ogg pages (a
 // pure tone makes one page a second, which looks like a stall). Ogg Vorbis
-// for .ogg, 128 kbit/s MP3 otherwise.
+// for .ogg, 96 kbit/s AAC in ADTS for .aac, 128 kbit/s MP3 otherwise.
 func EncodeArgs(url string) []string {
 	args := []string{"-re", "-f", "lavfi", "-i",
 		"sine=frequency=440:sample_rate=44100[s];anoisesrc=color=pink:amplitude=0.1:sample_rate=44100[n];[s][n]amix=inputs=2"}
 	if strings.HasSuffix(url, ".ogg") {
 		return append(args, "-c:a", "libvorbis", "-q:a", "5", "-content_type", "application/ogg", "-f", "ogg", "-page_duration", "200000")
+	}
+	if strings.HasSuffix(url, ".aac") {
+		return append(args, "-c:a", "aac", "-b:a", "96k", "-content_type", "audio/aac", "-f", "adts")
 	}
 	return append(args, "-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3")
 }

@@ -32,15 +32,22 @@ type pair struct {
 // startPair starts a pair on ips; feArgs go to both redirectords.
 func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
 	t.Helper()
+	return startPairWith(t, ips, nil, feArgs...)
+}
+
+// startPairWith starts a pair on ips; radiodArgs go to both radiods,
+// feArgs to both redirectords.
+func startPairWith(t *testing.T, ips, radiodArgs []string, feArgs ...string) *pair {
+	t.Helper()
 	ct.Require(t)
 	etcd := etcdtest.Start(t)
 	p := &pair{etcd: etcd, c: autoradio.NewClient(etcd.Client(), nil), ips: ips}
 	icePort := ct.FreePort(t, ips...)
 	p.httpPort, p.dnsPort = ct.FreePort(t, ips...), ct.FreePort(t, ips...)
 	frontend := func(ip string) string { return "--http-addr=" + net.JoinHostPort(ip, strconv.Itoa(p.httpPort)) }
-	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]))
+	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, append([]string{frontend(ips[0])}, radiodArgs...)...)
 	ct.Master(t, p.c, 10*time.Second, p.r1)
-	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]))
+	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, append([]string{frontend(ips[1])}, radiodArgs...)...)
 	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
 	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, feArgs...)
 	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, feArgs...)
