@@ -398,3 +398,25 @@ func Measure(ctx context.Context, file string, inArgs ...string) (time.Duration,
 	db, err := meanVolume(string(out))
 	return d, db, err
 }
+
+// PlayURL has ffmpeg play d of url (inArgs are its input options) into
+// raw PCM, and checks that it reported nothing at -v error and that it
+// played at least d less a second. The audio is timed by its samples, not
+// by the input's timestamps, which ffmpeg's HLS demuxer gets a frame
+// wrong at the edges of MP3 segments (see README, HLS).
+func PlayURL(ctx context.Context, dir, url string, d time.Duration, inArgs ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	pcm := []string{"-f", "s16le", "-ac", "2", "-ar", "44100"}
+	file := filepath.Join(dir, "played.pcm")
+	args := append(append([]string{"-nostdin", "-v", "error", "-y"}, inArgs...), "-i", url, "-t", fmt.Sprint(d.Seconds()), "-af", "asetpts=N/SR/TB")
+	out, err := exec.CommandContext(ctx, "ffmpeg", append(append(args, pcm...), file)...).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		return fmt.Errorf("ffmpeg -i %s: %v\n%s", url, err, out)
+	}
+	played, _, err := Measure(ctx, file, pcm...)
+	if err == nil && played < d-time.Second {
+		err = fmt.Errorf("ffmpeg played %v of %s, want %v", played, url, d)
+	}
+	return err
+}
