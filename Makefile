@@ -26,6 +26,7 @@ build:
 
 deps:
 	@scripts/install-deps $(RUNTIME_PKGS) $(TEST_PKGS)
+	@scripts/install-browser-deps
 	$(GO) mod download
 
 vet:

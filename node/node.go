@@ -36,6 +36,8 @@ type Node struct {
 	served map[string]bool // mounts in the last rendered config; render loop only
 	// servedAsMaster: the last rendered config was the master's; render loop only
 	servedAsMaster bool
+	// servedAsRelay: the last rendered config was a relay's; render loop only
+	servedAsRelay bool
 }
 
 // New prepares a node: it checks cfg, creates the state directory, loads or

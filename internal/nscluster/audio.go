@@ -22,7 +22,7 @@ type Heard struct {
 	// joined mid-way may have at its start (see audiotest.DecodeJoined).
 	Errors []string
 	// LongestSilence is the longest run of silence (below -50 dBFS for
-	// half a second or more) in any segment: what a listener on a
+	// a fifth of a second or more) in any segment: what a listener on a
 	// fallback hears while the source is away.
 	LongestSilence time.Duration
 }
@@ -95,7 +95,7 @@ func longestSilence(ctx context.Context, file string, total time.Duration) (time
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-i", file,
-		"-af", "silencedetect=noise=-50dB:d=0.5", "-f", "null", "-").CombinedOutput()
+		"-af", "silencedetect=noise=-50dB:d=0.2", "-f", "null", "-").CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("silencedetect: ffmpeg: %v", err)
 	}

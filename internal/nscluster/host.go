@@ -88,10 +88,11 @@ func (h *Host) StartRedirectord() {
 
 // StopDaemons stops radiod (which stops Icecast) and redirectord with
 // SIGTERM, as a service manager would, and kills what is left of them.
+// radiod goes first, as on a package upgrade: a master hands its role
+// over while the front-end still holds its sources and listeners.
 func (h *Host) StopDaemons() {
+	h.StopRadiod()
 	h.Redirectord.Stop(5 * time.Second)
-	h.Radiod.Stop(10 * time.Second)
-	h.killIcecast()
 }
 
 // StartDaemons starts radiod and redirectord again.
@@ -101,17 +102,33 @@ func (h *Host) StartDaemons() {
 	h.StartRedirectord()
 }
 
+// StopRadiod stops radiod with SIGTERM, as systemctl stop does (a master
+// hands its role over first, within its --drain-timeout), and makes sure
+// its Icecast is gone too. The front-end keeps running.
+func (h *Host) StopRadiod() {
+	h.Radiod.Stop(15 * time.Second)
+	h.killIcecast()
+}
+
 // killIcecast kills an Icecast left in the namespace by a stopped radiod
-// (Icecast drops root, and with it the parent-death signal).
+// (Icecast drops root, and with it the parent-death signal), and waits
+// until it is gone, so that a new one can bind its port.
 func (h *Host) killIcecast() {
-	for _, pid := range NamespacePIDs(h.NS) {
-		if pid == h.Etcd.PID() {
-			continue
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		left := false
+		for _, pid := range NamespacePIDs(h.NS) {
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); strings.HasSuffix(exe, "icecast2") {
+				killPID(pid)
+				left = true
+			}
 		}
-		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); strings.HasSuffix(exe, "icecast2") {
-			killPID(pid)
+		if !left {
+			return
 		}
+		time.Sleep(50 * time.Millisecond) // the kernel reaps it; look again
 	}
+	h.c.t.Errorf("%s: Icecast still running 5 s after SIGKILL", h.Name)
 }
 
 // Kill kills every process in the host's namespace with SIGKILL: the

@@ -21,10 +21,23 @@ type Source struct {
 	Proc *testenv.Proc
 }
 
-// StartSource starts a source for mount m.
+// StartSource starts a source for mount m, pushing to
+// http://stream.radio.test/<mount>: the cluster's DNS picks the front-end.
 func (c *Cluster) StartSource(t testing.TB, m *autoradio.Mount) *Source {
 	t.Helper()
-	target := "icecast://" + m.Username + ":" + m.Password + "@" + StreamHost + ":80" + m.Name
+	return c.startSource(t, m, StreamHost)
+}
+
+// StartSourceVia starts a source for mount m that pushes through the
+// front-end of host h, whoever is master.
+func (c *Cluster) StartSourceVia(t testing.TB, m *autoradio.Mount, h *Host) *Source {
+	t.Helper()
+	return c.startSource(t, m, h.IP)
+}
+
+func (c *Cluster) startSource(t testing.TB, m *autoradio.Mount, host string) *Source {
+	t.Helper()
+	target := "icecast://" + m.Username + ":" + m.Password + "@" + host + ":80" + m.Name
 	args := append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"}, audiotest.EncodeArgs(m.Name)...)
 	// Real sources give up on a connection that stops moving; without a
 	// timeout, ffmpeg would wait for TCP to give up on a host cut off the

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"autoradio/internal/testenv"
 )
@@ -47,7 +48,22 @@ type figures struct {
 	MountsLost  int
 	SplitBrain  string
 	Decoded     string
-	Notes       string
+	// Target bounds Worst, the longest time without audio (no data plus
+	// fallback silence) of a listener the fault did not hit; TargetNote
+	// says whether it was met. Zero: the scenario has no target.
+	Target     time.Duration
+	Worst      time.Duration
+	TargetNote string
+	Notes      string
+}
+
+// targetText is the without-audio cell: the worst figure, the target and
+// whether it was met.
+func (f figures) targetText() string {
+	if f.Target == 0 {
+		return secs(f.Worst) + " (no target)"
+	}
+	return fmt.Sprintf("%s (%s: %s)", secs(f.Worst), secs(f.Target), f.TargetNote)
 }
 
 type reportRows struct {
@@ -70,11 +86,11 @@ func (r *reportRows) table() string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("\n| scenario | listeners dropped | longest gap per listener (no data / silence heard) | source live again | mounts lost | split brain | audio decodable | notes |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("\n| scenario | listeners dropped | longest gap per listener (no data / silence heard) | without audio, worst listener not hit (target) | source live again | mounts lost | split brain | audio decodable | notes |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, f := range r.rows {
-		fmt.Fprintf(&b, "| %s | %d of %d%s | %s | %s | %d | %s | %s | %s |\n", f.Scenario, f.Dropped, f.Listeners, f.DroppedNote,
-			strings.Join(f.Gaps, ", "), f.LiveAgain, f.MountsLost, f.SplitBrain, f.Decoded, f.Notes)
+		fmt.Fprintf(&b, "| %s | %d of %d%s | %s | %s | %s | %d | %s | %s | %s |\n", f.Scenario, f.Dropped, f.Listeners, f.DroppedNote,
+			strings.Join(f.Gaps, ", "), f.targetText(), f.LiveAgain, f.MountsLost, f.SplitBrain, f.Decoded, f.Notes)
 	}
 	return b.String()
 }

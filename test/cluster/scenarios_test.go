@@ -4,10 +4,12 @@ package cluster
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"autoradio"
 	"autoradio/internal/nscluster"
 	"autoradio/internal/testenv"
 )
@@ -24,14 +26,19 @@ func (s *scenario) holdFault() {
 // 1. The master's host dies: radiod, Icecast, redirectord and its etcd
 // member, all killed at once.
 func TestKillMasterHost(t *testing.T) {
-	s := start(t, "1. kill -9 the master's host")
+	s := startAway(t, "1. kill -9 the master's host", 3*time.Second)
 	master := s.c.Master(20 * time.Second)
 	s.injected()
 	master.Kill()
 	next := s.c.Master(30*time.Second, master)
 	elected := time.Since(s.fault)
 	s.waitServed(s.mount.Name, s.others(master), 60*time.Second)
-	s.fig.Notes = fmt.Sprintf("%s elected after %s; source reconnected %d times", next.Name, secs(elected), s.src.Connections()-1)
+	// The source's front-end survived: it holds the source and moves it
+	// to the new master, so the source client never notices.
+	s.fig.Notes = fmt.Sprintf("%s elected after %s; source (through %s's front-end) reconnected %d times", next.Name, secs(elected), s.srcVia, s.src.Connections()-1)
+	if n := s.src.Connections() - 1; n != 0 {
+		t.Errorf("the source reconnected %d times; its front-end should have held it", n)
+	}
 	s.notDropped(master)
 	s.finish(s.others(master))
 }
@@ -40,7 +47,7 @@ func TestKillMasterHost(t *testing.T) {
 // DNS and the redirect, and once its session has expired no new listener
 // is sent to it.
 func TestKillRelayHost(t *testing.T) {
-	s := start(t, "2. kill -9 a non-master host")
+	s := start(t, "2. kill -9 a non-master host", 0)
 	master := s.c.Master(20 * time.Second)
 	victim := s.busiest(s.others(master))
 	on := s.listenersOn(victim)
@@ -78,7 +85,7 @@ func TestKillRelayHost(t *testing.T) {
 // 3. The master is cut off the network for 30 s, then comes back: the
 // majority elects a new master, and the old one rejoins as a relay.
 func TestPartitionMaster(t *testing.T) {
-	s := start(t, "3. partition the master 30 s")
+	s := start(t, "3. partition the master 30 s", 5*time.Second)
 	master := s.c.Master(20 * time.Second)
 	s.injected()
 	master.Partition(true)
@@ -119,7 +126,7 @@ func TestPartitionMaster(t *testing.T) {
 // keeps serving from the last known state, old and new listeners play,
 // and the cluster works again once the members are back.
 func TestEtcdQuorumLoss(t *testing.T) {
-	s := start(t, "4. etcd quorum lost 30 s")
+	s := start(t, "4. etcd quorum lost 30 s", 0)
 	master := s.c.Master(20 * time.Second)
 	stopped := []*nscluster.Host{master, s.others(master)[0]}
 	s.injected()
@@ -168,11 +175,10 @@ func TestEtcdQuorumLoss(t *testing.T) {
 // start again. Listeners of a node that is not restarting must not lose
 // audio for long.
 func TestRollingRestart(t *testing.T) {
-	s := start(t, "5. rolling restart")
+	s := start(t, "5. rolling restart", 500*time.Millisecond)
 	master := s.c.Master(20 * time.Second)
 	order := append(s.others(master), master)
 	s.injected()
-	worst := make([]time.Duration, len(s.ls))
 	var steps []string
 	for _, h := range order {
 		on := s.nodesOfListeners()
@@ -195,24 +201,19 @@ func TestRollingRestart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			worst[i] = max(worst[i], l.MaxStall(), heard.LongestSilence)
+			s.fig.Worst = max(s.fig.Worst, withoutAudio(l.MaxStall(), heard))
 		}
 	}
-	var over []string
-	for i, w := range worst {
-		if w > 2*time.Second {
-			over = append(over, fmt.Sprintf("listener %d: %s", i, secs(w)))
-		}
-	}
-	s.fig.Notes = fmt.Sprintf("restarts (until served again): %s; worst gap of listeners on the nodes not restarting: %s",
-		strings.Join(steps, ", "), joinOr(over, "none above 2 s"))
+	s.worstDone = true
+	s.fig.Notes = fmt.Sprintf("restarts (until served again): %s; the worst figure is of listeners of the nodes not restarting at the time",
+		strings.Join(steps, ", "))
 	s.finish(s.c.Hosts)
 }
 
 // 6. A mount is created while a node is cut off: it reaches that node
 // once the partition heals.
 func TestMountDuringPartition(t *testing.T) {
-	s := start(t, "6. mount created during a partition")
+	s := start(t, "6. mount created during a partition", 0)
 	master := s.c.Master(20 * time.Second)
 	cut := s.others(master)[0]
 	s.injected()
@@ -241,11 +242,120 @@ func TestMountDuringPartition(t *testing.T) {
 	s.finish(s.c.Hosts)
 }
 
-func joinOr(parts []string, none string) string {
-	if len(parts) == 0 {
-		return none
+// 7. The master's radiod is stopped as systemctl stop does (SIGTERM, on
+// a package upgrade or a reboot) and started again; every redirectord
+// keeps running. The master hands its role over before it stops: the
+// front-ends move the sources, the relays follow, and no listener
+// anywhere is dropped.
+func TestPlannedMasterRestart(t *testing.T) {
+	s := start(t, "7. planned restart of the master's radiod (SIGTERM, start again)", 500*time.Millisecond)
+	master := s.c.Master(20 * time.Second)
+	s.injected()
+	master.StopRadiod()
+	stopped := time.Since(s.fault)
+	next := s.c.Master(30*time.Second, master)
+	master.StartRadiod()
+	s.c.WaitNodesUp(len(s.c.Hosts), 60*time.Second)
+	s.waitServed(s.mount.Name, s.c.Hosts, 60*time.Second)
+	s.fig.Notes = fmt.Sprintf("%s's radiod stopped in %s, %s master; %s serving again %s after the stop; source reconnected %d times",
+		master.Name, secs(stopped), next.Name, master.Name, secs(time.Since(s.fault)-stopped), s.src.Connections()-1)
+	s.notDropped()
+	s.finish(s.c.Hosts)
+}
+
+// 8. The master is drained (radioctl drain), then undrained: it gives the
+// master role up gracefully and keeps its listeners, and within a second
+// no new listener is sent to it.
+func TestDrainMaster(t *testing.T) {
+	s := start(t, "8. drain the master, then undrain it", 500*time.Millisecond)
+	master := s.c.Master(20 * time.Second)
+	s.injected()
+	if _, err := s.c.Client.DrainNode(s.ctx, master.Name, time.Now()); err != nil {
+		t.Fatal(err)
 	}
-	return strings.Join(parts, ", ")
+	next := s.c.Master(30*time.Second, master)
+	elected := time.Since(s.fault)
+	s.waitServed(s.mount.Name, s.c.Hosts, 60*time.Second)
+	// The target is about new listeners one second after the drain: that
+	// second is the bound under test, not a wait for readiness. A mount
+	// that is live only on the drained node still goes there (serving
+	// beats refusing), so this is a figure, held to its target in the
+	// report; once every other node publishes the mount live again, no
+	// new listener may go to the drained node at all.
+	time.Sleep(time.Until(s.fault.Add(time.Second)))
+	early := s.sentTo(master, 10)
+	s.waitPublishedLive(s.mount.Name, s.others(master), 60*time.Second)
+	if late := s.sentTo(master, 10); late > 0 {
+		t.Errorf("%d new listeners were sent to the drained node %s after every other node served the mount", late, master.Name)
+	}
+	if _, err := s.c.Client.UndrainNode(s.ctx, master.Name); err != nil {
+		t.Fatal(err)
+	}
+	s.fig.Notes = fmt.Sprintf("%s master %s after the drain; of 40 DNS answers and redirects 1 s after the drain, %d to %s (target 0); none once the others served the mount again; source reconnected %d times",
+		next.Name, secs(elected), early, master.Name, s.src.Connections()-1)
+	if early > 0 {
+		t.Logf("TARGET MISSED: %d new listeners sent to the drained node 1 s after the drain", early)
+		s.fig.TargetNote = "missed"
+	}
+	s.notDropped()
+	s.finish(s.c.Hosts)
+}
+
+// 9. A node that is not the master restarts its radiod and with it its
+// Icecast, while its redirectord keeps running: its front-end streams the
+// mount from another node meanwhile, and its listeners stay connected.
+func TestRestartRelayRadiod(t *testing.T) {
+	s := start(t, "9. restart of a relay's radiod and Icecast (redirectord stays)", time.Second)
+	master := s.c.Master(20 * time.Second)
+	victim := s.busiest(s.others(master))
+	on := s.listenersOn(victim)
+	s.injected()
+	victim.StopRadiod()
+	victim.StartRadiod()
+	s.c.WaitNodesUp(len(s.c.Hosts), 60*time.Second)
+	s.waitServed(s.mount.Name, s.c.Hosts, 60*time.Second)
+	s.fig.Notes = fmt.Sprintf("%d listeners on %s; its radiod and Icecast back and serving after %s", on, victim.Name, secs(time.Since(s.fault)))
+	s.notDropped()
+	s.finish(s.c.Hosts)
+}
+
+// sentTo counts, of n rounds of DNS answers and redirects from every
+// front-end, those that send a new listener to h.
+func (s *scenario) sentTo(h *nscluster.Host, n int) int {
+	s.t.Helper()
+	got, err := s.targets(s.c.Hosts, n)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	count := 0
+	for _, target := range got {
+		if strings.Contains(target, h.IP) {
+			count++
+		}
+	}
+	return count
+}
+
+// waitPublishedLive waits until every host in hosts publishes, in its
+// status in etcd (what the load balancers read), a live mount.
+func (s *scenario) waitPublishedLive(mount string, hosts []*nscluster.Host, timeout time.Duration) {
+	s.t.Helper()
+	testenv.Eventually(s.t, timeout, func() error {
+		nodes, err := s.c.Client.ListNodes(s.ctx)
+		if err != nil {
+			return err
+		}
+		for _, h := range hosts {
+			i := slices.IndexFunc(nodes, func(n *autoradio.NodeStatus) bool { return n.Name == h.Name })
+			if i < 0 {
+				return fmt.Errorf("%s is not registered", h.Name)
+			}
+			if m, ok := nodes[i].Mount(mount); !ok || !m.SourceConnected {
+				return fmt.Errorf("%s does not publish %s live", h.Name, mount)
+			}
+		}
+		return nil
+	})
 }
 
 // busiest returns the host of hosts with the most listeners.
