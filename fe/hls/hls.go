@@ -173,7 +173,9 @@ func (h *HLS) ServeMedia(w http.ResponseWriter, r *http.Request, mount, file str
 func (h *HLS) servePlaylist(w http.ResponseWriter, r *http.Request, s *stream, token string) {
 	p, err := s.playlist(r.Context(), token)
 	if err != nil {
-		h.streamError(w, s.mount, err)
+		if r.Context().Err() == nil {
+			h.streamError(w, s.mount, err)
+		}
 		return
 	}
 	hdr := w.Header()

@@ -43,7 +43,9 @@ func (s *stream) run() {
 	s.mu.Unlock()
 	s.once.Do(func() { close(s.ready) })
 	s.h.forget(s)
-	s.h.log.Debug("HLS segmenter ended", "mount", s.mount, "err", err)
+	if s.ctx.Err() == nil {
+		s.h.log.Warn("HLS segmenter ended", "mount", s.mount, "err", err)
+	}
 }
 
 func (s *stream) cut() error {
@@ -87,6 +89,8 @@ func formatOf(ct string) (format, error) {
 func (s *stream) add(seg *segment) {
 	s.mu.Lock()
 	if n := len(s.segs); n > 0 && seg.seq != s.segs[n-1].seq+1 {
+		s.h.log.Info("HLS segments start again after a jump in the stream's timing", "mount", s.mount,
+			"last", s.segs[n-1].seq, "next", seg.seq)
 		s.segs = nil
 		s.disc++
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,6 +92,11 @@ func TestHLS(t *testing.T) {
 			return nil
 		})
 	}
+	skew := segmentSkew(ctx, t, urls)
+	t.Logf("the same segment starts %v later on %s than on %s", skew, urls[1].Host, urls[0].Host)
+	if skew < -time.Second || skew > time.Second {
+		t.Errorf("a player moving between the nodes would skip or replay %v", skew)
+	}
 	testenv.Eventually(t, 20*time.Second, func() error {
 		if n := publishedListeners(ctx, p.c, "/hls.mp3"); n < 3 {
 			return fmt.Errorf("%d listeners of /hls.mp3 published, want the 3 players' sessions", n)
@@ -113,6 +120,61 @@ var hlsPlayers = []player{players[0], {
 			"audio-sink=audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=44100,channels=2 ! filesink location="+out)
 	},
 }}
+
+// segmentSkew measures what a player moving from the first to the second
+// media playlist of a 128 kbit/s MP3 mount hears: how much later the
+// second node's segment starts in the stream than the first node's
+// segment of the same number (negative: earlier, the player would hear it
+// again).
+func segmentSkew(ctx context.Context, t *testing.T, media []*url.URL) time.Duration {
+	t.Helper()
+	// n-1, n and n+1 on the first node, n on the second.
+	var n int64
+	testenv.Eventually(t, 30*time.Second, func() error {
+		var first, last [2]int64
+		for i, u := range media {
+			body, err := fetchBody(ctx, http.DefaultClient, u.String())
+			if err != nil {
+				return err
+			}
+			m := regexp.MustCompile(`(?m)^#EXT-X-MEDIA-SEQUENCE:(\d+)$`).FindStringSubmatch(body)
+			if m == nil {
+				return fmt.Errorf("%s: no media sequence in\n%s", u, body)
+			}
+			first[i], _ = strconv.ParseInt(m[1], 10, 64)
+			last[i] = first[i] + int64(strings.Count(body, "#EXTINF")) - 1
+		}
+		n = max(first[0]+1, first[1])
+		if n+1 > last[0] || n > last[1] {
+			return fmt.Errorf("no segment in common yet: %d-%d and %d-%d", first[0], last[0], first[1], last[1])
+		}
+		return nil
+	})
+	segment := func(u *url.URL, n int64) []byte {
+		ref, _ := url.Parse(fmt.Sprintf("%d.mp3?%s", n, u.RawQuery))
+		body, err := fetchBody(ctx, http.DefaultClient, u.ResolveReference(ref).String())
+		if err != nil {
+			playlist, _ := fetchBody(ctx, http.DefaultClient, u.String())
+			t.Fatalf("%v; the playlist now:\n%s", err, playlist)
+		}
+		b := []byte(body)
+		if len(b) < 10 || string(b[:3]) != "ID3" {
+			t.Fatalf("segment %d of %s does not start with an ID3 tag", n, u)
+		}
+		return b[10+(int(b[6])<<21|int(b[7])<<14|int(b[8])<<7|int(b[9])):]
+	}
+	var first []byte
+	for _, k := range []int64{n - 1, n, n + 1} {
+		first = append(first, segment(media[0], k)...)
+	}
+	second := segment(media[1], n)
+	i := bytes.Index(first, second[:256])
+	if i < 0 {
+		t.Fatalf("segment %d of %s is nowhere near %s's", n, media[1].Host, media[0].Host)
+	}
+	before := len(segment(media[0], n-1))
+	return time.Duration(i-before) * 8 * time.Second / 128_000
+}
 
 // status returns the status code of a GET of url, without following a
 // redirect.
