@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"autoradio"
+	"autoradio/fe/hls"
 	"autoradio/internal/audiotest"
 	"autoradio/internal/testenv"
 )
@@ -41,18 +43,28 @@ func variants(t *testing.T, playlist string) (urls []*url.URL, bandwidths []stri
 	return urls, bandwidths
 }
 
-// TestHLS plays the HLS of an MP3 and an AAC mount with real players,
-// through the front-end of the node that is not the master: the
-// multivariant playlist names both nodes, with the same bandwidth and
-// session; ffmpeg decodes 30 s of it without an error; mpv and GStreamer
-// play it; the sessions count as the mount's listeners.
+// TestHLS plays the HLS of an MP3 mount and of an AAC mount (transcoded
+// from an Ogg one) with real players, through the front-end of the node
+// that is not the master: the multivariant playlist names both nodes, with
+// the same bandwidth and session; ffmpeg decodes 30 s of it without an
+// error; mpv and GStreamer play it; the sessions count as the mount's
+// listeners; both nodes cut the same audio into the same segment.
 func TestHLS(t *testing.T) {
 	testenv.RequireBinaries(t, "ffmpeg", "mpv", "gst-launch-1.0")
+	requireTranscoding(t)
 	p := startPair(t, []string{"127.0.0.111", "127.0.0.112"})
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.Bound(3*time.Minute))
 	defer cancel()
 	p.liveMount(ctx, t, "/hls.mp3", p.f1)
-	p.liveMount(ctx, t, "/hls.aac", p.f1)
+	p.liveMount(ctx, t, "/hls.ogg", p.f1)
+	aac := newTranscodingMount(t, "/hls.aac", "/hls.ogg", autoradio.Transcoding{Codec: autoradio.CodecAAC})
+	if err := p.c.CreateMount(ctx, aac); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error { return mountLiveOn(p.c, aac.Name, 2) })
+	if code := status(t, p.f2.URL("/_hls/hls.ogg/index.m3u8?"+hls.MediaQuery(hls.NewToken()))); code != http.StatusNotFound {
+		t.Errorf("HLS of an Ogg mount: %d, want 404", code)
+	}
 
 	master := p.f2.URL("/hls.mp3.m3u8")
 	urls, bws := variants(t, get(t, master))
