@@ -25,7 +25,7 @@ var (
 	docPath      = flag.String("bench.doc", "", "markdown report to write (e.g. docs/BENCHMARKS.md)")
 	plotPath     = flag.String("bench.plot", "", "PNG plot to write (e.g. docs/bench-fanout.png), linked from the report")
 	runs         = flag.Int("bench.runs", 3, "repetitions of each comparison")
-	only         = flag.String("bench.only", "", "comma-separated sections to run (internals,redirects,dns,fanout,cluster); default all")
+	only         = flag.String("bench.only", "", "comma-separated sections to run (internals,redirects,dns,fanout,cluster,hls); default all")
 	fanoutWindow = flag.Duration("bench.fanout-window", 5*time.Second, "measurement window of a fan-out run, after the ramp-up")
 	fanoutCounts = flag.String("bench.fanout-counts", "500,1000,2000,5000", "listener counts of the fan-out runs")
 	commitFlag   = flag.String("bench.commit", "", "what is measured (default: git HEAD and the uncommitted files)")
@@ -103,6 +103,7 @@ func TestBench(t *testing.T) {
 	section("internals", benchInternals)
 	section("frontend", benchFrontend)
 	section("cluster", benchCluster)
+	section("hls", benchHLS)
 	res.Duration = time.Since(res.Started)
 	writeReport(t, res)
 }
