@@ -36,9 +36,12 @@ func benchInternals(t *testing.T, res *Results) {
 // each per run, so that they are measured side by side.
 func benchHLS(t *testing.T, res *Results) {
 	out, err := run(context.Background(), time.Duration(*runs)*3*time.Minute, "go", "test", "-run", "^$",
-		"-bench", "^(ProxiedListeners|HLSListeners)$", "-benchtime", "1x", "-count", strconv.Itoa(*runs), "autoradio/fe/httpfe")
+		"-bench", "^Benchmark(ProxiedListeners|HLSListeners)$", "-benchtime", "1x", "-count", strconv.Itoa(*runs), "autoradio/fe/httpfe")
 	if err != nil {
 		t.Fatalf("fe/httpfe: %v", err)
 	}
 	res.HLS = ParseGoBench("fe/httpfe", out)
+	if len(res.HLS) != 2 {
+		t.Fatalf("fe/httpfe: %d benchmarks in\n%s", len(res.HLS), out)
+	}
 }
