@@ -54,7 +54,7 @@ func (f *pipeFeed) Close() { f.cmd.Process.Kill(); f.cmd.Wait() }
 // serveHLS serves h's media playlists and segments at /<mount>/<file> on
 // a loopback address of this package's tests.
 func serveHLS(t *testing.T, h *HLS) string {
-	ln, err := net.Listen("tcp", "127.0.0.113:0")
+	ln, err := net.Listen("tcp", "127.0.0.119:0")
 	if err != nil {
 		t.Fatal(err)
 	}
