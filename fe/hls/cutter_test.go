@@ -120,3 +120,42 @@ func TestTimestampTag(t *testing.T) {
 		t.Errorf("tag\n% x\nwant\n% x", tag, want)
 	}
 }
+
+// TestCutterStall cuts a stream that stalls for 10 s: once the clock has
+// seen the stall (after its window), the segments jump to the new live
+// time, with numbers that follow that time, and timestamps that never go
+// back.
+func TestCutterStall(t *testing.T) {
+	epoch := time.Unix(1_800_000_000, 0)
+	var segs []*segment
+	c := newCutter(formatMP3, 4*time.Second, func(s *segment) { segs = append(segs, s) })
+	stall := 10 * time.Second
+	for n := 0; n < 3000; n += 10 {
+		var b []byte
+		for i := n; i < n+10; i++ {
+			b = append(b, mp3Frame(i)...)
+		}
+		at := epoch.Add(time.Duration(n+10) * frameDur)
+		if n >= 1000 {
+			at = at.Add(stall) // from frame 1000 on, everything comes 10 s late
+		}
+		c.take(b, at)
+	}
+	jumps := 0
+	for i, s := range segs[1:] {
+		prev := segs[i]
+		if s.start.Before(prev.start.Add(prev.dur)) {
+			t.Errorf("segment %d starts before the end of %d", s.seq, prev.seq)
+		}
+		if s.seq != prev.seq+1 {
+			jumps++
+			if d := time.Duration(s.seq-prev.seq-1) * 4 * time.Second; d < stall-8*time.Second || d > stall {
+				t.Errorf("segments jump from %d to %d for a stall of %v", prev.seq, s.seq, stall)
+			}
+		}
+	}
+	last := segs[len(segs)-1]
+	if jumps != 1 || last.seq != last.start.UnixNano()/int64(4*time.Second) {
+		t.Errorf("%d jumps; last segment %d starts at %v", jumps, last.seq, last.start)
+	}
+}

@@ -154,7 +154,7 @@ func (h *HLS) ServeMedia(w http.ResponseWriter, r *http.Request, mount, file str
 		http.Redirect(w, r, r.URL.Path+"?"+MediaQuery(NewToken()), http.StatusFound)
 		return nil
 	}
-	if !h.sessions.touch(mount, token, h.now(), full, h.cfg.MaxSessions) {
+	if !h.sessions.allowed(mount, token, full, h.cfg.MaxSessions) {
 		return ErrFull
 	}
 	s, err := h.stream(mount)
@@ -162,42 +162,52 @@ func (h *HLS) ServeMedia(w http.ResponseWriter, r *http.Request, mount, file str
 		return err
 	}
 	s.use(h.now())
+	served := false
 	if file == playlistFile {
-		h.servePlaylist(w, r, s, token)
-		return nil
+		served = h.servePlaylist(w, r, s, token)
+	} else {
+		served = h.serveSegment(w, s, file)
 	}
-	h.serveSegment(w, s, file)
+	if served {
+		// A player that gets only errors (a mount without a source, or
+		// not MP3 or AAC) is no listener.
+		h.sessions.touch(mount, token, h.now())
+	}
 	return nil
 }
 
-func (h *HLS) servePlaylist(w http.ResponseWriter, r *http.Request, s *stream, token string) {
+// servePlaylist answers with s's media playlist; false when it could not.
+func (h *HLS) servePlaylist(w http.ResponseWriter, r *http.Request, s *stream, token string) bool {
 	p, err := s.playlist(r.Context(), token)
 	if err != nil {
 		if r.Context().Err() == nil {
 			h.streamError(w, s.mount, err)
 		}
-		return
+		return false
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/vnd.apple.mpegurl")
 	hdr.Set("Cache-Control", "no-cache")
 	w.Write(p)
+	return true
 }
 
-func (h *HLS) serveSegment(w http.ResponseWriter, s *stream, file string) {
+// serveSegment answers with a segment of s; false when it could not.
+func (h *HLS) serveSegment(w http.ResponseWriter, s *stream, file string) bool {
 	name, ext, _ := strings.Cut(file, ".")
 	seq, err := strconv.ParseInt(name, 10, 64)
 	seg, f := s.segment(seq)
 	if err != nil || seg == nil || ext != f.ext {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.Error(w, "no such segment", http.StatusNotFound)
-		return
+		return false
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", f.contentType)
 	hdr.Set("Content-Length", strconv.Itoa(len(seg.data)))
 	hdr.Set("Cache-Control", "max-age="+strconv.Itoa(int(2*h.cfg.Target.Seconds()*float64(h.cfg.Segments))))
 	w.Write(seg.data)
+	return true
 }
 
 // A StatusError carries the status code that a feed's error asks for.

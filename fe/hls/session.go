@@ -34,23 +34,29 @@ type sessions struct {
 
 type sessionKey struct{ mount, token string }
 
-// touch notes a request of a session; a new session is refused (false)
-// when full or when there are max sessions already.
-func (s *sessions) touch(mount, token string, now time.Time, full bool, max int) bool {
+// allowed tells whether a request of a session may be served: a known
+// session's always, a new one's unless full or at max sessions.
+func (s *sessions) allowed(mount, token string, full bool, max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[sessionKey{mount, token}]; ok {
+		return true
+	}
+	return !full && len(s.seen) < max
+}
+
+// touch notes a request of a session that was served, at now.
+func (s *sessions) touch(mount, token string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := sessionKey{mount, token}
 	if _, ok := s.seen[k]; !ok {
-		if full || len(s.seen) >= max {
-			return false
-		}
 		if s.seen == nil {
 			s.seen, s.byMount = map[sessionKey]time.Time{}, map[string]int{}
 		}
 		s.byMount[mount]++
 	}
 	s.seen[k] = now
-	return true
 }
 
 // expire ends the sessions last seen before cutoff.

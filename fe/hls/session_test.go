@@ -26,11 +26,15 @@ func TestSessions(t *testing.T) {
 		{"/b.mp3", a, true, false},
 		{"/b.mp3", a, false, false}, // at the bound of 2
 	} {
-		if ok := s.touch(tc.mount, tc.token, now, tc.full, 2); ok != tc.ok {
-			t.Errorf("touch(%s, %s, full %v) = %v", tc.mount, tc.token, tc.full, ok)
+		ok := s.allowed(tc.mount, tc.token, tc.full, 2)
+		if ok != tc.ok {
+			t.Errorf("allowed(%s, %s, full %v) = %v", tc.mount, tc.token, tc.full, ok)
+		}
+		if ok {
+			s.touch(tc.mount, tc.token, now)
 		}
 	}
-	s.touch("/a.mp3", a, now.Add(5*time.Second), false, 2)
+	s.touch("/a.mp3", a, now.Add(5*time.Second))
 	if c := s.counts(); c["/a.mp3"] != 2 || len(c) != 1 || s.total() != 2 {
 		t.Errorf("counts %v", c)
 	}

@@ -18,14 +18,13 @@ type stream struct {
 	cancel context.CancelFunc
 	ready  chan struct{} // closed at the first segment, or at the end
 
-	mu    sync.Mutex
-	f     format
-	segs  []*segment // consecutive, oldest first
-	disc  int64      // discontinuities that left segs
-	err   error      // why the segmenter ended; nil while it runs
-	used  time.Time  // the last request
-	once  sync.Once  // closes ready
-	ended bool
+	mu   sync.Mutex
+	f    format
+	segs []*segment // consecutive, oldest first
+	disc int64      // discontinuities that left segs
+	err  error      // why the segmenter ended; nil while it runs
+	used time.Time  // the last request
+	once sync.Once  // closes ready
 }
 
 // errFormat is why a mount has no HLS.
@@ -39,7 +38,7 @@ func (s *stream) run() {
 	defer s.h.m.streams.Dec()
 	err := s.cut()
 	s.mu.Lock()
-	s.err, s.ended = err, true
+	s.err = err
 	s.mu.Unlock()
 	s.once.Do(func() { close(s.ready) })
 	s.h.forget(s)
