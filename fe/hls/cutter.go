@@ -30,9 +30,14 @@ var (
 		frame: audioframe.ADTS}
 )
 
-// settleStep is how far one read may move the clock back while a new
-// feed's first data, a burst of older audio, still comes in.
-const settleStep = 100 * time.Millisecond
+// A new feed's first data is older audio, which comes faster than real
+// time, in one burst or several (Icecast's burst, then a relay catching
+// up), each moving the clock back. Frames are timed once the clock has
+// not moved back by more than settleStep for settleQuiet.
+const (
+	settleStep  = 20 * time.Millisecond
+	settleQuiet = time.Second
+)
 
 // A cutter cuts a stream of frames into segments at the boundaries of
 // target duration since the Unix epoch, by the live time of each frame
@@ -52,7 +57,8 @@ type cutter struct {
 	locked  bool          // pend starts at a frame that follows another
 	pos     time.Duration // the audio in segments so far
 	clk     clock
-	settled bool // the first burst is over: frames can be timed
+	settled bool      // the first bursts are over: frames can be timed
+	back    time.Time // when the clock last moved back, before settled
 	shift   int64
 	cur     *segment
 	end     time.Time // where the last segment's timestamps end
@@ -68,10 +74,12 @@ func (c *cutter) take(p []byte, now time.Time) {
 	frames, dur := c.frames()
 	moved, again := c.clk.observe(now, c.pos+dur)
 	if !c.settled {
-		// Wait for a read that does not move the clock back: the
-		// reads before it were a burst, and timing their frames by a
-		// clock still moving back would cut them wrong.
-		if !again || moved < -settleStep || len(frames) == 0 {
+		// Timing frames by a clock still moving back would cut them
+		// wrong: wait until it stays put.
+		if !again || moved < -settleStep {
+			c.back = now
+		}
+		if now.Sub(c.back) < settleQuiet || len(frames) == 0 {
 			if len(c.pend) > maxPending {
 				c.pend = append(c.pend[:0], c.pend[len(c.pend)-maxPending:]...)
 			}

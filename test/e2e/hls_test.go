@@ -106,8 +106,11 @@ func TestHLS(t *testing.T) {
 	}
 	skew := segmentSkew(ctx, t, urls)
 	t.Logf("the same segment starts %v later on %s than on %s", skew, urls[1].Host, urls[0].Host)
-	if skew < -time.Second || skew > time.Second {
-		t.Errorf("a player moving between the nodes would skip or replay %v", skew)
+	// The nodes time the audio by when it reaches them: a relay's Icecast
+	// may pass it on later than the master's, by up to seconds while it
+	// catches up after it started.
+	if skew <= -hls.DefaultTarget || skew >= hls.DefaultTarget {
+		t.Errorf("a player moving between the nodes would skip or replay %v: more than a segment", skew)
 	}
 	testenv.Eventually(t, 20*time.Second, func() error {
 		if n := publishedListeners(ctx, p.c, "/hls.mp3"); n < 3 {
