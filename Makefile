@@ -9,25 +9,32 @@ CMDS := radiod redirectord radioctl
 
 # Debian packages the programs and the tests need at run time.
 RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client ezstream \
-	bind9-dnsutils curl iproute2 procps ca-certificates
+	bind9-dnsutils curl iproute2 procps ca-certificates openssl
 
 # The real source clients and players that test/e2e/compat_test.go and
 # hls_test.go run (ezstream and liquidsoap are above; GStreamer's HLS is in
 # plugins-bad); a missing one fails make test.
 TEST_PKGS := ices2 darkice gstreamer1.0-tools gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad mpv mpg123 vlc-bin vlc-plugin-base
+# promtool, which checks docs/prometheus-alerts.yml (test/e2e/status_test.go).
+TEST_PKGS += prometheus
 
-.PHONY: all build test unit-test vet run deps clean cluster-test cluster fuzz
+.PHONY: all build test unit-test vet run deps clean cluster-test cluster fuzz screenshots
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
+# Pebble, the ACME test server of the HTTPS tests (internal/pebbletest
+# installs it too when it is missing).
+PEBBLE := github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
+
 deps:
 	@scripts/install-deps $(RUNTIME_PKGS) $(TEST_PKGS)
 	@scripts/install-browser-deps
 	$(GO) mod download
+	@[ -x $(BIN)/pebble ] || GOBIN=$(CURDIR)/$(BIN) $(GO) install $(PEBBLE)
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -43,6 +50,11 @@ test: deps vet
 FUZZTIME ?= 30s
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZFLAGS="$(FUZZFLAGS)" scripts/fuzz
+
+# screenshots renews docs/status-390.png and docs/status-1400.png: the
+# status page of a real two-node cluster in headless Chromium.
+screenshots: deps
+	AUTORADIO_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run 'TestStatusPage$$' ./test/e2e/
 
 # unit-test runs only the tests that need no external program.
 unit-test:
@@ -90,7 +102,10 @@ deb-test: deb
 # Benchmarks side by side with nginx, Knot DNS and Icecast alone (see
 # docs/BENCHMARKS.md, which `make bench` rewrites with docs/bench-fanout.png).
 # BENCH_REF=HEAD measures a git ref instead of the working tree;
-# BENCH_ARGS passes options to the bench (e.g. "-bench.runs 1").
+# BENCH_ARGS passes options to the bench (e.g. "-bench.runs 1"); sections
+# nest as internals, frontend (redirects, dns, fanout), cluster (convergence,
+# failover, etcd): "-bench.only redirects,dns" runs the frontend set-up and
+# those two, and merges them into the existing report.
 .PHONY: bench bench-deps
 
 BENCH_PKGS := nginx knot wrk dnsperf gnuplot-nox

@@ -17,6 +17,28 @@ const (
 	// key is not bound to any lease: a drained node stays drained across
 	// restarts until it is undrained.
 	DrainPrefix = "/icecast/drain/"
+	// ACMEPrefix holds what the front-ends share for the HTTPS
+	// certificate they obtain by ACME (redirectord --acme): the keys
+	// below. Whoever can read etcd can read the keys: etcd is the
+	// cluster's trust boundary.
+	ACMEPrefix = "/icecast/acme/"
+	// ACMEAccountKey is the ACME account: JSON {"directory","key"}, the
+	// key PEM-encoded.
+	ACMEAccountKey = ACMEPrefix + "account"
+	// ACMECertificateKey is the certificate every front-end serves: JSON
+	// {"certificate","key"}, the chain and its private key PEM-encoded.
+	ACMECertificateKey = ACMEPrefix + "certificate"
+	// ACMEStatusKey is the outcome of the last order: JSON {"node",
+	// "time","error"}, error empty after a success.
+	ACMEStatusKey = ACMEPrefix + "status"
+	// ACMEElection is the election of the one front-end that orders and
+	// renews the certificate.
+	ACMEElection = ACMEPrefix + "election"
+	// ACMEChallengePrefix + "_acme-challenge.<name>/<id>" is a pending
+	// DNS-01 challenge, the TXT value every front-end's DNS serves for
+	// that name. The key is bound to the ordering front-end's lease, and
+	// deleted when the challenge is over.
+	ACMEChallengePrefix = ACMEPrefix + "challenges/"
 )
 
 // MountKey returns the etcd key of a mount record.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,8 +33,11 @@ var (
 	etcdWindow     = flag.Duration("bench.etcd-window", 60*time.Second, "steady-state window of the etcd load run")
 )
 
-// clusterIPs are the loopback addresses of the 3-node cluster.
-var clusterIPs = []string{"127.0.0.51", "127.0.0.52", "127.0.0.53"}
+var clusterIPFlag = flag.String("bench.cluster-ips", "127.0.0.51,127.0.0.52,127.0.0.53", "loopback addresses of the 3-node cluster")
+
+// clusterIPs are the loopback addresses of the 3-node cluster, set from
+// -bench.cluster-ips by setupCluster.
+var clusterIPs []string
 
 type cluster struct {
 	t                          *testing.T
@@ -47,12 +51,13 @@ type cluster struct {
 
 func benchCluster(t *testing.T, res *Results) {
 	cl := setupCluster(t)
-	t.Run("convergence", func(t *testing.T) { cl.convergence(t, res) })
-	t.Run("failover", func(t *testing.T) { cl.failover(t, res) })
-	t.Run("etcd", func(t *testing.T) { cl.etcdLoad(t, res) })
+	child(t, "convergence", func(t *testing.T) { cl.convergence(t, res) })
+	child(t, "failover", func(t *testing.T) { cl.failover(t, res) })
+	child(t, "etcd", func(t *testing.T) { cl.etcdLoad(t, res) })
 }
 
 func setupCluster(t *testing.T) *cluster {
+	clusterIPs = strings.Split(*clusterIPFlag, ",")
 	cl := &cluster{t: t, etcd: etcdtest.Start(t)}
 	cl.cli = cl.etcd.Client()
 	cl.c = autoradio.NewClient(cl.cli, nil)
@@ -102,6 +107,37 @@ func waitLive(ctx context.Context, t0 time.Time, timeout time.Duration, mount st
 	for i, n := range nodes {
 		wg.Go(func() {
 			errs[i] = testenv.Poll(ctx, timeout, func() error { return liveOn(n, mount) })
+			times[i] = time.Since(t0).Seconds()
+		})
+	}
+	wg.Wait()
+	return times, errors.Join(errs...)
+}
+
+// waitBack is waitLive for a mount that goes off the air on every node
+// given after t0 (the master is gone, and each node's Icecast loses its
+// relay of the mount, or on the new master the relay gives way to the
+// source): it waits until each has been seen without the mount live and
+// then with it live again, and returns when, from t0. Polled every 50 ms:
+// a shorter outage may go unseen, and then times out.
+func waitBack(ctx context.Context, t0 time.Time, timeout time.Duration, mount string, nodes ...*ct.Radiod) ([]float64, error) {
+	times := make([]float64, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			gone := false
+			errs[i] = testenv.Poll(ctx, timeout, func() error {
+				err := liveOn(n, mount)
+				switch {
+				case !gone && err == nil:
+					return fmt.Errorf("%s: %s not lost yet", n.Name, mount)
+				case !gone:
+					gone = true
+					return err
+				}
+				return err
+			})
 			times[i] = time.Since(t0).Seconds()
 		})
 	}
@@ -172,9 +208,11 @@ func (cl *cluster) convergence(t *testing.T, res *Results) {
 	}
 }
 
-// failover kills the master's host (radiod, Icecast, redirectord) with
-// listeners on the two other nodes' relays, the source pushing through a
-// surviving front-end.
+// failover takes the master away with listeners on the two other nodes'
+// relays, the source pushing through a surviving front-end: by killing
+// its host (radiod, Icecast, redirectord), or by stopping its radiod as
+// systemctl stop does (SIGTERM: it hands the master role over first; its
+// redirectord keeps running). The two alternate.
 func (cl *cluster) failover(t *testing.T, res *Results) {
 	ctx := context.Background()
 	m := ct.NewMount(t, "/failover.mp3")
@@ -182,7 +220,8 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		t.Fatal(err)
 	}
 	const perNode = 10
-	for range *failoverRuns {
+	for run := range 2 * *failoverRuns {
+		kill := run%2 == 0
 		mi, master := cl.master(t)
 		var survivors []*ct.Radiod
 		var via *ct.Redirectord
@@ -224,9 +263,15 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		}
 
 		t0 := time.Now()
-		master.KillHost()
-		cl.fes[mi].Proc.Kill()
-		var fr FailoverRun
+		fr := FailoverRun{Stopped: !kill}
+		if kill {
+			master.KillHost()
+			cl.fes[mi].Proc.Kill()
+		} else {
+			// Signalled, not waited for: radiod stops only once the next
+			// master serves the mounts, which is what is measured.
+			master.Proc.Signal(syscall.SIGTERM)
+		}
 		var newMaster *ct.Radiod
 		err := testenv.Poll(ctx, 30*time.Second, func() error {
 			mc, cancel := context.WithTimeout(ctx, time.Second)
@@ -247,12 +292,12 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		if err != nil {
 			t.Fatalf("no new master: %v", err)
 		}
-		if ts, err := waitLive(ctx, t0, 30*time.Second, m.Name, newMaster); err == nil {
+		if ts, err := waitBack(ctx, t0, 30*time.Second, m.Name, newMaster); err == nil {
 			fr.SourceBack = ts[0]
 		} else {
 			t.Errorf("source on the new master: %v", err)
 		}
-		if ts, err := waitLive(ctx, t0, 30*time.Second, m.Name, survivors...); err == nil {
+		if ts, err := waitBack(ctx, t0, 30*time.Second, m.Name, survivors...); err == nil {
 			fr.AudioBack = max(ts[0], ts[1])
 		} else {
 			t.Errorf("audio after failover: %v", err)
@@ -271,9 +316,14 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		res.Failover = append(res.Failover, fr)
 
 		src.Kill()
+		if !kill {
+			master.Proc.Stop(15 * time.Second)
+		}
 		master.Start()
 		track(t, master.Proc.PID())
-		cl.startFrontend(mi)
+		if kill {
+			cl.startFrontend(mi)
+		}
 		ct.WaitNodesUp(t, cl.c, len(cl.nodes), 30*time.Second)
 		track(t, master.IcecastPID())
 	}

@@ -4,12 +4,15 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,12 +28,15 @@ import (
 
 // Addresses of the one-node set-up: autoradio, nginx and Knot each on
 // their own loopback address, with the same ports.
+var frontendIPs = flag.String("bench.frontend-ips", "127.0.0.41,127.0.0.42,127.0.0.43",
+	"loopback addresses of the front-end sections: autoradio's node, nginx and Knot DNS")
+
+// nodeIP, nginxIP and knotIP are set from -bench.frontend-ips by setupFrontend.
+var nodeIP, nginxIP, knotIP string
+
 const (
-	nodeIP  = "127.0.0.41"
-	nginxIP = "127.0.0.42"
-	knotIP  = "127.0.0.43"
-	mount   = "/bench.mp3"
-	domain  = "radio.test"
+	mount  = "/bench.mp3"
+	domain = "radio.test"
 )
 
 // frontend is one autoradio node (radiod, Icecast, redirectord) with a
@@ -43,29 +49,28 @@ type frontend struct {
 	nginx                      *nginx
 	nginxConf, nginxDir        string
 	icePort, httpPort, dnsPort int
-	proxyPort                  int
+	proxyPort, monitorPort     int
 }
 
 func benchFrontend(t *testing.T, res *Results) {
 	f := setupFrontend(t)
-	if want("redirects") {
-		t.Run("redirects", func(t *testing.T) { f.redirects(t, res) })
-	}
-	if want("dns") {
-		t.Run("dns", func(t *testing.T) { f.dns(t, res) })
-	}
-	if want("fanout") {
-		t.Run("fanout", func(t *testing.T) { f.fanout(t, res) })
-	}
+	child(t, "redirects", func(t *testing.T) { f.redirects(t, res) })
+	child(t, "dns", func(t *testing.T) { f.dns(t, res) })
+	child(t, "fanout", func(t *testing.T) { f.fanout(t, res) })
 }
 
 func setupFrontend(t *testing.T) *frontend {
 	ctx := context.Background()
+	ips := strings.Split(*frontendIPs, ",")
+	if len(ips) != 3 {
+		t.Fatalf("-bench.frontend-ips %q: want 3 addresses", *frontendIPs)
+	}
+	nodeIP, nginxIP, knotIP = ips[0], ips[1], ips[2]
 	etcd := etcdtest.Start(t)
 	c := autoradio.NewClient(etcd.Client(), nil)
-	ips := []string{nodeIP, nginxIP, knotIP}
 	f := &frontend{t: t, etcdURL: etcd.URL()}
 	f.icePort, f.httpPort, f.dnsPort, f.proxyPort = ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...), ct.FreePort(t, ips...)
+	f.monitorPort = ct.FreePort(t, nodeIP)
 	// The balancer counts listeners sent since the last status against
 	// the node's limit: a high one keeps 17k redirects/s from filling it.
 	f.radiod = ct.StartRadiod(t, f.etcdURL, "bench1", nodeIP, f.icePort, "--max-listeners", "200000")
@@ -101,7 +106,9 @@ func (f *frontend) startFrontend() {
 	if f.fe != nil {
 		f.fe.Proc.Kill()
 	}
-	f.fe = ct.StartRedirectord(f.t, f.etcdURL, "bench1", nodeIP, f.icePort, f.httpPort, f.dnsPort)
+	// The monitor address serves /debug/pprof/ for the DNS profile.
+	f.fe = ct.StartRedirectord(f.t, f.etcdURL, "bench1", nodeIP, f.icePort, f.httpPort, f.dnsPort,
+		"--monitor-addr", net.JoinHostPort(nodeIP, strconv.Itoa(f.monitorPort)))
 	track(f.t, f.fe.Proc.PID())
 	// It answers HTTP before it has read the mounts and nodes from etcd.
 	testenv.Eventually(f.t, 15*time.Second, func() error { return expect302(f.fe.URL(mount)) })
@@ -175,10 +182,13 @@ func (f *frontend) redirects(t *testing.T, res *Results) {
 		name   string
 		close  bool
 		target float64
-	}{{"new connection per request (Connection: close)", true, 0.9}, {"keep-alive", false, 0}} {
+	}{{"new connection per request (Connection: close)", true, 0.9}, {"keep-alive", false, 0.75}} {
 		c := Compare{Name: "redirect, " + mode.name, Unit: "req/s", RefName: "nginx return 302", Target: mode.target}
 		compare(t, &c, wrk(f.fe.URL(mount), mode.close), wrk(f.nginxURL(mount), mode.close))
 		res.Redirects = append(res.Redirects, c)
+	}
+	if *profiles {
+		res.RedirectProfile = f.profile(t, wrk(f.fe.URL(mount), false))
 	}
 }
 
@@ -190,7 +200,7 @@ func (f *frontend) dns(t *testing.T, res *Results) {
 		{Name: domain, Qtype: dns.TypeA}, {Name: "stream." + domain, Qtype: dns.TypeA},
 		{Name: "bench1." + domain, Qtype: dns.TypeA},
 	})
-	startKnot(t, filepath.Join(work(t), "knot"), knotAddr, domain, zone)
+	knot := startKnot(t, filepath.Join(work(t), "knot"), knotAddr, domain, zone)
 	queries := filepath.Join(work(t), "dnsperf-queries")
 	mix := domain + " A\nstream." + domain + " A\n" + domain + " SOA\n"
 	if err := os.WriteFile(queries, []byte(mix), 0o644); err != nil {
@@ -208,9 +218,104 @@ func (f *frontend) dns(t *testing.T, res *Results) {
 			return r.QPS, r.Lost, err
 		}
 	}
-	c := Compare{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Target: 0.8}
+	c := Compare{Name: "DNS queries", Unit: "qps", RefName: "Knot DNS", Target: 1}
 	compare(t, &c, dnsperf(ours), dnsperf(knotAddr))
 	res.DNS = append(res.DNS, c)
+	// Latency at a rate both sustain, from dnsperf -v's per-answer lines.
+	latency := func(addr string) func() (float64, float64, error) {
+		host, port, _ := net.SplitHostPort(addr)
+		return func() (float64, float64, error) {
+			out, err := run(context.Background(), *toolRun+30*time.Second, "dnsperf", "-s", host, "-p", port,
+				"-d", queries, "-c", "10", "-Q", strconv.Itoa(latencyRate), "-l", strconv.Itoa(int(toolRun.Seconds())), "-v")
+			if err != nil {
+				return 0, 0, err
+			}
+			lat := ParseDNSPerfLatencies(out)
+			if len(lat) == 0 {
+				return 0, 0, fmt.Errorf("dnsperf -v: no answers")
+			}
+			r, _ := ParseDNSPerf(out)
+			return Quantile(lat, 0.99) * 1e6, r.Lost, nil
+		}
+	}
+	lat := Compare{Name: fmt.Sprintf("DNS p99 latency at %d qps", latencyRate), Unit: "µs", RefName: "Knot DNS", Target: 1, AtMost: true}
+	compare(t, &lat, latency(ours), latency(knotAddr))
+	res.DNS = append(res.DNS, lat)
+	// Both servers on one core (the load client still on all of them).
+	servers := []int{f.fe.Proc.PID(), knot.PID()}
+	if err := pin(servers, "0"); err != nil {
+		t.Errorf("DNS on one core: %v", err)
+	} else {
+		one := Compare{Name: "DNS queries, servers on 1 core", Unit: "qps", RefName: "Knot DNS", Target: 1}
+		compare(t, &one, dnsperf(ours), dnsperf(knotAddr))
+		res.DNS = append(res.DNS, one)
+	}
+	if err := pin(servers, fmt.Sprintf("0-%d", runtime.NumCPU()-1)); err != nil {
+		t.Errorf("DNS back on every core: %v", err)
+	}
+	if *profiles {
+		res.DNSProfile = f.profile(t, dnsperf(ours))
+	}
+}
+
+var profiles = flag.Bool("bench.profiles", true, "profile redirectord's CPU during one more wrk and dnsperf run and put the top of the profiles in the report")
+
+// latencyRate is the query rate of the latency comparison: well under
+// what either server answers on this machine.
+const latencyRate = 20000
+
+// pin sets the CPU affinity of every thread of the processes.
+func pin(pids []int, cpus string) error {
+	for _, pid := range pids {
+		if _, err := run(context.Background(), 10*time.Second, "taskset", "-a", "-p", "-c", cpus, strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// profile takes a CPU profile of redirectord while load runs, and returns
+// the top of it by flat and by cumulative time.
+func (f *frontend) profile(t *testing.T, load func() (float64, float64, error)) string {
+	secs := int(toolRun.Seconds())
+	prof := filepath.Join(work(t), t.Name()[strings.LastIndexByte(t.Name(), '/')+1:]+".pprof")
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", net.JoinHostPort(nodeIP, strconv.Itoa(f.monitorPort)), max(secs-1, 1))
+	done := make(chan error, 1)
+	go func() {
+		_, err := run(context.Background(), *toolRun+30*time.Second, "curl", "-fsS", "-o", prof, url)
+		done <- err
+	}()
+	qps, _, lerr := load()
+	if err := <-done; err != nil || lerr != nil {
+		t.Errorf("profile: %v %v", err, lerr)
+		return ""
+	}
+	bin := testenv.Binary(t, "redirectord")
+	var out strings.Builder
+	fmt.Fprintf(&out, "%.0f per second during the profile.\n\n", qps)
+	for _, sort := range []string{"-flat", "-cum"} {
+		top, err := run(context.Background(), time.Minute, "go", "tool", "pprof", "-top", sort, "-nodecount=25", bin, prof)
+		if err != nil {
+			t.Errorf("pprof: %v", err)
+			return ""
+		}
+		out.WriteString(trimPprof(top))
+		out.WriteString("\n")
+	}
+	return out.String()
+}
+
+// trimPprof drops pprof's preamble lines (file, build ID, time) but the
+// totals.
+func trimPprof(top string) string {
+	var keep []string
+	for _, l := range strings.Split(top, "\n") {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
 }
 
 // fanout measures N listeners of the mount on Icecast directly, through

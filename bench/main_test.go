@@ -25,7 +25,7 @@ var (
 	docPath      = flag.String("bench.doc", "", "markdown report to write (e.g. docs/BENCHMARKS.md)")
 	plotPath     = flag.String("bench.plot", "", "PNG plot to write (e.g. docs/bench-fanout.png), linked from the report")
 	runs         = flag.Int("bench.runs", 3, "repetitions of each comparison")
-	only         = flag.String("bench.only", "", "comma-separated sections to run (internals,redirects,dns,fanout,cluster,hls); default all")
+	only         = flag.String("bench.only", "", SectionHelp())
 	fanoutWindow = flag.Duration("bench.fanout-window", 5*time.Second, "measurement window of a fan-out run, after the ramp-up")
 	fanoutCounts = flag.String("bench.fanout-counts", "500,1000,2000,5000", "listener counts of the fan-out runs")
 	commitFlag   = flag.String("bench.commit", "", "what is measured (default: git HEAD and the uncommitted files)")
@@ -34,21 +34,26 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	var err error
+	if selected, err = ParseSections(*only); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	code := m.Run()
 	testenv.Cleanup()
 	os.Exit(code)
 }
 
-func want(section string) bool {
-	if *only == "" {
-		return true
+// selected is the parsed -bench.only, set by TestMain.
+var selected Selection
+
+func want(section string) bool { return selected.Runs(section) }
+
+// child runs a section inside its parent's set-up if it was selected.
+func child(t *testing.T, name string, f func(t *testing.T)) {
+	if want(name) {
+		t.Run(name, f)
 	}
-	for _, s := range strings.Split(*only, ",") {
-		if s == section {
-			return true
-		}
-	}
-	return false
 }
 
 // work is the directory the run writes into; bench/run reads its pid
@@ -93,6 +98,7 @@ func TestBench(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("make bench runs as root (Icecast, nginx and the ulimit need it)")
 	}
+	load0 := loadAvg()
 	res := &Results{Started: time.Now(), Commit: commit(), Machine: machine(), Runs: *runs,
 		ToolSeconds: toolRun.Seconds(), FanoutWindow: fanoutWindow.Seconds(), FanoutRate: fanoutRate, FanoutSettle: fanoutSettle.Seconds()}
 	section := func(name string, f func(t *testing.T, res *Results)) {
@@ -105,6 +111,7 @@ func TestBench(t *testing.T) {
 	section("cluster", benchCluster)
 	section("hls", benchHLS)
 	res.Duration = time.Since(res.Started)
+	res.Load = "at the start " + load0 + ", at the end " + loadAvg()
 	writeReport(t, res)
 }
 
@@ -133,7 +140,13 @@ func writeReport(t *testing.T, res *Results) {
 	}
 	var b bytes.Buffer
 	res.WriteMarkdown(&b, plot)
-	if err := os.WriteFile(*docPath, b.Bytes(), 0o644); err != nil {
+	report := b.String()
+	if !selected.All() {
+		// A subset run keeps the sections it did not measure.
+		old, _ := os.ReadFile(*docPath)
+		report = MergeReport(string(old), report, selected)
+	}
+	if err := os.WriteFile(*docPath, []byte(report), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", *docPath)
@@ -173,6 +186,15 @@ func machine() string {
 	}
 	kernel, _ := exec.Command("uname", "-r").Output()
 	return fmt.Sprintf("%d cores (%s), Linux %s, %s", runtime.NumCPU(), model, strings.TrimSpace(string(kernel)), runtime.Version())
+}
+
+// loadAvg is /proc/loadavg's three averages: other work on the machine.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // run executes a command with a timeout and returns its combined output.

@@ -69,6 +69,24 @@ func ParseDNSPerf(out string) (DNSPerfResult, error) {
 	return r, nil
 }
 
+// ParseDNSPerfLatencies reads the latency, in seconds, of every answer
+// that dnsperf -v reports ("> NOERROR radio.test A 0.000268").
+func ParseDNSPerfLatencies(out string) []float64 {
+	var lat []float64
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.HasPrefix(l, "> ") {
+			continue
+		}
+		f := strings.Fields(l)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+			lat = append(lat, v)
+		}
+	}
+	return lat
+}
+
 // ParseGoBench reads `go test -bench -benchmem` output of one package
 // run -count times, returning one entry per benchmark in first-seen
 // order.

@@ -31,6 +31,13 @@ func TestParseDNSPerf(t *testing.T) {
 	}
 }
 
+func TestParseDNSPerfLatencies(t *testing.T) {
+	out := "[Status] Sending queries\n> NOERROR radio.test A 0.000268\n> NXDOMAIN x.radio.test A 0.001500\n[Timeout] Query timed out\n"
+	if got := ParseDNSPerfLatencies(out); len(got) != 2 || got[0] != 0.000268 || got[1] != 0.0015 {
+		t.Errorf("ParseDNSPerfLatencies = %v", got)
+	}
+}
+
 func TestParseGoBench(t *testing.T) {
 	out := `goos: linux
 BenchmarkPick/weighted/nodes=10-2   	 1000000	       120.0 ns/op	      0 B/op	       0 allocs/op

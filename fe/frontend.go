@@ -11,11 +11,13 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
+	"autoradio/fe/acme"
 	"autoradio/fe/authguard"
 	"autoradio/fe/dns"
 	"autoradio/fe/hls"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
+	"autoradio/fe/tlscert"
 )
 
 // Config of a front-end. Zero fields take the defaults of the packages
@@ -32,6 +34,21 @@ type Config struct {
 	DNSMaxRecords int
 	// HTTPAddr is where HTTP is served. Default ":80".
 	HTTPAddr string
+	// HTTPSAddr is where HTTPS is served; empty: no HTTPS. Its
+	// certificate comes from TLSFiles or from ACME.
+	HTTPSAddr string
+	// TLSFiles are the certificate and key files, watched for changes.
+	TLSFiles tlscert.Files
+	// ACME obtains the certificate when its Directory is set; its Names,
+	// NodeName, Propagated and Logger are filled in from ACMENames and
+	// the rest of the configuration.
+	ACME acme.Config
+	// ACMENames are the names of the certificate. Default: Domain,
+	// stream.Domain and <node>.Domain for every node.
+	ACMENames []string
+	// RedirectPages and HSTS: see httpfe.Config.
+	RedirectPages bool
+	HSTS          time.Duration
 	// DisableProxy redirects listeners to Icecast directly instead of
 	// this node's /_stream/ proxy.
 	DisableProxy bool
@@ -54,6 +71,9 @@ type Config struct {
 	SourceBacklog time.Duration
 	// HLS configures the HLS of MP3 and AAC mounts (see httpfe.Config).
 	HLS hls.Config
+	// HistoryInterval is the time between samples of the status page's
+	// listener history (see httpfe.Config).
+	HistoryInterval time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -61,9 +81,13 @@ type Config struct {
 // Frontend is redirectord: the cluster view, DNS and HTTP.
 type Frontend struct {
 	cluster *Cluster
-	dns     *dns.Server
-	http    *httpfe.Server
-	log     *slog.Logger
+	certs   *tlscert.Store // nil without HTTPS
+	acme    *acme.Manager  // nil without ACME
+	// runCerts keeps the certificate up to date: files or ACME.
+	runCerts func(context.Context) error
+	dns      *dns.Server
+	http     *httpfe.Server
+	log      *slog.Logger
 }
 
 // New builds the front-end and binds its DNS and HTTP sockets, so that an
@@ -75,13 +99,25 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 	log := cfg.Logger.With("component", "redirectord")
 	bal := lb.New(lb.Config{Policy: cfg.Policy})
 	f := &Frontend{cluster: NewCluster(etcd, bal, cfg.Logger), log: log}
-	handler, err := dns.NewHandler(dns.Config{
+	switch {
+	case cfg.HTTPSAddr != "":
+		if err := f.newCerts(cfg, etcd, reg); err != nil {
+			return nil, fmt.Errorf("fe: %w", err)
+		}
+	case cfg.ACME.Directory != "" || cfg.TLSFiles.Cert != "" || cfg.TLSFiles.Key != "":
+		return nil, errors.New("fe: a certificate (files or ACME) without an HTTPS address to serve it on")
+	}
+	dcfg := dns.Config{
 		Domain:      cfg.Domain,
 		Nameservers: cfg.Nameservers,
 		TTL:         cfg.DNSTTL,
 		MaxRecords:  cfg.DNSMaxRecords,
 		Logger:      cfg.Logger,
-	}, dns.BalancerZone(bal), reg)
+	}
+	if f.acme != nil {
+		dcfg.Challenges = f.acme.Challenges
+	}
+	handler, err := dns.NewHandler(dcfg, dns.BalancerZone(bal), reg)
 	if err != nil {
 		return nil, fmt.Errorf("fe: %w", err)
 	}
@@ -89,8 +125,11 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 	if err := f.dns.Listen(); err != nil {
 		return nil, fmt.Errorf("fe: %w", err)
 	}
-	f.http, err = httpfe.New(httpfe.Config{
+	hcfg := httpfe.Config{
 		Addr:          cfg.HTTPAddr,
+		HTTPSAddr:     cfg.HTTPSAddr,
+		RedirectPages: cfg.RedirectPages,
+		HSTS:          cfg.HSTS,
 		Domain:        cfg.Domain,
 		DisableProxy:  cfg.DisableProxy,
 		LocalIcecast:  cfg.LocalIcecast,
@@ -100,7 +139,13 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceResume:  cfg.SourceResume,
 		SourceBacklog: cfg.SourceBacklog,
 		HLS:           cfg.HLS,
-	}, f.cluster, reg, cfg.Logger)
+
+		HistoryInterval: cfg.HistoryInterval,
+	}
+	if f.certs != nil {
+		hcfg.GetCertificate = f.certs.GetCertificate
+	}
+	f.http, err = httpfe.New(hcfg, f.cluster, reg, cfg.Logger)
 	if err != nil {
 		f.dns.Run(canceled()) // releases the DNS sockets
 		return nil, fmt.Errorf("fe: %w", err)
@@ -118,14 +163,35 @@ func canceled() context.Context {
 func (f *Frontend) DNSAddr() string  { return f.dns.LocalAddr() }
 func (f *Frontend) HTTPAddr() string { return f.http.Addr().String() }
 
+// HTTPSAddr is the bound HTTPS address, or "".
+func (f *Frontend) HTTPSAddr() string {
+	if a := f.http.HTTPSAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Certificate describes the certificate served over HTTPS; ok is false
+// without HTTPS.
+func (f *Frontend) Certificate() (info tlscert.Info, ok bool) {
+	if f.certs == nil {
+		return tlscert.Info{}, false
+	}
+	return f.certs.Info(), true
+}
+
 // Run serves until ctx ends, then shuts everything down and waits. When
 // a part fails, the others are shut down, and Run returns that failure.
 func (f *Frontend) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for _, run := range []func(context.Context) error{f.cluster.Run, f.dns.Run, f.http.Run} {
+	runs := []func(context.Context) error{f.cluster.Run, f.dns.Run, f.http.Run}
+	if f.runCerts != nil {
+		runs = append(runs, f.runCerts)
+	}
+	for _, run := range runs {
 		g.Go(func() error { return run(ctx) })
 	}
-	f.log.Info("front-end serving", "dns", f.DNSAddr(), "http", f.HTTPAddr())
+	f.log.Info("front-end serving", "dns", f.DNSAddr(), "http", f.HTTPAddr(), "https", f.HTTPSAddr())
 	return g.Wait()
 }
 

@@ -44,7 +44,8 @@ type Config struct {
 	// front-ends send no more listeners here. 0: no limit.
 	BandwidthLimit float64
 	// Interface is the network interface whose outgoing bandwidth is
-	// measured. Default: the interface of the default route.
+	// measured. Default: the interface of the default route and those
+	// that carry one of IPs (lo for loopback addresses), added up.
 	Interface string
 	// ProcPath is where procfs is mounted. Default: /proc.
 	ProcPath string

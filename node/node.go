@@ -36,8 +36,6 @@ type Node struct {
 	served map[string]bool // mounts in the last rendered config; render loop only
 	// servedAsMaster: the last rendered config was the master's; render loop only
 	servedAsMaster bool
-	// servedAsRelay: the last rendered config was a relay's; render loop only
-	servedAsRelay bool
 }
 
 // New prepares a node: it checks cfg, creates the state directory, loads or
@@ -58,7 +56,7 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 	if err := icecast.InstallWebroot(ctx, cfg.webRoot()); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	bw, err := bandwidth.New(bandwidth.Config{ProcPath: cfg.ProcPath, Interface: cfg.Interface})
+	bw, err := bandwidth.New(bandwidth.Config{ProcPath: cfg.ProcPath, Interface: cfg.Interface, IPs: cfg.IPs})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}

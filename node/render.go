@@ -68,14 +68,7 @@ func (n *Node) render(ctx context.Context) {
 		n.log.Info("Icecast config updated", "mounts", len(r.mounts), "master", r.isMaster)
 	}
 	n.killDeleted(r)
-	wasMaster, wasRelay := n.servedAsMaster, n.servedAsRelay
-	n.servedAsMaster, n.servedAsRelay = r.isMaster, !r.isMaster
-	switch {
-	case wasMaster && !r.isMaster:
-		n.killDemoted(ctx, r)
-	case wasRelay && r.isMaster:
-		n.killPromoted(ctx, r)
-	}
+	n.killDemoted(ctx, r)
 }
 
 // demoteApplyWait bounds how long a demoted master waits for Icecast to
@@ -92,6 +85,11 @@ const demoteApplyWait = 5 * time.Second
 // relay config, which no longer accepts their credentials: before, one
 // that reconnects at once to this Icecast would take the mount back.
 func (n *Node) killDemoted(ctx context.Context, r role) {
+	was := n.servedAsMaster
+	n.servedAsMaster = r.isMaster
+	if !was || r.isMaster {
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, demoteApplyWait)
 	defer cancel()
 	if err := n.icecast.WaitApplied(ctx); err != nil {
@@ -99,29 +97,6 @@ func (n *Node) killDemoted(ctx context.Context, r role) {
 	}
 	for _, m := range r.mounts {
 		n.killSource(m.Name, "source of a node no longer master")
-	}
-}
-
-// killPromoted ends the relays of a node that has just become master.
-// Its Icecast keeps a relay's mount reserved after a reload removed the
-// relay, until the relay thread notices (measured: 1.5 to 2.5 s, although
-// the relay proxy has closed the relay's connection), and refuses the
-// source meanwhile ("Mountpoint in use"): the held sources that the
-// front-ends move here would wait that long, and every listener with
-// them. Once Icecast has read the master config, which no longer has the
-// relays, ending them frees the mounts at once. Mounts that relay an
-// upstream of their own are real relays on the master too, and stay.
-func (n *Node) killPromoted(ctx context.Context, r role) {
-	ctx, cancel := context.WithTimeout(ctx, demoteApplyWait)
-	defer cancel()
-	if err := n.icecast.WaitApplied(ctx); err != nil {
-		n.log.Warn("not ending the old relays: Icecast has not applied the master config", "err", err)
-		return
-	}
-	for _, m := range r.mounts {
-		if !m.IsRelay() {
-			n.killSource(m.Name, "relay of a node now master")
-		}
 	}
 }
 

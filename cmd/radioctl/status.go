@@ -21,12 +21,13 @@ type clusterStatus struct {
 	master    *autoradio.MasterInfo
 	masterErr error // other than ErrNoMaster: the election value is unreadable
 	drains    []*autoradio.Drain
+	cert      *autoradio.CertificateStatus // nil without ACME
 }
 
 func (a *app) statusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show nodes, master, listeners, load and drained nodes",
+		Short: "Show nodes, master, listeners, load, drained nodes and the ACME certificate",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var s clusterStatus
@@ -35,6 +36,9 @@ func (a *app) statusCmd() *cobra.Command {
 					return err
 				}
 				if s.drains, err = c.DrainedNodes(ctx); err != nil {
+					return err
+				}
+				if s.cert, err = c.CertificateStatus(ctx); err != nil && !errors.Is(err, autoradio.ErrNoACME) {
 					return err
 				}
 				s.master, err = c.Master(ctx)
@@ -65,6 +69,7 @@ func (s *clusterStatus) print(w io.Writer, now time.Time) error {
 		fmt.Fprintln(w, "master: none elected")
 	}
 	s.printDrains(w)
+	s.printCertificate(w, now)
 	if len(s.nodes) == 0 {
 		fmt.Fprintln(w, "no nodes")
 		return nil
@@ -92,6 +97,27 @@ func (s *clusterStatus) printDrains(w io.Writer) {
 			down = ", not running"
 		}
 		fmt.Fprintf(w, "drained: %s (since %s%s)\n", d.Name, d.Since.Local().Format(time.DateTime), down)
+	}
+}
+
+// printCertificate describes the ACME certificate, if ACME is used.
+func (s *clusterStatus) printCertificate(w io.Writer, now time.Time) {
+	c := s.cert
+	switch {
+	case c == nil:
+		return
+	case len(c.Names) == 0:
+		fmt.Fprintln(w, "certificate: none obtained yet")
+	default:
+		left := "EXPIRED"
+		if c.NotAfter.After(now) {
+			left = "in " + c.NotAfter.Sub(now).Round(time.Minute).String()
+		}
+		fmt.Fprintf(w, "certificate: %s, issued by %s, expires %s (%s)\n", strings.Join(c.Names, ","), c.Issuer,
+			c.NotAfter.Local().Format(time.DateTime), left)
+	}
+	if c.Last != nil && c.Last.Error != "" {
+		fmt.Fprintf(w, "certificate renewal failed: %s (by %s, %s)\n", c.Last.Error, c.Last.Node, c.Last.Time.Local().Format(time.DateTime))
 	}
 }
 

@@ -73,7 +73,7 @@ example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
 	fs.IntVar(&f.icecastPort, "icecast-port", autoradio.DefaultIcecastPort, "Icecast HTTP port")
 	fs.IntVar(&f.maxListeners, "max-listeners", 1000, "listeners this node serves at most")
 	fs.Var(&f.bwlimit, "bwlimit", "outgoing bandwidth (bits/s, e.g. 100M) above which no more listeners are sent here; 0: none")
-	fs.StringVar(&f.iface, "interface", "", "network interface whose bandwidth is measured (default: that of the default route)")
+	fs.StringVar(&f.iface, "interface", "", "network interface whose outgoing bandwidth is measured (default: those of the default route and of the --ip addresses, added up)")
 	fs.StringVar(&f.liquidsoap, "liquidsoap-bin", "liquidsoap", "liquidsoap program, for transcoding mounts")
 	fs.StringVar(&f.httpAddr, "http-addr", ":80", "HTTP address of this node's redirectord, whose proxied listeners are counted (empty: none)")
 	fs.BoolVar(&f.embedded, "embedded-etcd", false, "run a single-member etcd in this process, on the first --etcd-urls address")

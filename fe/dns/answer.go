@@ -31,6 +31,9 @@ func (h *Handler) answer(m *mdns.Msg, q mdns.Question) {
 		return
 	}
 	m.Authoritative = true
+	if h.challenge(m, q, name) {
+		return
+	}
 	k, node := h.lookup(name)
 	if k == noName {
 		m.Rcode = mdns.RcodeNameError

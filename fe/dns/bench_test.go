@@ -37,9 +37,8 @@ func BenchmarkReplyApexA(b *testing.B) {
 	}
 }
 
-// BenchmarkServeDNSBalancer adds what a real query costs besides the
-// socket: the load balancer's ranking, address parsing, metrics, packing.
-func BenchmarkServeDNSBalancer(b *testing.B) {
+// balancer5 is a load balancer with 5 nodes.
+func balancer5() *lb.Balancer {
 	bal := lb.New(lb.Config{})
 	var nodes []*autoradio.NodeStatus
 	for i := range 5 {
@@ -47,11 +46,50 @@ func BenchmarkServeDNSBalancer(b *testing.B) {
 			IcecastPort: 8000, IcecastOK: true, Listeners: 10 * i, MaxListeners: 1000})
 	}
 	bal.Update(nodes)
-	h := benchHandler(b, BalancerZone(bal))
+	return bal
+}
+
+// BenchmarkServeDNSBalancer is the general path (TCP's, and UDP's for
+// unusual queries): the load balancer's ranking, address parsing,
+// metrics, packing.
+func BenchmarkServeDNSBalancer(b *testing.B) {
+	h := benchHandler(b, BalancerZone(balancer5()))
 	req := query("radio.example.com.", mdns.TypeA).SetEdns0(1232, false)
 	w := &discard{}
 	b.ReportAllocs()
 	for b.Loop() {
 		h.ServeDNS(w, req)
+	}
+}
+
+// BenchmarkServeUDP is what the UDP server does with a query, from the
+// bytes read to the bytes to write, on the fast path: it must not
+// allocate (the answers are computed again every Refresh, which the
+// average over the run hides).
+func BenchmarkServeUDP(b *testing.B) {
+	h := benchHandler(b, BalancerZone(balancer5()))
+	for _, q := range []struct {
+		name  string
+		qname string
+		qtype uint16
+	}{
+		{"apex-A", "radio.example.com.", mdns.TypeA},
+		{"stream-A", "Stream.Radio.example.com.", mdns.TypeA},
+		{"SOA", "radio.example.com.", mdns.TypeSOA},
+		{"NXDOMAIN", "no-such-name.radio.example.com.", mdns.TypeAAAA},
+	} {
+		req, err := query(q.qname, q.qtype).SetEdns0(1232, false).Pack()
+		if err != nil {
+			b.Fatal(err)
+		}
+		out := make([]byte, DefaultMaxUDPSize)
+		b.Run(q.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if h.ServeUDP(req, out) == 0 {
+					b.Fatal("no reply")
+				}
+			}
+		})
 	}
 }

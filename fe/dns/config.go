@@ -43,6 +43,15 @@ type Config struct {
 	// with, whatever the client offers. Default 1232 (the DNS Flag Day
 	// 2020 value: no IP fragmentation on common paths).
 	MaxUDPSize int
+	// Challenges, if set, gives the TXT values of a pending ACME DNS-01
+	// challenge for a lower-case "_acme-challenge." name in the zone
+	// (with its trailing dot), none when there is no such challenge.
+	Challenges func(name string) []string
+	// Refresh is how long the precomputed UDP answers of a ViewZone
+	// (see Handler.ServeUDP) serve before they are computed again, to
+	// follow the load balancer's order as listeners arrive; they are also
+	// computed again whenever the zone's version changes. Default 1s.
+	Refresh time.Duration
 	// Now gives the time for the SOA serial. Default time.Now.
 	Now func() time.Time
 	// Logger receives diagnostics. Default slog.Default().
@@ -55,6 +64,7 @@ const (
 	DefaultNSTTL      = time.Hour
 	DefaultMaxRecords = 5
 	DefaultMaxUDPSize = 1232
+	DefaultRefresh    = time.Second
 )
 
 // normalize checks cfg and fills in defaults.
@@ -74,6 +84,7 @@ func (cfg Config) normalize() (Config, error) {
 	cfg.TTL = cmp.Or(max(cfg.TTL, 0), DefaultTTL)
 	cfg.NegativeTTL = cmp.Or(max(cfg.NegativeTTL, 0), cfg.TTL)
 	cfg.NSTTL = cmp.Or(max(cfg.NSTTL, 0), DefaultNSTTL)
+	cfg.Refresh = cmp.Or(max(cfg.Refresh, 0), DefaultRefresh)
 	cfg.MaxRecords = cmp.Or(max(cfg.MaxRecords, 0), DefaultMaxRecords)
 	cfg.MaxUDPSize = max(cmp.Or(max(cfg.MaxUDPSize, 0), DefaultMaxUDPSize), mdns.MinMsgSize)
 	if cfg.Now == nil {

@@ -10,8 +10,12 @@
 //   - REFUSED for names outside Z and for zone transfers: it is never a
 //     resolver and never recurses.
 //
-// The zone is computed per query from a Zone (see BalancerZone); there are
-// no zone files. Handler is pure and table-tested; Server runs it on UDP
-// and TCP. The package is modelled on CoreDNS's file plugin and on
-// miekg/dns's server.
+// The zone comes from a Zone (see BalancerZone); there are no zone files.
+// Handler.Reply, the general path, computes an answer per query with
+// miekg/dns; it serves TCP and unusual queries, and computes, once per
+// version of a ViewZone, the wire-format answers from which
+// Handler.ServeUDP answers the usual UDP queries without allocating.
+// Handler is pure and table-tested; Server runs it on UDP (one socket per
+// core, batched reads and writes) and TCP. The package is modelled on
+// CoreDNS's file plugin and on miekg/dns's server.
 package dns

@@ -3,6 +3,7 @@ package dns
 import (
 	"errors"
 	"net"
+	"sync/atomic"
 
 	mdns "github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,12 @@ type Handler struct {
 	cfg     Config
 	zone    Zone
 	metrics *metrics
+	// view is zone when it is a ViewZone (nil: no precomputed answers).
+	view ViewZone
+	// answers are the precomputed answers of ServeUDP's fast path;
+	// building is set while one query computes them.
+	answers  atomic.Pointer[answers]
+	building atomic.Bool
 }
 
 // NewHandler returns a Handler for cfg that reads the nodes from zone and
@@ -30,7 +37,9 @@ func NewHandler(cfg Config, zone Zone, reg prometheus.Registerer) (*Handler, err
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{cfg: cfg, zone: zone, metrics: m}, nil
+	h := &Handler{cfg: cfg, zone: zone, metrics: m}
+	h.view, _ = zone.(ViewZone)
+	return h, nil
 }
 
 // ServeDNS answers r on w, truncating UDP answers that do not fit.

@@ -24,6 +24,18 @@ func (z fixedZone) Node(name string) (NodeAddr, bool) {
 	return NodeAddr{}, false
 }
 
+// A fixedZone never changes: it is a ViewZone of one version, so the
+// server answers it from precomputed answers too.
+func (z fixedZone) Version() uint64 { return 1 }
+
+func (z fixedZone) Names() []string {
+	names := make([]string, len(z))
+	for i, n := range z {
+		names[i] = n.Name
+	}
+	return names
+}
+
 func node(name string, addrs ...string) NodeAddr {
 	n := NodeAddr{Name: name}
 	for _, a := range addrs {

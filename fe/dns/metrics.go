@@ -2,6 +2,7 @@ package dns
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	mdns "github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,17 +44,56 @@ func (m *metrics) observe(reply *mdns.Msg) {
 		return
 	}
 	qtype := "other"
-	if len(reply.Question) == 1 && knownQtypes[reply.Question[0].Qtype] {
-		qtype = mdns.TypeToString[reply.Question[0].Qtype]
+	if len(reply.Question) == 1 {
+		qtype = qtypeLabel(reply.Question[0].Qtype)
 	}
-	rcode, ok := mdns.RcodeToString[reply.Rcode]
+	m.queries.WithLabelValues(qtype, rcodeLabel(reply.Rcode)).Inc()
+}
+
+func qtypeLabel(qtype uint16) string {
+	if knownQtypes[qtype] {
+		return mdns.TypeToString[qtype]
+	}
+	return "other"
+}
+
+func rcodeLabel(rcode int) string {
+	s, ok := mdns.RcodeToString[rcode]
 	switch {
-	case reply.Rcode == mdns.RcodeBadVers: // shares its value with BADSIG
-		rcode = "BADVERS"
+	case rcode == mdns.RcodeBadVers: // shares its value with BADSIG
+		return "BADVERS"
 	case !ok:
-		rcode = "other"
+		return "other"
 	}
-	m.queries.WithLabelValues(qtype, rcode).Inc()
+	return s
+}
+
+// counters returns the counters of NOERROR and NXDOMAIN answers to qtype,
+// which the fast path increments without looking labels up.
+func (m *metrics) counters(qtype uint16) *[2]count {
+	return &[2]count{{m: m, qtype: qtype, rcode: mdns.RcodeSuccess}, {m: m, qtype: qtype, rcode: mdns.RcodeNameError}}
+}
+
+// count is one counter of m, created when first incremented so that the
+// series that never count are not exported.
+type count struct {
+	m     *metrics // nil: no metrics
+	qtype uint16
+	rcode int
+	c     atomic.Pointer[prometheus.Counter]
+}
+
+func (c *count) inc() {
+	if c.m == nil {
+		return
+	}
+	p := c.c.Load()
+	if p == nil {
+		ctr := c.m.queries.WithLabelValues(qtypeLabel(c.qtype), rcodeLabel(c.rcode))
+		p = &ctr
+		c.c.Store(p)
+	}
+	(*p).Inc()
 }
 
 // invalid counts a packet refused before its question was read, answered

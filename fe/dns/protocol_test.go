@@ -10,6 +10,7 @@ import (
 	mdns "github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // manyNodes returns n nodes with one IPv4 address each.
@@ -175,20 +176,9 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-func TestMetrics(t *testing.T) {
-	reg := prometheus.NewPedanticRegistry()
-	h, err := NewHandler(Config{Domain: "radio.example.com"}, threeNodes, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &recorder{}
-	h.ServeDNS(w, query("radio.example.com.", mdns.TypeA))
-	h.ServeDNS(w, query("nope.radio.example.com.", mdns.TypeA))
-	h.ServeDNS(w, query("radio.example.com.", mdns.TypeNULL))
-	h.ServeDNS(w, query("example.org.", mdns.TypeA))
-	if len(w.msgs) != 4 {
-		t.Fatalf("%d replies written, want 4", len(w.msgs))
-	}
+// counterValues gathers reg's counters by name and labels.
+func counterValues(t *testing.T, reg prometheus.Gatherer) (map[string]float64, []*dto.MetricFamily) {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -203,6 +193,24 @@ func TestMetrics(t *testing.T) {
 			got[key] = m.GetCounter().GetValue()
 		}
 	}
+	return got, mfs
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	h, err := NewHandler(Config{Domain: "radio.example.com"}, threeNodes, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &recorder{}
+	h.ServeDNS(w, query("radio.example.com.", mdns.TypeA))
+	h.ServeDNS(w, query("nope.radio.example.com.", mdns.TypeA))
+	h.ServeDNS(w, query("radio.example.com.", mdns.TypeNULL))
+	h.ServeDNS(w, query("example.org.", mdns.TypeA))
+	if len(w.msgs) != 4 {
+		t.Fatalf("%d replies written, want 4", len(w.msgs))
+	}
+	got, mfs := counterValues(t, reg)
 	want := map[string]float64{
 		"autoradio_dns_queries_total qtype=A rcode=NOERROR":     1,
 		"autoradio_dns_queries_total qtype=A rcode=NXDOMAIN":    1,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -34,12 +35,16 @@ type Server struct {
 	// ShutdownTimeout bounds the wait for queries in flight when Run's
 	// context ends. Default 5s.
 	ShutdownTimeout time.Duration
+	// UDPSockets is how many UDP sockets share the address (SO_REUSEPORT)
+	// when Handler answers in wire format (*Handler), each served by its
+	// own goroutine. Default GOMAXPROCS.
+	UDPSockets int
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 
-	mu sync.Mutex
-	pc net.PacketConn
-	ln net.Listener
+	mu  sync.Mutex
+	pcs []net.PacketConn // the first one is miekg/dns's, for other handlers
+	ln  net.Listener
 }
 
 // Server defaults.
@@ -60,7 +65,7 @@ var ErrServerStopped = errors.New("dns: server stopped unexpectedly")
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pc != nil {
+	if s.pcs != nil {
 		return nil
 	}
 	addr := cmp.Or(s.Addr, DefaultAddr)
@@ -68,38 +73,43 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("dns: listen: bad address %q: %w", addr, err)
 	}
+	n := 1
+	if _, ok := s.Handler.(udpHandler); ok {
+		n = cmp.Or(max(s.UDPSockets, 0), runtime.GOMAXPROCS(0))
+	}
 	// With port 0, UDP's free port may be taken for TCP: try a few.
 	for attempt := 0; ; attempt++ {
-		s.pc, s.ln, err = listenBoth(host, port)
+		s.pcs, s.ln, err = listenBoth(host, port, n)
 		if err == nil || port != "0" || attempt == 10 {
 			return err
 		}
 	}
 }
 
-// listenBoth binds UDP at host:port, then TCP on the port UDP got.
-func listenBoth(host, port string) (net.PacketConn, net.Listener, error) {
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+// listenBoth binds n UDP sockets at host:port, then TCP on the port UDP
+// got. TCP has no SO_REUSEPORT: another server on the address fails there.
+func listenBoth(host, port string, n int) ([]net.PacketConn, net.Listener, error) {
+	pcs, err := listenUDP(host, port, n)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dns: listen udp: %w", err)
+		return nil, nil, err
 	}
-	_, bound, _ := net.SplitHostPort(pc.LocalAddr().String())
+	_, bound, _ := net.SplitHostPort(pcs[0].LocalAddr().String())
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, bound))
 	if err != nil {
-		pc.Close()
+		closeAll(pcs)
 		return nil, nil, fmt.Errorf("dns: listen tcp: %w", err)
 	}
-	return pc, ln, nil
+	return pcs, ln, nil
 }
 
 // LocalAddr returns the bound host:port ("" before Listen).
 func (s *Server) LocalAddr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pc == nil {
+	if s.pcs == nil {
 		return ""
 	}
-	return s.pc.LocalAddr().String()
+	return s.pcs[0].LocalAddr().String()
 }
 
 // Run serves until ctx ends, then stops accepting queries, waits up to
@@ -113,12 +123,17 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	pc, ln := s.pc, s.ln
+	pcs, ln := s.pcs, s.ln
 	s.mu.Unlock()
-	defer pc.Close()
+	defer closeAll(pcs)
 	defer ln.Close()
 
-	udp := s.start(&mdns.Server{PacketConn: pc, UDPSize: cmp.Or(max(s.UDPSize, 0), DefaultUDPSize)}, "udp")
+	var udp *serving
+	if h, ok := s.Handler.(udpHandler); ok {
+		udp = s.startLoops(pcs, h)
+	} else {
+		udp = s.start(&mdns.Server{PacketConn: pcs[0], UDPSize: cmp.Or(max(s.UDPSize, 0), DefaultUDPSize)}, "udp")
+	}
 	tcp := s.start(&mdns.Server{Listener: ln, IdleTimeout: s.idleTimeout}, "tcp")
 	var err error
 	select {
@@ -153,9 +168,11 @@ type packetFilter interface {
 	invalid(m []byte, err error)
 }
 
-// serving is one miekg/dns server running in its own goroutine.
+// serving is one miekg/dns server running in its own goroutine, or the
+// UDP loops of a udpHandler (srv nil, closing the sockets stops them).
 type serving struct {
 	srv     *mdns.Server
+	close   func()
 	network string
 	log     *slog.Logger
 	started chan struct{} // closed once it serves
@@ -182,6 +199,33 @@ func (s *Server) start(srv *mdns.Server, network string) *serving {
 	return sv
 }
 
+// startLoops serves h on each of pcs in its own goroutine; the first to
+// return closes the others' sockets.
+func (s *Server) startLoops(pcs []net.PacketConn, h udpHandler) *serving {
+	sv := &serving{network: "udp", log: s.logger(), started: make(chan struct{}), done: make(chan struct{}),
+		close: func() { closeAll(pcs) }}
+	close(sv.started)
+	errs := make(chan error, len(pcs))
+	for _, pc := range pcs {
+		l := &udpLoop{pc: pc, h: h, readSize: cmp.Or(max(s.UDPSize, 0), DefaultUDPSize),
+			writeTimeout: cmp.Or(max(s.WriteTimeout, 0), DefaultWriteTimeout), log: sv.log}
+		go func() {
+			err := l.run()
+			sv.close()
+			errs <- err
+		}()
+	}
+	go func() {
+		defer close(sv.done)
+		for range pcs {
+			if err := <-errs; err != nil && sv.err == nil {
+				sv.err = err
+			}
+		}
+	}()
+	return sv
+}
+
 // failure explains why a server returned before being told to stop.
 func (sv *serving) failure() error {
 	if sv.err != nil {
@@ -195,6 +239,10 @@ func (sv *serving) failure() error {
 func (sv *serving) stop(ctx context.Context) {
 	select {
 	case <-sv.started:
+		if sv.srv == nil {
+			sv.close()
+			break
+		}
 		if err := sv.srv.ShutdownContext(ctx); err != nil {
 			sv.log.Warn("shutdown", "network", sv.network, "err", err)
 		}

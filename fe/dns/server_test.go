@@ -342,3 +342,36 @@ func TestServerSurvivesGarbage(t *testing.T) {
 		t.Fatalf("after garbage: %v, %v; want 3 answers", m, err)
 	}
 }
+
+// TestServerUDPSockets sends queries from many client ports, which the
+// kernel spreads over the server's sockets: every one is answered.
+func TestServerUDPSockets(t *testing.T) {
+	h := testHandler(t, Config{Logger: quietLogger()}, threeNodes)
+	srv := &Server{Addr: "127.0.0.1:0", Handler: h, UDPSockets: 3, Logger: quietLogger()}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.pcs) != 3 {
+		t.Fatalf("%d UDP sockets, want 3", len(srv.pcs))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	c := &mdns.Client{Net: "udp", Timeout: 5 * time.Second}
+	for i := range 30 {
+		q := query("radio.example.com.", mdns.TypeA)
+		if i%2 == 1 {
+			q = query("nope.radio.example.com.", mdns.TypeA)
+		}
+		r, _, err := c.Exchange(q, srv.LocalAddr())
+		if err != nil || r.Id != q.Id || len(r.Question) != 1 {
+			t.Fatalf("query %d: %v %v", i, r, err)
+		}
+	}
+}

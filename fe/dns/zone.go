@@ -23,6 +23,18 @@ type Zone interface {
 	Node(name string) (NodeAddr, bool)
 }
 
+// A ViewZone is a Zone that says when its nodes change, so that the
+// handler can compute its answers once per change (and per Config.Refresh
+// for the load balancer's order) rather than once per query.
+type ViewZone interface {
+	Zone
+	// Version changes whenever Node, or Nodes other than by the order the
+	// load balancer gives them, may answer differently.
+	Version() uint64
+	// Names lists every node that Node knows.
+	Names() []string
+}
+
 // Ranker is the part of the load balancer (fe/lb.Balancer) that DNS uses.
 type Ranker interface {
 	// Rank returns up to n nodes able to serve mount ("" for any), best
@@ -36,9 +48,30 @@ type Ranker interface {
 // ranks for any mount (Icecast up and under their limits), Node any node
 // present in etcd. Node names are matched as published, so they should be
 // lower case.
-func BalancerZone(r Ranker) Zone { return balancerZone{r} }
+// When r also tells its generation and node names (fe/lb.Balancer does),
+// the zone is a ViewZone.
+func BalancerZone(r Ranker) Zone {
+	if v, ok := r.(viewRanker); ok {
+		return balancerViewZone{balancerZone{r}, v}
+	}
+	return balancerZone{r}
+}
+
+// viewRanker is the part of fe/lb.Balancer that makes a ViewZone.
+type viewRanker interface {
+	Generation() uint64
+	Names() []string
+}
 
 type balancerZone struct{ r Ranker }
+
+type balancerViewZone struct {
+	balancerZone
+	v viewRanker
+}
+
+func (z balancerViewZone) Version() uint64 { return z.v.Generation() }
+func (z balancerViewZone) Names() []string { return z.v.Names() }
 
 func (z balancerZone) Nodes() []NodeAddr {
 	ranked := z.r.Rank("", 0)

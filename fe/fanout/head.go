@@ -32,8 +32,14 @@ func responseHead(h http.Header) []byte {
 // SetCORS lets web players on any site read streams and their Icy headers.
 // It replaces whatever upstream sent, so that each header appears once.
 func SetCORS(hdr http.Header) {
-	hdr.Set("Access-Control-Allow-Origin", "*")
-	hdr.Set("Access-Control-Expose-Headers",
-		"Icy-MetaInt, Icy-Br, Icy-Name, Icy-Genre, Icy-Url, Icy-Description, Icy-Pub, Icy-Sr, Ice-Audio-Info, Content-Type")
-	hdr.Del("Access-Control-Allow-Credentials")
+	hdr["Access-Control-Allow-Origin"] = corsOrigin
+	hdr["Access-Control-Expose-Headers"] = corsExpose
+	delete(hdr, "Access-Control-Allow-Credentials")
 }
+
+// The CORS header values, shared by every response: header values are
+// replaced, never changed in place, and these have no room to append to.
+var (
+	corsOrigin = []string{"*"}[:1:1]
+	corsExpose = []string{"Icy-MetaInt, Icy-Br, Icy-Name, Icy-Genre, Icy-Url, Icy-Description, Icy-Pub, Icy-Sr, Ice-Audio-Info, Content-Type"}[:1:1]
+)

@@ -93,7 +93,11 @@ func (f *Fanout) stream(fd *feed, conn net.Conn) {
 		return
 	}
 	f.m.streams.Inc()
-	if tc, ok := conn.(*net.TCPConn); ok {
+	raw := conn
+	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		raw = tc.NetConn() // under TLS
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
 		// A fixed send buffer, rather than one that grows to megabytes,
 		// bounds the kernel's memory per listener, and lets a listener that
 		// stops reading block its writes and be noticed.

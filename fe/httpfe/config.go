@@ -2,6 +2,7 @@ package httpfe
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,25 @@ type Config struct {
 	// proxy-mode redirects (omitted from the URL when 80). Default: the
 	// port of Addr, or the bound port when Addr's port is 0.
 	HTTPPort int
+	// HTTPSAddr is the address to serve HTTPS on, the same Handler over
+	// TLS; empty (the default) serves no HTTPS. Port 0 picks a free port
+	// (see Server.HTTPSAddr).
+	HTTPSAddr string
+	// HTTPSPort is the HTTPS port that every node listens on, used in the
+	// redirects of listeners that came over HTTPS (omitted when 443).
+	// Default: the port of HTTPSAddr, or the bound port.
+	HTTPSPort int
+	// GetCertificate gives the certificate of each TLS handshake (see
+	// package fe/tlscert); required with HTTPSAddr.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	// RedirectPages sends plain-HTTP requests for the status page (/) to
+	// the same page over HTTPS. Streams, playlists and sources stay on
+	// plain HTTP, for players that speak nothing else.
+	RedirectPages bool
+	// HSTS, when positive, is the max-age of a Strict-Transport-Security
+	// header on every HTTPS answer. Default 0: none, since browsers would
+	// then refuse the plain-HTTP streams of the same names.
+	HSTS time.Duration
 	// Domain is the cluster's domain (e.g. "radio.example.com"). Playlists
 	// point at it when the request's Host header is unusable. Required.
 	Domain string
@@ -131,6 +151,9 @@ type Config struct {
 	// HLS configures the HLS of MP3 and AAC mounts (package fe/hls):
 	// segment duration, playlist length, session timeout.
 	HLS hls.Config
+	// HistoryInterval is the time between samples of the status page's
+	// listener history, of which it keeps 1440. Default 1m: 24 hours.
+	HistoryInterval time.Duration
 }
 
 // Defaults.
@@ -195,11 +218,26 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("httpfe: config: LocalIcecast %q: %w", c.LocalIcecast, err)
 	}
 	if c.HTTPPort == 0 {
-		port, err := addrPort(c.Addr)
+		port, err := addrPort(c.Addr, 80)
 		if err != nil {
 			return c, fmt.Errorf("httpfe: config: Addr %q: %w", c.Addr, err)
 		}
 		c.HTTPPort = port
+	}
+	if c.HTTPSAddr != "" {
+		if c.GetCertificate == nil {
+			return c, errors.New("httpfe: config: HTTPSAddr needs GetCertificate")
+		}
+		if c.HTTPSPort == 0 {
+			port, err := addrPort(c.HTTPSAddr, 443)
+			if err != nil {
+				return c, fmt.Errorf("httpfe: config: HTTPSAddr %q: %w", c.HTTPSAddr, err)
+			}
+			c.HTTPSPort = port
+		}
+	}
+	if c.HTTPSPort < 0 || c.HTTPSPort > 65535 {
+		return c, fmt.Errorf("httpfe: config: HTTPSPort %d out of range", c.HTTPSPort)
 	}
 	if c.HTTPPort < 0 || c.HTTPPort > 65535 {
 		return c, fmt.Errorf("httpfe: config: HTTPPort %d out of range", c.HTTPPort)
@@ -207,14 +245,15 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// addrPort returns the port of a listen address; 0 means "pick one".
-func addrPort(addr string) (int, error) {
+// addrPort returns the port of a listen address, def when it has none;
+// 0 means "pick one".
+func addrPort(addr string, def int) (int, error) {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return 0, err
 	}
 	if port == "" {
-		return 80, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 0 || n > 65535 {

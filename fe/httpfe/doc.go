@@ -20,7 +20,10 @@
 //	                               to a new master without reconnecting, see
 //	                               Config.SourceResume)
 //	GET|HEAD /<mount>.m3u, .pls    playlists
-//	GET|HEAD /, /_status.json      status page, as HTML and JSON
+//	GET|HEAD /, /_status.json      status page, as HTML and JSON, and its
+//	         /_history.json, /_nowplaying.json, /_nowplaying/<mount>, /_events
+//	                               listener history, now playing, event stream
+//	                               (package fe/statuspage)
 //	GET|HEAD /_proxied.json        this front-end's proxied listeners per mount
 //	GET /admin/metadata?mount=/<mount>&mode=updinfo&song=...
 //	                               a title update, with the mount's source

@@ -16,6 +16,7 @@ import (
 	"autoradio/fe/authguard"
 	"autoradio/fe/fanout"
 	"autoradio/fe/hls"
+	"autoradio/fe/statuspage"
 	"autoradio/internal/splice"
 )
 
@@ -28,6 +29,7 @@ const streamPrefix = "/_stream"
 type Handler struct {
 	cfg     Config
 	cluster Cluster
+	page    *statuspage.Page // GET / and its feeds
 	log     *slog.Logger
 	metrics *metrics
 	bufs    *bufferPool
@@ -39,6 +41,10 @@ type Handler struct {
 	admin   *http.Client              // to the master's /admin/metadata
 	closing chan struct{}             // closed by Close: ends held sources
 	close1  sync.Once
+	// nodes and portSuffix are the parts of redirect URLs formatted once.
+	nodes         nodeCache
+	portSuffix    string
+	tlsPortSuffix string // HTTPS's
 }
 
 // NewHandler returns the front-end's handler. Its metrics are registered
@@ -50,6 +56,9 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	}
 	if cfg.HTTPPort == 0 {
 		return nil, errors.New("httpfe: config: HTTPPort must be set when Addr's port is 0 (New sets it from the bound port)")
+	}
+	if cfg.HTTPSAddr != "" && cfg.HTTPSPort == 0 {
+		return nil, errors.New("httpfe: config: HTTPSPort must be set when HTTPSAddr's port is 0 (New sets it from the bound port)")
 	}
 	m, err := newMetrics(reg)
 	if err != nil {
@@ -72,7 +81,12 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		titles:  newRateLimiter(cfg.MetadataRate, cfg.MetadataBurst, time.Now),
 		admin:   newAdminClient(cfg),
 		closing: make(chan struct{}),
+		// The scheme and port of redirects are chosen per request
+		// (listenerURL); this is plain HTTP's.
+		portSuffix:    portSuffix(cfg.HTTPPort),
+		tlsPortSuffix: tlsPortSuffix(cfg.HTTPSPort),
 	}
+	h.nodes.make = h.newNodeAddrs
 	fc := fanout.Config{
 		Upstream:     h.icecastUpstream(cfg.LocalIcecast),
 		WindowSize:   cfg.StreamQueueSize,
@@ -96,6 +110,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		h.fanout.Close()
 		return nil, err
 	}
+	h.page = h.newStatusPage()
 	return h, nil
 }
 
@@ -115,8 +130,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.boundBody(w)
 		defer endBody(w)
 	}
-	kind := h.serve(rec, r)
-	h.metrics.requests.WithLabelValues(kind, strconv.Itoa(rec.status())).Inc()
+	kind := kindStatus // the status page sent to HTTPS
+	if !h.serveHTTPS(rec, r) {
+		kind = h.serve(rec, r)
+	}
+	h.metrics.requestsBy.inc(kind, rec.status())
 }
 
 // boundBody prepares a request that announces a body. Only forwarded
@@ -168,11 +186,8 @@ func (h *Handler) serve(w *recorder, r *http.Request) string {
 // serveGet answers GET and HEAD requests outside /_stream/.
 func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	switch {
-	case p == "/":
-		h.serveStatusHTML(w, r)
-		return kindStatus
-	case p == "/_status.json":
-		h.serveStatusJSON(w, r)
+	case statuspage.Owns(p):
+		h.page.ServeHTTP(w, r)
 		return kindStatus
 	case p == autoradio.ProxiedStatusPath:
 		h.serveProxiedJSON(w, r)
@@ -203,13 +218,13 @@ func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	return kindRedirect
 }
 
-// knownMount returns the mount with path p when p is a valid mount path and
-// a configured mount; otherwise it answers 404 and returns nil.
+// knownMount returns the mount with path p when it is a configured mount;
+// otherwise it answers 404 and returns nil. Mount records are validated
+// when read from etcd (autoradio.DecodeMount), so a path the cluster knows
+// is a valid one and needs no checking per request.
 func (h *Handler) knownMount(w http.ResponseWriter, r *http.Request, p string) *autoradio.Mount {
-	if autoradio.ValidateMountPath(p) == nil {
-		if m, ok := h.cluster.Mount(p); ok {
-			return m
-		}
+	if m, ok := h.cluster.Mount(p); ok && m.Name == p {
+		return m
 	}
 	http.Error(w, "no such mount", http.StatusNotFound)
 	return nil

@@ -266,7 +266,7 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("status page: %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
 	assertNoSecrets(t, body)
-	for _, want := range []string{`name="viewport"`, "/live.ogg", "Song &lt;One&gt;", ">9<", "node1", "node2", "(master)", "2.5 / 100.0 Mbit/s"} {
+	for _, want := range []string{`name="viewport"`, "/live.ogg", "Song &lt;One&gt;", ">9<", "node1", "node2", "(master)", "2.5</span> / 100.0"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("status page lacks %q", want)
 		}

@@ -49,11 +49,10 @@ func (h *Handler) serveMultivariant(w http.ResponseWriter, r *http.Request, moun
 		bw = ms.BitrateKbps * 1000
 	}
 	query := hls.MediaQuery(hls.NewToken())
-	v6 := preferIPv6(r)
 	var variants []hls.Variant
 	for _, n := range nodes {
-		if ip := chooseIP(n.IPs, v6); ip != "" {
-			u := "http://" + hostPort(ip, h.cfg.HTTPPort) + hls.MediaPath(hlsPrefix, mount) + "?" + query
+		if base := h.frontendBase(r, h.nodes.get(n)); base != "" {
+			u := base + hls.MediaPath(hlsPrefix, mount) + "?" + query
 			variants = append(variants, hls.Variant{URL: u, Bandwidth: bw})
 		}
 	}
@@ -61,7 +60,7 @@ func (h *Handler) serveMultivariant(w http.ResponseWriter, r *http.Request, moun
 		h.unavailable(w, "no node can serve this mount now")
 		return
 	}
-	h.metrics.redirects.WithLabelValues(node.Name).Inc()
+	h.nodes.get(node).redirects.Inc()
 	hdr := w.Header()
 	fanout.SetCORS(hdr)
 	hdr.Set("Content-Type", "application/vnd.apple.mpegurl")

@@ -32,6 +32,7 @@ const (
 // metrics are the front-end's Prometheus metrics.
 type metrics struct {
 	requests    *prometheus.CounterVec
+	requestsBy  requestCounters // requests' counters, cached
 	redirects   *prometheus.CounterVec
 	sourceConns *prometheus.CounterVec
 	// sourcesDeposed counts forwarded sources closed because the master
@@ -113,6 +114,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
 		}
 	}
+	m.requestsBy.vec = m.requests
 	for _, r := range []string{reconnectMaster, reconnectLost, reconnectWrite} {
 		m.sourceReconnects.WithLabelValues(r)
 	}

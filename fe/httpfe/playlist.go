@@ -9,16 +9,20 @@ import (
 )
 
 // servePlaylist answers /<mount>.m3u and /<mount>.pls with a playlist that
-// points at http://<Host>/<mount>, so that players come back through the
-// front-end and its load balancer, by the name they used when it is the
-// cluster's (see playlistHost).
+// points at http://<Host>/<mount> (https:// when fetched over HTTPS), so
+// that players come back through the front-end and its load balancer, by
+// the name they used when it is the cluster's (see playlistHost).
 func (h *Handler) servePlaylist(w http.ResponseWriter, r *http.Request, p string) {
 	ext := p[len(p)-4:]
 	mount := p[:len(p)-4]
 	if h.knownMount(w, r, mount) == nil {
 		return
 	}
-	url := "http://" + h.playlistHost(r.Host) + mount
+	url := "http://"
+	if r.TLS != nil {
+		url = "https://"
+	}
+	url += h.playlistHost(r.Host, r.TLS != nil) + mount
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-cache")
 	if ext == ".m3u" {
@@ -32,11 +36,14 @@ func (h *Handler) servePlaylist(w http.ResponseWriter, r *http.Request, p string
 
 // playlistHost returns the request's Host when it names the cluster, with
 // an optional port: the domain or a name in it, or the address of one of
-// its nodes. Anything else gets the domain: a playlist never sends players
-// to a host a request chose.
-func (h *Handler) playlistHost(host string) string {
+// its nodes. Anything else gets the domain, on the HTTPS port when secure:
+// a playlist never sends players to a host a request chose.
+func (h *Handler) playlistHost(host string, secure bool) string {
 	if validHostPort(host) && h.ownsHost(hostOnly(host)) {
 		return strings.ToLower(host)
+	}
+	if secure {
+		return urlHost(h.cfg.Domain) + tlsPortSuffix(h.cfg.HTTPSPort)
 	}
 	return hostPort(h.cfg.Domain, h.cfg.HTTPPort)
 }

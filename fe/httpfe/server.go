@@ -2,6 +2,7 @@ package httpfe
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 type Server struct {
 	h      *Handler
 	ln     net.Listener
+	tlsLn  net.Listener // nil without HTTPS
 	srv    *http.Server
 	cancel context.CancelFunc // ends every request's context
 }
@@ -35,9 +37,22 @@ func New(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slog.Logge
 	if cfg.HTTPPort == 0 {
 		cfg.HTTPPort = ln.Addr().(*net.TCPAddr).Port
 	}
+	var tlsLn net.Listener
+	if cfg.HTTPSAddr != "" {
+		if tlsLn, err = net.Listen("tcp", cfg.HTTPSAddr); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("httpfe: listening on %s: %w", cfg.HTTPSAddr, err)
+		}
+		if cfg.HTTPSPort == 0 {
+			cfg.HTTPSPort = tlsLn.Addr().(*net.TCPAddr).Port
+		}
+	}
 	h, err := NewHandler(cfg, cluster, reg, log)
 	if err != nil {
 		ln.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
 		return nil, err
 	}
 	base, cancel := context.WithCancel(context.Background())
@@ -49,11 +64,36 @@ func New(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slog.Logge
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
-	return &Server{h: h, ln: ln, srv: srv, cancel: cancel}, nil
+	if tlsLn != nil {
+		srv.TLSConfig = tlsConfig(cfg.GetCertificate)
+		// A non-nil empty map keeps net/http from adding HTTP/2.
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+	}
+	return &Server{h: h, ln: ln, tlsLn: tlsLn, srv: srv, cancel: cancel}, nil
+}
+
+// tlsConfig serves TLS 1.2 or later and HTTP/1.1 only: HTTP/2 multiplexes
+// requests on one connection, which net/http then cannot hand over
+// (hijack) to the stream fan-out and the source relay. The TLS handshake
+// is bounded by the server's ReadHeaderTimeout.
+func tlsConfig(get func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		NextProtos:     []string{"http/1.1"},
+		GetCertificate: get,
+	}
 }
 
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// HTTPSAddr returns the address the server listens on for HTTPS, or nil.
+func (s *Server) HTTPSAddr() net.Addr {
+	if s.tlsLn == nil {
+		return nil
+	}
+	return s.tlsLn.Addr()
+}
 
 // Handler returns the server's handler (for its Status).
 func (s *Server) Handler() *Handler { return s.h }
@@ -63,17 +103,29 @@ func (s *Server) Handler() *Handler { return s.h }
 // the other requests in flight. It returns nil after a shutdown caused by
 // ctx, or the error that stopped serving.
 func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
+	serving := 1
+	errc := make(chan error, 2)
 	go func() { errc <- s.srv.Serve(s.ln) }()
+	pageCtx, stopPage := context.WithCancel(ctx)
+	pageDone := make(chan struct{})
+	go func() { defer close(pageDone); s.h.page.Run(pageCtx) }()
+	defer func() { stopPage(); <-pageDone }()
+	if s.tlsLn != nil {
+		serving++
+		go func() { errc <- s.srv.ServeTLS(s.tlsLn, "", "") }()
+	}
+	var err error
 	select {
-	case err := <-errc:
-		s.stop()
-		return fmt.Errorf("httpfe: serving: %w", err)
+	case err = <-errc:
+		serving--
+		err = fmt.Errorf("httpfe: serving: %w", err)
 	case <-ctx.Done():
 	}
-	err := s.shutdown()
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
+	err = errors.Join(err, s.shutdown())
+	for ; serving > 0; serving-- {
+		if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
 	}
 	return err
 }
@@ -82,8 +134,13 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.stop()
 	s.srv.Close()
-	if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("httpfe: closing the listener: %w", err)
+	for _, ln := range []net.Listener{s.ln, s.tlsLn} {
+		if ln == nil {
+			continue
+		}
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("httpfe: closing the listener: %w", err)
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"autoradio"
 )
@@ -49,6 +50,8 @@ type Balancer struct {
 	// sorted by node name; pools[""] holds every node under its limits.
 	pools   map[string][]candidate
 	weights []float64 // scratch space for Pick
+	// generation counts Update and SetDrained calls (see Generation).
+	generation atomic.Uint64
 }
 
 // New returns a Balancer with no nodes.
@@ -92,6 +95,7 @@ func (b *Balancer) Update(statuses []*autoradio.NodeStatus) {
 		}
 	}
 	b.nodes, b.pools = nodes, b.buildPools(nodes)
+	b.generation.Add(1)
 }
 
 // SetDrained replaces the set of nodes drained by an operator. A drained
@@ -108,6 +112,7 @@ func (b *Balancer) SetDrained(names []string) {
 	defer b.mu.Unlock()
 	b.drained = drained
 	b.pools = b.buildPools(b.nodes)
+	b.generation.Add(1)
 }
 
 // isDrained reports whether a node takes listeners only as a last resort;

@@ -44,13 +44,16 @@ done`
 	return testenv.Start(t, "bash", append([]string{"-c", script, "source"}, sourceArgs(t, rawURL)...)...)
 }
 
-// sourceArgs are ffmpeg's arguments to push a stream to rawURL.
+// sourceArgs are ffmpeg's arguments to push a stream to rawURL, over TLS
+// when it is https://.
 func sourceArgs(t testing.TB, rawURL string) []string {
 	t.Helper()
 	testenv.RequireBinaries(t, "ffmpeg")
-	target := "icecast://" + strings.TrimPrefix(rawURL, "http://")
 	args := append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"}, EncodeArgs(rawURL)...)
-	return append(args, target)
+	if rest, ok := strings.CutPrefix(rawURL, "https://"); ok {
+		return append(args, "-tls", "1", "icecast://"+rest)
+	}
+	return append(args, "icecast://"+strings.TrimPrefix(rawURL, "http://"))
 }
 
 // EncodeArgs are ffmpeg arguments that produce, in real time, a stream like

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -117,11 +118,22 @@ func StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
 	}()
 	t.Cleanup(func() {
 		p.Kill()
-		if t.Failed() {
-			t.Logf("output of %s (pid %d):\n%s", p.Name, cmd.Process.Pid, tail(p.Output(), 8000))
+		if t.Failed() || os.Getenv("TEST_PROC_LOGS") != "" {
+			t.Logf("output of %s (pid %d):\n%s", p.Name, cmd.Process.Pid, tail(p.Output(), procLogTail()))
 		}
 	})
 	return p
+}
+
+// procLogTail is how much of a process's output a failed test logs:
+// 8000 bytes, or TEST_PROC_LOGS bytes when that is a number (set, it
+// also logs the output of the processes of tests that pass, to study a
+// run).
+func procLogTail() int {
+	if n, err := strconv.Atoi(os.Getenv("TEST_PROC_LOGS")); err == nil && n > 0 {
+		return n
+	}
+	return 8000
 }
 
 // PID of the process.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -12,8 +14,17 @@ import (
 type Config struct {
 	// ProcPath is where procfs is mounted. Default: "/proc".
 	ProcPath string
-	// Interface to measure. Default: the interface of the default route.
+	// Interface to measure. Default: the interface of the default route
+	// and every interface that carries one of IPs, added up: what the
+	// node sends to listeners goes out through one of them, whichever it
+	// is (lo, when the node's addresses are loopback ones).
 	Interface string
+	// IPs are the node's addresses (radiod --ip), when Interface is not
+	// given.
+	IPs []string
+	// Addrs lists the machine's interfaces and their addresses. Default:
+	// SystemAddrs.
+	Addrs func() ([]Addrs, error)
 	// Window is the span the rate is averaged over. Default: 5s.
 	Window time.Duration
 	// Interval between samples taken by Run. Default: 1s.
@@ -22,18 +33,18 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Monitor computes an interface's outgoing bandwidth, in bits per second,
-// from samples of its transmit byte counter. Sample may be called by an
+// Monitor computes the outgoing bandwidth of a set of interfaces, in bits
+// per second, from samples of their transmit byte counters added up. Sample may be called by an
 // outside poller, or Run takes samples itself; Rate may be called from
 // any goroutine.
 type Monitor struct {
-	cfg   Config
-	iface string
-	log   *slog.Logger
+	cfg    Config
+	ifaces []string
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	samples []sample // within the window, oldest first
-	raw     uint64   // last counter value read
+	raw     uint64   // last sum of the counters read
 	total   uint64   // bytes sent since the first sample, across resets
 }
 
@@ -56,34 +67,67 @@ func New(cfg Config) (*Monitor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	iface := cfg.Interface
-	if iface == "" {
-		var err error
-		if iface, err = DefaultInterface(cfg.ProcPath); err != nil {
-			return nil, fmt.Errorf("bandwidth: no interface given and none found: %w", err)
-		}
+	ifaces, err := interfaces(cfg)
+	if err != nil {
+		return nil, err
 	}
-	m := &Monitor{cfg: cfg, iface: iface, log: cfg.Logger.With(slog.String("component", "bandwidth"))}
+	m := &Monitor{cfg: cfg, ifaces: ifaces, log: cfg.Logger.With(slog.String("component", "bandwidth"))}
 	if _, err := m.read(); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// Interface is the name of the measured interface.
-func (m *Monitor) Interface() string { return m.iface }
+// interfaces are the interfaces to measure: the one configured, else the
+// default route's and those carrying the node's addresses.
+func interfaces(cfg Config) ([]string, error) {
+	if cfg.Interface != "" {
+		return []string{cfg.Interface}, nil
+	}
+	var out []string
+	def, derr := DefaultInterface(cfg.ProcPath)
+	if derr == nil {
+		out = append(out, def)
+	}
+	if len(cfg.IPs) > 0 {
+		list := cfg.Addrs
+		if list == nil {
+			list = SystemAddrs
+		}
+		all, err := list()
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range Carrying(cfg.IPs, all) {
+			if !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("bandwidth: no interface given, none carries %v, and none found: %w", cfg.IPs, derr)
+	}
+	return out, nil
+}
 
-// read returns the interface's transmit byte counter.
+// Interface is the name of the measured interfaces, comma-separated.
+func (m *Monitor) Interface() string { return strings.Join(m.ifaces, ",") }
+
+// read returns the sum of the interfaces' transmit byte counters.
 func (m *Monitor) read() (uint64, error) {
 	all, err := ReadNetDev(m.cfg.ProcPath)
 	if err != nil {
 		return 0, err
 	}
-	c, ok := all[m.iface]
-	if !ok {
-		return 0, fmt.Errorf("bandwidth: interface %q not found in %s/net/dev", m.iface, m.cfg.ProcPath)
+	var sum uint64
+	for _, name := range m.ifaces {
+		c, ok := all[name]
+		if !ok {
+			return 0, fmt.Errorf("bandwidth: interface %q not found in %s/net/dev", name, m.cfg.ProcPath)
+		}
+		sum += c.TransmitBytes
 	}
-	return c.TransmitBytes, nil
+	return sum, nil
 }
 
 // Sample reads the counter, records it as taken at now and returns the
@@ -101,7 +145,7 @@ func (m *Monitor) Sample(now time.Time) (float64, error) {
 	return m.rate(), nil
 }
 
-// add records a counter value. A counter lower than the last one means the
+// add records a counter value. A counter lower than the last one means an
 // interface was recreated (or a 32-bit counter wrapped): the bytes since
 // are counted from zero, which underestimates one interval at worst
 // instead of inventing a spike.
@@ -157,7 +201,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 			if err != nil {
 				m.log.Warn("cannot sample bandwidth", slog.Any("error", err))
 			} else {
-				m.log.Info("sampling bandwidth again", slog.String("interface", m.iface))
+				m.log.Info("sampling bandwidth again", slog.String("interface", m.Interface()))
 			}
 			lastErr = msg
 		}

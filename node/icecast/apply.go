@@ -117,6 +117,7 @@ func (s *Server) write(p Params, built *xmlConfig) error {
 		return fmt.Errorf("icecast: writing config: %w", err)
 	}
 	s.w.params, s.w.built = p, built
+	s.setFeeds(silenceFeeds(built))
 	s.summarize(p, id)
 	s.gen.Store(id)
 	s.once.Do(func() { close(s.haveConfig) })

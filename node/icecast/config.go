@@ -44,9 +44,9 @@ const (
 	// protocol, which autoradio does not use; its password is random.
 	RelayUser = "relay"
 
-	// sourceMargin is added to the mount count in <sources>: the live
-	// silence mounts, the silence files (which become sources of their
-	// own), plus some spare room.
+	// sourceMargin is added to the count of mounts and live silence
+	// mounts in <sources>: the silence files (which become sources of
+	// their own), plus some spare room.
 	sourceMargin = 12
 	// clientMargin is added to <clients> for sources, status polls and
 	// admin requests, which all take a client slot.
@@ -280,7 +280,8 @@ func (p *Params) sortedMounts() []*autoradio.Mount {
 
 func (p *Params) build() (*xmlConfig, error) {
 	mounts := p.sortedMounts()
-	sources := len(mounts) + sourceMargin
+	silence := silenceMounts(mounts)
+	sources := len(mounts) + len(silence) + sourceMargin
 	clients := p.MaxListeners + sources + clientMargin
 	if p.IsMaster {
 		clients += p.RelayNodes * len(mounts)
@@ -328,7 +329,7 @@ func (p *Params) build() (*xmlConfig, error) {
 	} else {
 		cfg.Relays, cfg.Mounts = p.relayMounts(mounts)
 	}
-	cfg.Mounts = append(cfg.Mounts, silenceMounts()...)
+	cfg.Mounts = append(cfg.Mounts, silence...)
 	slices.SortFunc(cfg.Mounts, func(a, b xmlMount) int { return strings.Compare(a.Name, b.Name) })
 	return cfg, err
 }
@@ -355,15 +356,44 @@ func fallbackOf(m *autoradio.Mount) string {
 	return SilenceMount(m)
 }
 
-// silenceMounts are the live silence mounts of every codec, hidden, each
-// falling back to its codec's silence file (see silences).
-func silenceMounts() []xmlMount {
+// silenceMounts are the live silence mounts of the mounts that fall back
+// to one (see fallbackOf), hidden, each falling back to its codec's
+// silence file (see silences). Their burst is 0: a client that connects
+// to a mount on its fallback (a player, a relay or a front-end's feed
+// reconnecting) starts at the fallback's burst point, and the node's
+// 64 KB burst is 16 s of the 32 kbit/s silence feed, which a player plays
+// in full before anything else, ending up that far behind the live
+// stream once the source is back (measured in the cluster scenarios: 16
+// to 23 s of silence heard for outages of 5 to 8 s). Without a burst, it
+// gets the silence as it is fed, at the pace it plays.
+func silenceMounts(mounts []*autoradio.Mount) []xmlMount {
 	var blocks []xmlMount
-	for _, s := range silences {
-		blocks = append(blocks, xmlMount{Type: "normal", Name: s.live,
-			FallbackMount: s.name, FallbackOverride: ptr(1), Hidden: ptr(1)})
+	for _, m := range mounts {
+		if m.Fallback != "" {
+			continue
+		}
+		blocks = append(blocks, xmlMount{Type: "normal", Name: SilenceMount(m),
+			FallbackMount: silences[silenceCodec(m)].name, FallbackOverride: ptr(1), Hidden: ptr(1),
+			BurstSize: ptr(0)})
 	}
 	return blocks
+}
+
+// silenceFeeds returns the live silence mounts of cfg, each with its
+// codec: the feeds that go with cfg (see feedSilence).
+func silenceFeeds(cfg *xmlConfig) map[string]string {
+	feeds := make(map[string]string)
+	for _, m := range cfg.Mounts {
+		if !strings.HasPrefix(m.Name, liveSilencePrefix+"/") {
+			continue
+		}
+		for codec, s := range silences {
+			if s.name == m.FallbackMount {
+				feeds[m.Name] = codec
+			}
+		}
+	}
+	return feeds
 }
 
 // masterMounts: sources connect here with each mount's own credentials;

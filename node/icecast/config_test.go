@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,12 +126,13 @@ func TestRender1000Mounts(t *testing.T) {
 		if master {
 			wantRelays = 100 // every tenth mount relays an upstream URL
 		}
-		if len(cfg.Mounts) != 1000+len(silences) || len(cfg.Relays) != wantRelays {
-			t.Errorf("master=%v: %d mounts, %d relays; want 1000 and %d of silence, %d",
-				master, len(cfg.Mounts), len(cfg.Relays), len(silences), wantRelays)
+		if len(cfg.Mounts) != 2000 || len(cfg.Relays) != wantRelays {
+			t.Errorf("master=%v: %d mounts, %d relays; want 1000 and 1000 of silence, %d",
+				master, len(cfg.Mounts), len(cfg.Relays), wantRelays)
 		}
-		if cfg.Limits.Sources < 1000 {
-			t.Errorf("master=%v: <sources> %d is below the mount count", master, cfg.Limits.Sources)
+		if want := 2000 + len(silences); cfg.Limits.Sources < want {
+			t.Errorf("master=%v: <sources> %d is below the count of mounts, live silence mounts and silence files (%d)",
+				master, cfg.Limits.Sources, want)
 		}
 		for i := 1; i < len(cfg.Mounts); i++ {
 			if cfg.Mounts[i-1].Name >= cfg.Mounts[i].Name {
@@ -220,22 +222,58 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
+// Each mount without a fallback of its own falls back to a live silence
+// mount of its own, which falls back to the silence file of its codec.
 func TestSilenceMount(t *testing.T) {
 	for _, tc := range []struct {
-		mount autoradio.Mount
-		want  string
+		mount      autoradio.Mount
+		live, file string
 	}{
-		{autoradio.Mount{Name: "/a.ogg"}, "/_silence-live.ogg"},
-		{autoradio.Mount{Name: "/a.OGA"}, "/_silence-live.ogg"},
-		{autoradio.Mount{Name: "/a.opus"}, "/_silence-live.opus"},
-		{autoradio.Mount{Name: "/a.mp3"}, "/_silence-live.mp3"},
-		{autoradio.Mount{Name: "/a.aac"}, "/_silence-live.aac"},
-		{autoradio.Mount{Name: "/live"}, "/_silence-live.mp3"},
-		{autoradio.Mount{Name: "/live", Transcoding: &autoradio.Transcoding{Codec: "opus"}}, "/_silence-live.opus"},
+		{autoradio.Mount{Name: "/a.ogg"}, "/_silence-live/a.ogg", "/_silence.ogg"},
+		{autoradio.Mount{Name: "/a.OGA"}, "/_silence-live/a.OGA", "/_silence.ogg"},
+		{autoradio.Mount{Name: "/a.opus"}, "/_silence-live/a.opus", "/_silence.opus"},
+		{autoradio.Mount{Name: "/a.mp3"}, "/_silence-live/a.mp3", "/_silence.mp3"},
+		{autoradio.Mount{Name: "/b/a.aac"}, "/_silence-live/b/a.aac", "/_silence.aac"},
+		{autoradio.Mount{Name: "/live"}, "/_silence-live/live", "/_silence.mp3"},
+		{autoradio.Mount{Name: "/live", Transcoding: &autoradio.Transcoding{Codec: "opus"}}, "/_silence-live/live", "/_silence.opus"},
 	} {
-		if got := SilenceMount(&tc.mount); got != tc.want {
-			t.Errorf("SilenceMount(%s) = %s, want %s", tc.mount.Name, got, tc.want)
+		if got := fallbackOf(&tc.mount); got != tc.live {
+			t.Errorf("fallback of %s: %s, want %s", tc.mount.Name, got, tc.live)
 		}
+		blocks := silenceMounts([]*autoradio.Mount{&tc.mount})
+		if len(blocks) != 1 || blocks[0].Name != tc.live || blocks[0].FallbackMount != tc.file ||
+			blocks[0].Hidden == nil || *blocks[0].Hidden != 1 {
+			t.Errorf("silence mounts of %s: %+v, want %s, hidden, falling back to %s", tc.mount.Name, blocks, tc.live, tc.file)
+		}
+	}
+	own := &autoradio.Mount{Name: "/a.mp3", Fallback: "/b.mp3"}
+	if got := fallbackOf(own); got != own.Fallback {
+		t.Errorf("fallback of a mount with its own: %s, want %s", got, own.Fallback)
+	}
+	if blocks := silenceMounts([]*autoradio.Mount{own}); len(blocks) != 0 {
+		t.Errorf("a mount with a fallback of its own has live silence mounts %+v", blocks)
+	}
+}
+
+// The feeds of a config are its live silence mounts, with their codecs,
+// read back from the file as from the built config.
+func TestSilenceFeeds(t *testing.T) {
+	p := baseParams()
+	p.Mounts = append(masterMounts(), &autoradio.Mount{Name: "/talk.opus"}, &autoradio.Mount{Name: "/x.aac"})
+	data, err := Render(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"/_silence-live/backup.ogg":   "vorbis",
+		"/_silence-live/upstream.mp3": "mp3",
+		"/_silence-live/plain.mp3":    "mp3",
+		"/_silence-live/live.mp3":     "mp3",
+		"/_silence-live/talk.opus":    "opus",
+		"/_silence-live/x.aac":        "aac",
+	}
+	if got := silenceFeeds(mustParseXML(t, data)); !maps.Equal(got, want) {
+		t.Errorf("feeds %v, want %v", got, want)
 	}
 }
 

@@ -35,6 +35,7 @@ func (s *Server) newSupervisor() error {
 	if _, err := os.Stat(s.cfg.ConfigPath); err == nil {
 		s.log.Info("starting Icecast with the last known config until etcd is read")
 		s.once.Do(func() { close(s.haveConfig) })
+		s.feedLastConfig()
 	}
 	return nil
 }
@@ -44,7 +45,7 @@ func (s *Server) newSupervisor() error {
 // the warning that a live silence mount is no file: Icecast looks for one
 // whenever a mount falling back to it has no source.
 func lineLevel(line string) slog.Level {
-	if strings.Contains(line, "unable to open file") && strings.Contains(line, "/_silence-live.") {
+	if strings.Contains(line, "unable to open file") && strings.Contains(line, liveSilencePrefix+"/") {
 		return slog.LevelDebug
 	}
 	for _, l := range []struct {

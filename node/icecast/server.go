@@ -84,7 +84,8 @@ type Server struct {
 	status      atomic.Pointer[Status] // the poll loop's last answer; nil: none
 	poll        poller                 // owned by the poll loop
 
-	feeding       atomic.Int64 // silence feeds streaming now
+	feeds         chan map[string]string // setFeeds to feedSilence
+	feeding       atomic.Int64           // silence feeds streaming now
 	reloads       atomic.Uint64
 	stuckRestarts atomic.Uint64
 	unreadable    atomic.Uint64
@@ -104,7 +105,8 @@ type Stats struct {
 	// UnreadableStatus counts status answers that did not parse.
 	UnreadableStatus uint64
 	// SilenceFeeds is how many live silence mounts are being fed now:
-	// one per codec when all is well (see feedSilence).
+	// when all is well, one per mount without a fallback of its own
+	// (see feedSilence).
 	SilenceFeeds int
 	// Changed is when Apply last changed the config; zero: never.
 	Changed time.Time
@@ -131,6 +133,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		applies:    make(chan applyRequest),
 		seen:       make(chan seenConfig),
 		stopped:    make(chan struct{}),
+		feeds:      make(chan map[string]string, 1),
 	}
 	// Config IDs grow across radiod restarts too, so that the config a
 	// previous run left is never taken for the current one.

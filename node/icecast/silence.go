@@ -14,14 +14,14 @@ import (
 )
 
 // silence describes one codec's silence: the file Icecast plays itself,
-// the live mount radiod feeds, and the file it feeds it from. Each comes
-// with the ffmpeg lavfi input and encoder arguments of its file.
+// and the file radiod feeds the live silence mounts of that codec from.
+// Each comes with the ffmpeg lavfi input and encoder arguments of its
+// file.
 type silence struct {
 	name        string // web-root path of the file Icecast plays
 	input       string
 	args        []string
-	live        string // the mount radiod feeds at the pace the audio plays
-	feed        string // web-root path of the file it feeds from
+	feed        string // web-root path of the file radiod feeds from
 	feedInput   string
 	feedArgs    []string
 	contentType string
@@ -30,10 +30,21 @@ type silence struct {
 // Silence fallbacks, by codec. Their names start with "/_", a prefix no
 // mount may use, so they never clash with a real mount.
 //
-// A mount without a fallback of its own falls back to its codec's live
-// silence mount, which radiod feeds in real time (feedSilence), and that
-// mount to the silence file, which Icecast plays while radiod does not
-// feed it. fallback-override moves listeners back up the chain.
+// A mount without a fallback of its own falls back to a live silence
+// mount of its own (SilenceMount), which radiod feeds in real time
+// (feedSilence), and that mount to its codec's silence file, which
+// Icecast plays while radiod does not feed it. fallback-override moves
+// listeners back up the chain.
+//
+// Each mount needs its own live silence mount: when a source comes to a
+// mount with fallback-override, Icecast 2.4 (source_init) moves every
+// listener of the source it finds down the mount's fallback chain to the
+// mount. A silence mount shared by several mounts would hand the
+// listeners of all of them to the first whose source comes back (every
+// mount is without a source while the master changes), and an empty
+// mount in between does not help: the search goes on through mounts
+// without a source. Only while a feed is missing do the mounts of its
+// codec share the file, and with it their listeners.
 //
 // Icecast 2.4.4 plays a fallback file as a hidden source of its own that
 // reads about 16 KB every 200 ms (~75 KB/s measured, whatever the format),
@@ -52,19 +63,19 @@ type silence struct {
 var silences = map[string]silence{
 	"vorbis": {"/_silence.ogg", anullsrc(44100),
 		[]string{"-c:a", "libvorbis", "-b:a", "480k", "-minrate", "480k", "-maxrate", "480k", "-f", "ogg"},
-		"/_silence-live.ogg", "/_silence-feed.ogg", anullsrc(44100),
+		"/_silence-feed.ogg", anullsrc(44100),
 		[]string{"-c:a", "libvorbis", "-q:a", "0", "-f", "ogg"}, "application/ogg"},
 	"opus": {"/_silence.opus", anullsrc(48000),
 		[]string{"-c:a", "libopus", "-vbr", "off", "-b:a", "510k", "-f", "ogg"},
-		"/_silence-live.opus", "/_silence-feed.opus", anullsrc(48000),
+		"/_silence-feed.opus", anullsrc(48000),
 		[]string{"-c:a", "libopus", "-b:a", "16k", "-f", "ogg"}, "application/ogg"},
 	"mp3": {"/_silence.mp3", anullsrc(44100),
 		[]string{"-c:a", "libmp3lame", "-b:a", "320k", "-id3v2_version", "0", "-write_xing", "0", "-f", "mp3"},
-		"/_silence-live.mp3", "/_silence-feed.mp3", anullsrc(44100),
+		"/_silence-feed.mp3", anullsrc(44100),
 		[]string{"-c:a", "libmp3lame", "-b:a", "32k", "-id3v2_version", "0", "-write_xing", "0", "-f", "mp3"}, "audio/mpeg"},
 	"aac": {"/_silence.aac", "anoisesrc=color=white:amplitude=0.0003:sample_rate=44100,aformat=channel_layouts=stereo",
 		[]string{"-c:a", "aac", "-b:a", "320k", "-f", "adts"},
-		"/_silence-live.aac", "/_silence-feed.aac", anullsrc(44100),
+		"/_silence-feed.aac", anullsrc(44100),
 		[]string{"-c:a", "aac", "-b:a", "32k", "-f", "adts"}, "audio/aac"},
 }
 
@@ -79,17 +90,22 @@ func anullsrc(rate int) string {
 	return fmt.Sprintf("anullsrc=channel_layout=stereo:sample_rate=%d", rate)
 }
 
+// liveSilencePrefix starts the name of every live silence mount; the
+// name of the mount it stands in for follows.
+const liveSilencePrefix = "/_silence-live"
+
 // SilenceMount returns the live silence mount that a node uses as the
-// fallback of mount m when m has none of its own (see silences). The
-// codec comes from the transcoding parameters when m is transcoded, else
-// from the path's extension: .ogg/.oga Ogg Vorbis, .opus Ogg Opus, .aac
-// ADTS AAC, anything else (.mp3, no extension) MP3, the most common format
-// of web radio. A wrong guess: Icecast refuses to move listeners between
+// fallback of mount m when m has none of its own (see silences): the
+// mount's name under liveSilencePrefix, extension kept. Its silence is
+// m's codec, which comes from the transcoding parameters when m is
+// transcoded, else from the path's extension: .ogg/.oga Ogg Vorbis,
+// .opus Ogg Opus, .aac ADTS AAC, anything else (.mp3, no extension) MP3,
+// the most common format of web radio. A wrong guess: Icecast refuses to move listeners between
 // Ogg and non-Ogg streams, so they are dropped as without a fallback;
 // between two non-Ogg formats (AAC in an extensionless mount) they get a
 // few seconds of audio their decoder may reject.
 func SilenceMount(m *autoradio.Mount) string {
-	return silences[silenceCodec(m)].live
+	return liveSilencePrefix + m.Name
 }
 
 func silenceCodec(m *autoradio.Mount) string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,8 +16,6 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"autoradio/internal/audioframe"
 	"autoradio/internal/backoff"
 )
@@ -25,8 +24,14 @@ import (
 const (
 	// feedLead is how far ahead of the pace the audio plays a feed
 	// runs: Icecast's burst for a new listener, and room for a late
-	// wake-up. The lead is constant; it never grows.
+	// wake-up and for feedBatch. The lead never grows.
 	feedLead = 2 * time.Second
+	// feedBatch is how long a feed waits, once a frame is due, for the
+	// frames after it: it then sends them all in one write. A feed thus
+	// wakes up a few times a second, not once a frame (38 times a
+	// second for MP3), which matters with a feed per mount; its lead
+	// stays between feedLead-feedBatch and feedLead.
+	feedBatch = 250 * time.Millisecond
 	// feedTimeout bounds the connection, the answer to the request and
 	// each write.
 	feedTimeout = 5 * time.Second
@@ -34,37 +39,130 @@ const (
 	feedUserAgent = "autoradio-radiod silence feed"
 )
 
-// silenceFeed is one codec's feed: the file, its timeline, where it goes.
+// silenceFeed is one live silence mount's feed: the file of its codec,
+// the file's timeline, where it goes.
 type silenceFeed struct {
 	mount, contentType string
 	data               []byte
 	marks              []audioframe.Mark
 	lead               time.Duration // feedLead
+	batch              time.Duration // feedBatch
 }
 
-// feedSilence keeps a source on the live silence mount of every codec,
-// sending its silence file at the pace it plays, round and round, until
-// ctx ends. A listener whose mount loses its source thus hears silence at
-// the rate it hears the mount, and keeps up with it through an outage of
-// any length; Icecast sends a fallback file, which it plays itself, at
-// several times that rate. A codec whose file is missing or unreadable is
-// not fed (its listeners get the file played by Icecast), with a warning.
+// feedSilence keeps a source on every live silence mount of the config
+// last written (setFeeds), sending its codec's silence file at the pace
+// it plays, round and round, until ctx ends. A listener whose mount loses
+// its source thus hears silence at the rate it hears the mount, and keeps
+// up with it through an outage of any length; Icecast sends a fallback
+// file, which it plays itself, at several times that rate. A codec whose
+// file is missing or unreadable is not fed (its listeners get the file
+// played by Icecast), with a warning.
+//
+// Feeds start and stop as configs add and remove mounts; each runs in a
+// goroutine of its own, which feedSilence stops, and waits for, when its
+// mount goes or when ctx ends.
 func (s *Server) feedSilence(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
+	files := s.loadSilenceFeeds()
+	running := make(map[string]*runningFeed)
+	defer func() {
+		for _, r := range running {
+			r.cancel()
+		}
+		for _, r := range running {
+			<-r.done
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case want := <-s.feeds:
+			s.updateFeeds(ctx, files, running, want)
+		}
+	}
+}
+
+// updateFeeds makes running the feeds of want (live silence mount ->
+// codec), from the files of their codecs: it stops, and waits for, the
+// feeds of mounts gone or of another codec now, and starts the new ones.
+func (s *Server) updateFeeds(ctx context.Context, files map[string]*silenceFeed, running map[string]*runningFeed, want map[string]string) {
+	for mount, r := range running {
+		if r.codec != want[mount] {
+			r.cancel()
+			<-r.done
+			delete(running, mount)
+		}
+	}
+	for mount, codec := range want {
+		if running[mount] == nil && files[codec] != nil {
+			f := *files[codec]
+			f.mount = mount
+			running[mount] = s.startFeed(ctx, codec, &f)
+		}
+	}
+}
+
+// runningFeed is a feed's goroutine, owned by feedSilence.
+type runningFeed struct {
+	codec  string
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the goroutine returns
+}
+
+// startFeed runs keepFeeding for f in a goroutine of its own until ctx
+// ends or the feed is cancelled.
+func (s *Server) startFeed(ctx context.Context, codec string, f *silenceFeed) *runningFeed {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &runningFeed{codec: codec, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		s.keepFeeding(ctx, f)
+	}()
+	return r
+}
+
+// setFeeds hands feedSilence the live silence mounts (and their codecs)
+// of the config just written; a set it has not taken yet is replaced.
+// Only one goroutine at a time calls it: NewServer, then the writer.
+func (s *Server) setFeeds(feeds map[string]string) {
+	select {
+	case <-s.feeds:
+	default:
+	}
+	s.feeds <- feeds
+}
+
+// feedLastConfig has the live silence mounts of the config a previous
+// run left fed: Icecast runs it until the first Apply.
+func (s *Server) feedLastConfig() {
+	data, err := os.ReadFile(s.cfg.ConfigPath)
+	var cfg xmlConfig
+	if err == nil {
+		err = xml.Unmarshal(data, &cfg)
+	}
+	if err != nil {
+		s.log.Warn("the silence mounts of the last known config are not fed until the first config is written", "err", err)
+		return
+	}
+	s.setFeeds(silenceFeeds(&cfg))
+}
+
+// loadSilenceFeeds reads the feed file of every codec; a codec whose
+// file cannot be read has none.
+func (s *Server) loadSilenceFeeds() map[string]*silenceFeed {
+	files := make(map[string]*silenceFeed)
 	for _, codec := range slices.Sorted(maps.Keys(silences)) {
 		f, err := loadSilenceFeed(s.cfg.WebRoot, silences[codec])
 		if err != nil {
 			s.log.Warn("silence is not fed; its listeners get Icecast's faster fallback file", "codec", codec, "err", err)
 			continue
 		}
-		g.Go(func() error {
-			s.keepFeeding(ctx, f)
-			return nil
-		})
+		files[codec] = f
 	}
-	return g.Wait()
+	return files
 }
 
+// loadSilenceFeed reads sl's feed file, for feeds of any mount.
 func loadSilenceFeed(webRoot string, sl silence) (*silenceFeed, error) {
 	name := filepath.Join(webRoot, filepath.FromSlash(sl.feed))
 	data, err := os.ReadFile(name)
@@ -75,7 +173,7 @@ func loadSilenceFeed(webRoot string, sl silence) (*silenceFeed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &silenceFeed{mount: sl.live, contentType: sl.contentType, data: data, marks: marks, lead: feedLead}, nil
+	return &silenceFeed{contentType: sl.contentType, data: data, marks: marks, lead: feedLead, batch: feedBatch}, nil
 }
 
 // keepFeeding feeds f until ctx ends, connecting again, with back-off,
@@ -156,8 +254,8 @@ func (s *Server) feed(ctx context.Context, f *silenceFeed) error {
 }
 
 // send writes f's data to conn round and round, each frame once the
-// time since start reaches the time it starts to play, less f.lead.
-// Frames due together go in one write.
+// time since start reaches the time it starts to play, less f.lead, and
+// at most f.batch after that. Frames due together go in one write.
 func (f *silenceFeed) send(ctx context.Context, conn net.Conn, start time.Time) error {
 	length := f.marks[len(f.marks)-1].At
 	timer := time.NewTimer(0)
@@ -171,7 +269,7 @@ func (f *silenceFeed) send(ctx context.Context, conn net.Conn, start time.Time) 
 				j++
 			}
 			if j == i {
-				timer.Reset(frameStart(f.marks, i, loop) - now)
+				timer.Reset(frameStart(f.marks, i, loop) - now + f.batch)
 				select {
 				case <-timer.C:
 				case <-ctx.Done():

@@ -194,11 +194,12 @@ func get(t *testing.T, url string) string {
 }
 
 // curlDecodes has the real curl follow the front-end's redirect for 4 s and
-// checks that what it got decodes.
-func curlDecodes(t *testing.T, ctx context.Context, url string) {
+// checks that what it got decodes; curlArgs go to curl too.
+func curlDecodes(t *testing.T, ctx context.Context, url string, curlArgs ...string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "capture")
-	err := exec.CommandContext(ctx, "curl", "-sS", "-L", "--max-time", "4", "-o", file, url).Run()
+	args := append([]string{"-sS", "-L", "--max-time", "4", "-o", file}, curlArgs...)
+	err := exec.CommandContext(ctx, "curl", append(args, url)...).Run()
 	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 28) { // 28: --max-time reached
 		t.Fatalf("curl -L %s: %v", url, err)
 	}

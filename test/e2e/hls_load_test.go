@@ -24,7 +24,7 @@ import (
 // once they stop.
 func TestHLSSessions(t *testing.T) {
 	const n = 1000
-	p := startPairWith(t, []string{"127.0.0.113", "127.0.0.114"}, []string{"--max-listeners=" + strconv.Itoa(n)})
+	p := startPairArgs(t, []string{"127.0.0.113", "127.0.0.114"}, []string{"--max-listeners=" + strconv.Itoa(n)}, func(string) []string { return nil })
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.Bound(3*time.Minute))
 	defer cancel()
 	p.liveMount(ctx, t, "/load.mp3", p.f1)

@@ -45,11 +45,14 @@ func TestMonitoring(t *testing.T) {
 			`autoradio_mount_listeners{mount="/live.ogg"}`:        1,
 			`autoradio_mount_source_connected{mount="/live.ogg"}`: 1,
 			"autoradio_icecast_config_reloads_total":              1,
-			"autoradio_icecast_silence_feeds":                     4, // MP3, AAC, Vorbis, Opus
 		} {
 			if got, ok := metrics[name]; !ok || got < want {
 				return fmt.Errorf("%s = %v, want %v", name, got, want)
 			}
+		}
+		// One live silence mount per mount without a fallback of its own.
+		if got := metrics["autoradio_icecast_silence_feeds"]; got != 1 {
+			return fmt.Errorf("autoradio_icecast_silence_feeds = %v, want 1 (the test's one mount)", got)
 		}
 		return nil
 	})

@@ -27,17 +27,25 @@ type pair struct {
 	r1, r2            *ct.Radiod
 	f1, f2            *ct.Redirectord
 	httpPort, dnsPort int
+	// monitors are the --monitor-addr of r1, r2, f1 and f2.
+	monitors []string
 }
 
 // startPair starts a pair on ips; feArgs go to both redirectords.
 func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
 	t.Helper()
-	return startPairWith(t, ips, nil, feArgs...)
+	return startPairWith(t, ips, func(string) []string { return feArgs })
 }
 
-// startPairWith starts a pair on ips; radiodArgs go to both radiods,
-// feArgs to both redirectords.
-func startPairWith(t *testing.T, ips, radiodArgs []string, feArgs ...string) *pair {
+// startPairWith is startPair with the arguments of each redirectord
+// given by its node's address.
+func startPairWith(t *testing.T, ips []string, feArgs func(ip string) []string) *pair {
+	t.Helper()
+	return startPairArgs(t, ips, nil, feArgs)
+}
+
+// startPairArgs is startPairWith with radiodArgs for both radiods.
+func startPairArgs(t *testing.T, ips, radiodArgs []string, feArgs func(ip string) []string) *pair {
 	t.Helper()
 	ct.Require(t)
 	etcd := etcdtest.Start(t)
@@ -45,12 +53,17 @@ func startPairWith(t *testing.T, ips, radiodArgs []string, feArgs ...string) *pa
 	icePort := ct.FreePort(t, ips...)
 	p.httpPort, p.dnsPort = ct.FreePort(t, ips...), ct.FreePort(t, ips...)
 	frontend := func(ip string) string { return "--http-addr=" + net.JoinHostPort(ip, strconv.Itoa(p.httpPort)) }
-	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, append([]string{frontend(ips[0])}, radiodArgs...)...)
+	monitor := func(ip string) string {
+		addr := net.JoinHostPort(ip, strconv.Itoa(ct.FreePort(t, ip)))
+		p.monitors = append(p.monitors, addr)
+		return "--monitor-addr=" + addr
+	}
+	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, append([]string{frontend(ips[0]), monitor(ips[0])}, radiodArgs...)...)
 	ct.Master(t, p.c, 10*time.Second, p.r1)
-	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, append([]string{frontend(ips[1])}, radiodArgs...)...)
+	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, append([]string{frontend(ips[1]), monitor(ips[1])}, radiodArgs...)...)
 	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
-	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, feArgs...)
-	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, feArgs...)
+	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[0])}, feArgs(ips[0])...)...)
+	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[1])}, feArgs(ips[1])...)...)
 	return p
 }
 
