@@ -39,3 +39,17 @@ $`)
 		t.Errorf("segment without a session: %d", w.Code)
 	}
 }
+
+// TestMultivariantHTTPS: a multivariant playlist asked for over HTTPS
+// names the nodes' front-ends over HTTPS, by their names in the domain,
+// as redirects do; web pages on HTTPS may load nothing over HTTP.
+func TestMultivariantHTTPS(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Addr: ":8080", HTTPSAddr: ":8443", GetCertificate: noCert}, testCluster())
+	w := doTLS(h, "https://radio.example.com:8443/live.ogg.m3u8")
+	want := regexp.MustCompile(`(?m)^https://node1\.radio\.example\.com:8443/_hls/live\.ogg/index\.m3u8\?s=[0-9a-f]{24}
+#EXT-X-STREAM-INF:BANDWIDTH=128000
+https://node2\.radio\.example\.com:8443/_hls/live\.ogg/index\.m3u8\?s=[0-9a-f]{24}$`)
+	if w.Code != http.StatusOK || !want.MatchString(w.Body.String()) {
+		t.Errorf("%d\n%s", w.Code, w.Body)
+	}
+}
