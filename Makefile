@@ -11,10 +11,11 @@ CMDS := radiod redirectord radioctl
 RUNTIME_PKGS := icecast2 liquidsoap ffmpeg etcd-server etcd-client ezstream \
 	bind9-dnsutils curl iproute2 procps ca-certificates openssl
 
-# The real source clients and players that test/e2e/compat_test.go runs
-# (ezstream and liquidsoap are above); a missing one fails make test.
+# The real source clients and players that test/e2e/compat_test.go and
+# hls_test.go run (ezstream and liquidsoap are above; GStreamer's HLS is in
+# plugins-bad); a missing one fails make test.
 TEST_PKGS := ices2 darkice gstreamer1.0-tools gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good mpv mpg123 vlc-bin vlc-plugin-base
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad mpv mpg123 vlc-bin vlc-plugin-base
 # promtool, which checks docs/prometheus-alerts.yml (test/e2e/status_test.go).
 TEST_PKGS += prometheus
 
@@ -103,7 +104,7 @@ deb-test: deb
 # BENCH_REF=HEAD measures a git ref instead of the working tree;
 # BENCH_ARGS passes options to the bench (e.g. "-bench.runs 1"); sections
 # nest as internals, frontend (redirects, dns, fanout, tls), cluster (convergence,
-# failover, etcd): "-bench.only redirects,dns" runs the frontend set-up and
+# failover, etcd) and hls: "-bench.only redirects,dns" runs the frontend set-up and
 # those two, and merges them into the existing report.
 .PHONY: bench bench-deps
 

@@ -103,6 +103,8 @@ func ValidateMountPath(p string) error {
 		return fmt.Errorf("mount path %q must not end with /", p)
 	case strings.HasSuffix(p, ".m3u") || strings.HasSuffix(p, ".pls"):
 		return fmt.Errorf("mount path %q must not end in .m3u or .pls (reserved for playlists)", p)
+	case strings.HasSuffix(p, ".m3u8"):
+		return fmt.Errorf("mount path %q must not end in .m3u8 (reserved for HLS playlists)", p)
 	}
 	for i := 0; i < len(p); i++ {
 		if !validPathByte(p[i]) {

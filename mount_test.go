@@ -17,7 +17,7 @@ func TestValidateMountPath(t *testing.T) {
 		{"/a/b/c.mp3", ""},
 		{"/A-Z_09.opus", ""},
 		{"/stream", ""},
-		{"/x.m3u8", ""},
+		{"/x.m3u8", "must not end in .m3u8"},
 		{"/.hidden", ""},
 		{"/a.b.c", ""},
 		{long200, ""},
@@ -96,7 +96,7 @@ func TestMountValidate(t *testing.T) {
 		{"long password", Mount{Name: "/a", Username: "u", Password: strings.Repeat("p", MaxPasswordLen+1)}, "limit is 255"},
 		{"longest credentials", Mount{Name: "/a", Username: strings.Repeat("u", MaxUsernameLen), Password: strings.Repeat("p", MaxPasswordLen)}, ""},
 		{"long relay URL", Mount{Name: "/a", RelayURL: "http://up/" + strings.Repeat("s", MaxRelayURLLen)}, "limit is 1024"},
-		{"bad transcoding", Mount{Name: "/a", Transcoding: &Transcoding{SourceName: "/b", Codec: "aac", Bitrate: 64}}, `unknown codec "aac"`},
+		{"bad transcoding", Mount{Name: "/a", Transcoding: &Transcoding{SourceName: "/b", Codec: "flac", Bitrate: 64}}, `unknown codec "flac"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.m.Validate()
@@ -127,7 +127,7 @@ func TestTranscodingValidate(t *testing.T) {
 		{"mp3 vbr", Transcoding{Codec: CodecMP3, Quality: new(5.0)}, true, ""},
 		{"opus defaults", Transcoding{Codec: CodecOpus}, true, ""},
 		{"mp3 mono", Transcoding{Codec: CodecMP3, Bitrate: 64, Channels: 1}, true, ""},
-		{"unknown codec", Transcoding{Codec: "aac", Bitrate: 64}, true, `unknown codec "aac"`},
+		{"unknown codec", Transcoding{Codec: "flac", Bitrate: 64}, true, `unknown codec "flac"`},
 		{"no rate without defaults", Transcoding{Codec: CodecMP3}, false, "set a bitrate or a quality"},
 		{"mp3 bitrate 10000", Transcoding{Codec: CodecMP3, Bitrate: 10000}, true, "not an mp3 bitrate"},
 		{"vorbis bitrate 10000", Transcoding{Codec: CodecVorbis, Bitrate: 10000}, true, "out of range for vorbis (32 to 500)"},

@@ -41,7 +41,8 @@ type ProxiedStatus struct {
 // counts each of the front-end's shared connections to the mount (two
 // when some listeners want Icy metadata and others do not) as one
 // listener: the mount's real listener count on the node is Icecast's
-// count, minus Upstreams, plus Listeners.
+// count, minus Upstreams, plus Listeners. Listeners include the mount's
+// HLS sessions on the front-end, which its shared connections feed too.
 type ProxiedMount struct {
 	Listeners int `json:"listeners"`
 	Upstreams int `json:"upstreams"`

@@ -13,6 +13,9 @@ const (
 	CodecMP3    = "mp3"
 	CodecVorbis = "vorbis"
 	CodecOpus   = "opus"
+	// CodecAAC is AAC-LC in ADTS frames, by liquidsoap's ffmpeg encoder:
+	// an Ogg source's MP3-or-AAC variant for HLS and Safari.
+	CodecAAC = "aac"
 )
 
 // Stereo modes for the mp3 encoder.
@@ -28,12 +31,13 @@ const (
 type Transcoding struct {
 	// SourceName is the path of the mount that is re-encoded.
 	SourceName string `json:"source_name" yaml:"source_name"`
-	// Codec is one of "mp3", "vorbis" and "opus".
+	// Codec is one of "mp3", "vorbis", "opus" and "aac".
 	Codec string `json:"codec" yaml:"codec"`
 	// Bitrate in kbit/s, for constant-bitrate encoding. Exclusive with Quality.
 	Bitrate int `json:"bitrate,omitempty" yaml:"bitrate,omitempty"`
 	// Quality for variable-bitrate encoding: -0.1..1 for vorbis, 0..9 for
-	// mp3 (0 is best); not supported for opus. Exclusive with Bitrate.
+	// mp3 (0 is best); not supported for opus and aac. Exclusive with
+	// Bitrate.
 	// A pointer, because 0 is a quality: nil means none.
 	Quality *float64 `json:"quality,omitempty" yaml:"quality,omitempty"`
 	// SampleRate in Hz.
@@ -45,24 +49,28 @@ type Transcoding struct {
 }
 
 var (
-	codecs        = []string{CodecMP3, CodecVorbis, CodecOpus}
+	codecs        = []string{CodecMP3, CodecVorbis, CodecOpus, CodecAAC}
 	stereoModes   = []string{StereoModeStereo, StereoModeJointStereo, StereoModeMono}
 	mp3Bitrates   = []int{8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 192, 224, 256, 320}
 	mp3Rates      = []int{8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000}
 	opusRates     = []int{8000, 12000, 16000, 24000, 48000}
-	bitrateLimits = map[string][2]int{CodecVorbis: {32, 500}, CodecOpus: {6, 510}}
+	bitrateLimits = map[string][2]int{CodecVorbis: {32, 500}, CodecOpus: {6, 510}, CodecAAC: {16, 320}}
 )
 
 // ApplyDefaults fills in unset parameters with values that suit a typical
-// web radio stream: 128 kbit/s mp3 at 44.1 kHz stereo (48 kHz for opus).
+// web radio stream: 128 kbit/s mp3 at 44.1 kHz stereo (48 kHz for opus; 64
+// kbit/s for opus, 96 for aac).
 func (t *Transcoding) ApplyDefaults() {
 	if t.Codec == "" {
 		t.Codec = CodecMP3
 	}
 	if t.Bitrate == 0 && t.Quality == nil {
 		t.Bitrate = 128
-		if t.Codec == CodecOpus {
+		switch t.Codec {
+		case CodecOpus:
 			t.Bitrate = 64
+		case CodecAAC:
+			t.Bitrate = 96
 		}
 	}
 	if t.SampleRate == 0 {

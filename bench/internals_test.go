@@ -13,9 +13,10 @@ import (
 var benchPackages = []string{"fe/lb", "fe/dns", "fe/httpfe", "node/icecast", "node/bandwidth"}
 
 // benchSkip leaves out benchmarks that take many seconds an op and that a
-// section of the bench measures end to end (httpfe's proxied listeners:
-// the fan-out).
-const benchSkip = "ProxiedListeners"
+// section of the bench runs (httpfe's proxied and HLS listeners: the
+// fan-out measures the former end to end, and the hls section sets them
+// side by side).
+const benchSkip = "ProxiedListeners|HLSListeners"
 
 // benchInternals runs the packages' Go benchmarks, one package at a time
 // so that one that does not build does not hide the others.
@@ -28,5 +29,19 @@ func benchInternals(t *testing.T, res *Results) {
 			continue
 		}
 		res.Internals = append(res.Internals, ParseGoBench(pkg, out)...)
+	}
+}
+
+// benchHLS runs httpfe's benchmarks of proxied and HLS listeners, one op
+// each per run, so that they are measured side by side.
+func benchHLS(t *testing.T, res *Results) {
+	out, err := run(context.Background(), time.Duration(*runs)*3*time.Minute, "go", "test", "-run", "^$",
+		"-bench", "^Benchmark(ProxiedListeners|HLSListeners)$", "-benchtime", "1x", "-count", strconv.Itoa(*runs), "autoradio/fe/httpfe")
+	if err != nil {
+		t.Fatalf("fe/httpfe: %v", err)
+	}
+	res.HLS = ParseGoBench("fe/httpfe", out)
+	if len(res.HLS) != 2 {
+		t.Fatalf("fe/httpfe: %d benchmarks in\n%s", len(res.HLS), out)
 	}
 }

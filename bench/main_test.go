@@ -110,6 +110,7 @@ func TestBench(t *testing.T) {
 	section("internals", benchInternals)
 	section("frontend", benchFrontend)
 	section("cluster", benchCluster)
+	section("hls", benchHLS)
 	res.Duration = time.Since(res.Started)
 	res.Load = "at the start " + load0 + ", at the end " + loadAvg()
 	writeReport(t, res)

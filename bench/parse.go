@@ -126,6 +126,16 @@ func ParseGoBench(pkg, out string) []GoBench {
 		b.NsOp = append(b.NsOp, ns)
 		b.BOp = append(b.BOp, vals["B/op"])
 		b.Allocs = append(b.Allocs, vals["allocs/op"])
+		for unit, v := range vals {
+			switch unit {
+			case "ns/op", "B/op", "allocs/op":
+				continue
+			}
+			if b.Metrics == nil {
+				b.Metrics = map[string][]float64{}
+			}
+			b.Metrics[unit] = append(b.Metrics[unit], v)
+		}
 	}
 	return list
 }

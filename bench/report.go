@@ -39,7 +39,9 @@ type Results struct {
 	Converge    []float64 // seconds from create-mount to audio, per mount and node
 	Failover    []FailoverRun
 	Internals   []GoBench
-	Etcd        *EtcdLoad
+	// HLS are httpfe's per-listener benchmarks of HLS and /_stream/.
+	HLS  []GoBench
+	Etcd *EtcdLoad
 	// Problems are sections that could not run, with the reason.
 	Problems []string
 }
@@ -101,6 +103,8 @@ type FailoverRun struct {
 type GoBench struct {
 	Pkg, Name         string
 	NsOp, BOp, Allocs []float64
+	// Metrics are the values of its b.ReportMetric units, by unit.
+	Metrics map[string][]float64
 }
 
 // EtcdLoad is the etcd writes over a steady-state window.
@@ -254,6 +258,7 @@ func (r *Results) WriteMarkdown(w io.Writer, plot string) {
 	r.writeFailover(p)
 	r.writeInternals(p)
 	r.writeEtcd(p)
+	r.writeHLS(p)
 	if len(r.Problems) > 0 {
 		p("## Problems in this run\n\n")
 		for _, s := range r.Problems {
@@ -487,6 +492,33 @@ func (r *Results) writeInternals(p func(string, ...any)) {
 		p("| %s | %s | %s | %.0f | %.0f |\n", b.Pkg, b.Name, f3(Median(b.NsOp)), Median(b.BOp), Median(b.Allocs))
 	}
 	p("\n")
+}
+
+// writeHLS sets what an HLS listener costs the front-end beside a
+// /_stream/ listener, from the same run.
+func (r *Results) writeHLS(p func(string, ...any)) {
+	var stream, hls *GoBench
+	for i, b := range r.HLS {
+		switch b.Name {
+		case "ProxiedListeners":
+			stream = &r.HLS[i]
+		case "HLSListeners":
+			hls = &r.HLS[i]
+		}
+	}
+	if stream == nil || hls == nil {
+		return
+	}
+	m := func(b *GoBench, unit string) float64 { return Median(b.Metrics[unit]) }
+	p("## 8. HLS beside /_stream/ (1,000 listeners of a 128 kbit/s MP3, in process; medians of %d)\n\n", len(hls.NsOp))
+	p("`go test -bench 'ProxiedListeners|HLSListeners' ./fe/httpfe`. A `/_stream/` listener's cost excludes the\n")
+	p("client's (measured apart and subtracted); an HLS listener's includes its HTTP client (an upper bound),\n")
+	p("which reloads the media playlist every target duration (4 s) and fetches each segment.\n\n")
+	p("| | KiB per listener | process CPU-s per listener-minute |\n| --- | --- | --- |\n")
+	p("| `/_stream/` | %.1f | %.4f |\n", m(stream, "KiB/listener"), m(stream, "process-CPU-s/listener-minute"))
+	p("| HLS | %.1f | %.4f |\n\n", m(hls, "KiB/listener"), m(hls, "process-CPU-s/listener-minute"))
+	p("Newest segment listed %.2f s after the end of its audio (median); players start about three\n", m(hls, "newest-segment-lag-s"))
+	p("segments (12 s) behind that.\n\n")
 }
 
 func (r *Results) writeEtcd(p func(string, ...any)) {

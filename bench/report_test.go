@@ -41,12 +41,13 @@ func TestParseDNSPerfLatencies(t *testing.T) {
 func TestParseGoBench(t *testing.T) {
 	out := `goos: linux
 BenchmarkPick/weighted/nodes=10-2   	 1000000	       120.0 ns/op	      0 B/op	       0 allocs/op
-BenchmarkRender1000-2   	     100	  10000000 ns/op	 2000000 B/op	   30000 allocs/op
+BenchmarkRender1000-2   	     100	  10000000 ns/op	 2000000 B/op	   30000 allocs/op	         3.296 KiB/listener
 BenchmarkPick/weighted/nodes=10-2   	 1000000	       140.0 ns/op	      0 B/op	       0 allocs/op
 PASS
 `
 	got := ParseGoBench("fe/lb", out)
-	if len(got) != 2 || got[0].Name != "Pick/weighted/nodes=10" || Median(got[0].NsOp) != 130 || got[1].Allocs[0] != 30000 {
+	if len(got) != 2 || got[0].Name != "Pick/weighted/nodes=10" || Median(got[0].NsOp) != 130 || got[1].Allocs[0] != 30000 ||
+		got[1].Metrics["KiB/listener"][0] != 3.296 || got[0].Metrics != nil {
 		t.Errorf("ParseGoBench = %+v", got)
 	}
 }

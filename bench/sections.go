@@ -13,6 +13,7 @@ var SectionTree = []Section{
 	{Name: "internals"},
 	{Name: "frontend", Children: []string{"redirects", "dns", "fanout", "tls"}},
 	{Name: "cluster", Children: []string{"convergence", "failover", "etcd"}},
+	{Name: "hls"},
 }
 
 // Section is a top-level section and the sections that run inside it.

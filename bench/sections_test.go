@@ -12,7 +12,7 @@ func TestParseSections(t *testing.T) {
 		only string
 		runs []string
 	}{
-		{"", []string{"internals", "frontend", "redirects", "dns", "fanout", "tls", "cluster", "convergence", "failover", "etcd"}},
+		{"", []string{"internals", "frontend", "redirects", "dns", "fanout", "tls", "cluster", "convergence", "failover", "etcd", "hls"}},
 		{"redirects,dns", []string{"frontend", "redirects", "dns"}},
 		{"frontend", []string{"frontend", "redirects", "dns", "fanout", "tls"}},
 		{"internals, failover", []string{"internals", "cluster", "failover"}},

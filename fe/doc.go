@@ -2,6 +2,6 @@
 // keeps a view of the cluster from etcd (mounts, live nodes and their load,
 // the master) and serves it as authoritative DNS (fe/dns) and HTTP
 // redirects, proxies, playlists and status pages (fe/httpfe, which streams
-// through the shared fan-out of fe/fanout), choosing nodes with the load
-// balancer (fe/lb).
+// through the shared fan-out of fe/fanout, and serves HLS cut from it by
+// fe/hls), choosing nodes with the load balancer (fe/lb).
 package fe

@@ -14,6 +14,7 @@ import (
 	"autoradio/fe/acme"
 	"autoradio/fe/authguard"
 	"autoradio/fe/dns"
+	"autoradio/fe/hls"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
 	"autoradio/fe/tlscert"
@@ -68,6 +69,8 @@ type Config struct {
 	// (see httpfe.Config).
 	SourceResume  time.Duration
 	SourceBacklog time.Duration
+	// HLS configures the HLS of MP3 and AAC mounts (see httpfe.Config).
+	HLS hls.Config
 	// HistoryInterval is the time between samples of the status page's
 	// listener history (see httpfe.Config).
 	HistoryInterval time.Duration
@@ -135,6 +138,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceHold:    cfg.SourceHold,
 		SourceResume:  cfg.SourceResume,
 		SourceBacklog: cfg.SourceBacklog,
+		HLS:           cfg.HLS,
 
 		HistoryInterval: cfg.HistoryInterval,
 	}

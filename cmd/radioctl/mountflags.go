@@ -42,7 +42,7 @@ func (f *mountFlags) addFallback(fs *pflag.FlagSet) {
 
 func (f *mountFlags) addTranscoding(fs *pflag.FlagSet) {
 	fs.StringVar(&f.source, "source", "", "path of the mount to transcode")
-	fs.StringVar(&f.codec, "codec", "", "codec: mp3, vorbis or opus (default mp3)")
+	fs.StringVar(&f.codec, "codec", "", "codec: mp3, vorbis, opus or aac (AAC in ADTS, for HLS; default mp3)")
 	fs.IntVar(&f.bitrate, "bitrate", 0, "bitrate in kbit/s (default 128, 64 for opus)")
 	fs.Float64Var(&f.quality, "quality", 0, "variable-bitrate quality instead of a bitrate: -0.1..1 for vorbis, 0..9 for mp3")
 	fs.IntVar(&f.rate, "samplerate", 0, "sample rate in Hz (default 44100, 48000 for opus)")

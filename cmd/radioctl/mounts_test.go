@@ -115,7 +115,7 @@ func TestCommandsRefuseBadInput(t *testing.T) {
 		{"own fallback", 1, "a mount cannot be its own fallback", []string{"create-mount", "/a", "--fallback", "/a"}},
 		{"missing source", 1, "transcoding source of /t.mp3: /nope: mount does not exist", []string{"create-transcoding-mount", "/t.mp3", "--source", "/nope"}},
 		{"self source", 1, "cannot transcode itself", []string{"create-transcoding-mount", "/t.mp3", "--source", "/t.mp3"}},
-		{"bad codec", 1, `unknown codec "aac"`, []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--codec", "aac"}},
+		{"bad codec", 1, `unknown codec "flac"`, []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--codec", "flac"}},
 		{"bad mp3 bitrate", 1, "bitrate 100 kbit/s is not an mp3 bitrate", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--bitrate", "100"}},
 		{"bad samplerate", 1, "samplerate 1234 Hz", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--samplerate", "1234"}},
 		{"opus quality", 1, "quality is not supported for opus", []string{"create-transcoding-mount", "/t", "--source", "/live.ogg", "--codec", "opus", "--quality", "3"}},

@@ -12,7 +12,7 @@ func TestTranscodingBadInput(t *testing.T) {
 		name, msg string
 		args      []string
 	}{
-		{"unknown codec", `unknown codec "flac" (use mp3, vorbis, opus)`, []string{"--codec", "flac"}},
+		{"unknown codec", `unknown codec "flac" (use mp3, vorbis, opus, aac)`, []string{"--codec", "flac"}},
 		{"bitrate 0", "--bitrate 0 cannot be stored (0 means unset)", []string{"--bitrate", "0"}},
 		{"bitrate 10000", "bitrate 10000 kbit/s is not an mp3 bitrate", []string{"--bitrate", "10000"}},
 		{"opus bitrate 10000", "bitrate 10000 kbit/s is out of range for opus (6 to 510)", []string{"--codec", "opus", "--bitrate", "10000"}},

@@ -22,6 +22,7 @@ import (
 	"autoradio/fe"
 	"autoradio/fe/acme"
 	"autoradio/fe/authguard"
+	"autoradio/fe/hls"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
 	"autoradio/fe/tlscert"
@@ -51,6 +52,7 @@ type flags struct {
 	sourceResume  time.Duration
 	sourceBacklog time.Duration
 	historyEvery  time.Duration
+	hls           hls.Config
 }
 
 func main() { cli.Main(newRootCmd()) }
@@ -67,7 +69,9 @@ the load balancer, sources (SOURCE or PUT) are relayed to the master's Icecast,
 held for a while when the master's Icecast does not know their mount yet,
 and moved to the new master without reconnecting when the master changes,
 and so are their title updates (/admin/metadata, with the mount's source
-credentials), /<mount>.m3u and .pls are playlists, / is a status page and
+credentials), /<mount>.m3u and .pls are playlists, /<mount>.m3u8 is HLS
+(MP3 and AAC mounts, from the load balancer's node with the other nodes as
+redundant variants), / is a status page and
 /_status.json the same as JSON, with the listener history, now-playing JSON
 and an event stream beside it (/_history.json, /_nowplaying/<mount>, /_events).
 
@@ -107,6 +111,8 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.DurationVar(&f.sourceResume, "source-resume", httpfe.DefaultSourceResume, "how long a source that Icecast accepted is held, its connection kept, when the master changes or its Icecast goes away, while the front-end moves it to the master of the moment; then it is disconnected. Negative: disconnect at once, the source must reconnect")
 	fs.DurationVar(&f.sourceBacklog, "source-backlog", httpfe.DefaultSourceBacklog, "how much of a held source's audio (in the stream's own time) is kept and replayed to the new master; older audio is dropped")
 	fs.DurationVar(&f.historyEvery, "history-interval", time.Minute, "time between samples of the status page's listener history, which keeps 1440 of them (24 hours at the default); at start-up it is read from another node's front-end")
+	fs.DurationVar(&f.hls.Target, "hls-target-duration", hls.DefaultTarget, "target duration of HLS segments: players start about three segments behind live, and move to another node within one when theirs fails")
+	fs.IntVar(&f.hls.Segments, "hls-segments", hls.DefaultSegments, "segments listed in an HLS media playlist")
 	_ = cmd.MarkFlagRequired("domain")
 	return cmd
 }
@@ -148,6 +154,7 @@ func run(ctx context.Context, f *flags) error {
 		SourceHold:    f.sourceHold,
 		SourceResume:  f.sourceResume,
 		SourceBacklog: f.sourceBacklog,
+		HLS:           f.hls,
 		Logger:        log,
 
 		HistoryInterval: f.historyEvery,

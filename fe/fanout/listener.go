@@ -156,3 +156,6 @@ func (f *Fanout) send(fd *feed, conn net.Conn) error {
 		}
 	}
 }
+
+// StatusCode is the status code to answer with.
+func (e *StatusError) StatusCode() int { return e.Code }

@@ -62,6 +62,12 @@ type feedKey struct {
 // join counts one more listener of the feed k, starting it if needed;
 // limit (0: none) bounds the listeners of all mounts. Call leave when done.
 func (f *Fanout) join(k feedKey, limit int) (*feed, error) {
+	return f.attach(k, limit, true)
+}
+
+// attach starts the feed k if needed and keeps it open until detach; a
+// counted attachment is a listener.
+func (f *Fanout) attach(k feedKey, limit int, counted bool) (*feed, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -81,6 +87,10 @@ func (f *Fanout) join(k feedKey, limit int) (*feed, error) {
 		fd.grace.Stop()
 		fd.grace = nil
 	}
+	if !counted {
+		fd.readers++
+		return fd, nil
+	}
 	fd.listeners++
 	f.total++
 	return fd, nil
@@ -88,12 +98,20 @@ func (f *Fanout) join(k feedKey, limit int) (*feed, error) {
 
 // leave counts a listener out of fd, and closes fd after the grace period
 // when it was the last.
-func (f *Fanout) leave(fd *feed) {
+func (f *Fanout) leave(fd *feed) { f.detach(fd, true) }
+
+// detach ends an attachment to fd, and closes fd after the grace period
+// when it was the last.
+func (f *Fanout) detach(fd *feed, counted bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fd.listeners--
-	f.total--
-	if fd.listeners == 0 && f.feeds[fd.key] == fd {
+	if counted {
+		fd.listeners--
+		f.total--
+	} else {
+		fd.readers--
+	}
+	if fd.listeners+fd.readers == 0 && f.feeds[fd.key] == fd {
 		fd.grace = time.AfterFunc(f.cfg.Grace, func() { f.expire(fd) })
 	}
 }
@@ -102,7 +120,7 @@ func (f *Fanout) leave(fd *feed) {
 func (f *Fanout) expire(fd *feed) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if fd.listeners == 0 && f.feeds[fd.key] == fd {
+	if fd.listeners+fd.readers == 0 && f.feeds[fd.key] == fd {
 		delete(f.feeds, fd.key)
 		fd.cancel()
 	}
@@ -136,6 +154,13 @@ func (f *Fanout) Counts() map[string]autoradio.ProxiedMount {
 		out[k.mount] = c
 	}
 	return out
+}
+
+// Listeners returns the listeners of every mount.
+func (f *Fanout) Listeners() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.total
 }
 
 // Close ends every feed and listener, refuses new listeners, and waits

@@ -43,9 +43,10 @@ type feed struct {
 	ready chan struct{} // closed once status and head are set
 	// status is the upstream's answer to the first request, or 502 when
 	// it could not be reached; head is the response head for listeners.
-	status    int
-	head      []byte
-	connected atomic.Bool // reading the upstream's stream
+	status      int
+	head        []byte
+	contentType string
+	connected   atomic.Bool // reading the upstream's stream
 
 	// Owned by the run goroutine: the stream goes from the upstream
 	// through demux (Icy feeds), sp and mux (Icy feeds) to the window.
@@ -57,6 +58,7 @@ type feed struct {
 
 	// Guarded by Fanout.mu.
 	listeners int
+	readers   int // Readers: keep the feed open, not counted as listeners
 	grace     *time.Timer
 
 	window
@@ -168,6 +170,7 @@ func (fd *feed) setHead(resp *Response, err error) {
 	}
 	fd.status = resp.Status
 	fd.head = responseHead(resp.Header)
+	fd.contentType = resp.Header.Get("Content-Type")
 	kind := kindOf(resp.Header.Get("Content-Type"))
 	fd.sp.kind = kind
 	metaint := 0

@@ -11,6 +11,7 @@ import (
 
 	"autoradio"
 	"autoradio/fe/authguard"
+	"autoradio/fe/hls"
 )
 
 // Config configures the HTTP front-end. The zero value of every field but
@@ -147,6 +148,9 @@ type Config struct {
 	// get 429. Defaults 2 and 5.
 	MetadataRate  float64
 	MetadataBurst int
+	// HLS configures the HLS of MP3 and AAC mounts (package fe/hls):
+	// segment duration, playlist length, session timeout.
+	HLS hls.Config
 	// HistoryInterval is the time between samples of the status page's
 	// listener history, of which it keeps 1440. Default 1m: 24 hours.
 	HistoryInterval time.Duration

@@ -20,6 +20,11 @@
 //	                               to a new master without reconnecting, see
 //	                               Config.SourceResume)
 //	GET|HEAD /<mount>.m3u, .pls    playlists
+//	GET|HEAD /<mount>.m3u8         HLS multivariant playlist: the load balancer's
+//	                               node first, the other live nodes redundant
+//	GET|HEAD /_hls/<mount>/index.m3u8, /_hls/<mount>/<n>.mp3 (.aac)
+//	                               HLS media playlist and segments, cut here
+//	                               from the shared stream (package fe/hls)
 //	GET|HEAD /, /_status.json      status page, as HTML and JSON, and its
 //	         /_history.json, /_nowplaying.json, /_nowplaying/<mount>, /_events
 //	                               listener history, now playing, event stream

@@ -15,6 +15,7 @@ import (
 	"autoradio"
 	"autoradio/fe/authguard"
 	"autoradio/fe/fanout"
+	"autoradio/fe/hls"
 	"autoradio/fe/statuspage"
 	"autoradio/internal/splice"
 )
@@ -33,6 +34,7 @@ type Handler struct {
 	metrics *metrics
 	bufs    *bufferPool
 	fanout  *fanout.Fanout
+	hls     *hls.HLS
 	sources splice.Registry[*forward] // sources being forwarded
 	guard   *authguard.Guard          // source password guessing
 	titles  *rateLimiter              // title updates, by mount
@@ -103,6 +105,11 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	if err != nil {
 		return nil, err
 	}
+	h.hls, err = hls.New(cfg.HLS, fanoutSource{h.fanout}, reg, h.log)
+	if err != nil {
+		h.fanout.Close()
+		return nil, err
+	}
 	h.page = h.newStatusPage()
 	return h, nil
 }
@@ -112,6 +119,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 func (h *Handler) Close() {
 	h.close1.Do(func() { close(h.closing) })
 	h.sources.Close()
+	h.hls.Close()
 	h.fanout.Close()
 }
 
@@ -193,9 +201,15 @@ func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 		}
 		h.serveMetadata(w, r)
 		return kindMetadata
+	case strings.HasPrefix(p, hlsPrefix+"/"):
+		h.serveHLS(w, r, p)
+		return kindHLS
 	case strings.HasPrefix(p, "/_"):
 		http.NotFound(w, r)
 		return kindOther
+	case strings.HasSuffix(p, ".m3u8"):
+		h.serveMultivariant(w, r, strings.TrimSuffix(p, ".m3u8"))
+		return kindPlaylist
 	case strings.HasSuffix(p, ".m3u") || strings.HasSuffix(p, ".pls"):
 		h.servePlaylist(w, r, p)
 		return kindPlaylist

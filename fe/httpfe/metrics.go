@@ -15,6 +15,7 @@ const (
 	kindStatus   = "status"
 	kindMetadata = "metadata"
 	kindOther    = "other"
+	kindHLS      = "hls" // media playlists and segments
 )
 
 // Source connection results, the "result" label of

@@ -47,22 +47,31 @@ var noCache = []string{"no-cache"}[:1:1]
 // node's name in the domain, which its certificate covers, and even
 // without the proxy, since Icecast speaks no TLS here.
 func (h *Handler) listenerURL(r *http.Request, a *nodeAddrs, mount string) (string, bool) {
-	host := a.host(preferIPv6(r))
-	if host == "" {
+	base, prefix := h.frontendBase(r, a), streamPrefix
+	if base == "" {
 		return "", false
 	}
-	scheme, port, prefix := "http://", h.portSuffix, streamPrefix
-	switch {
-	case r.TLS != nil:
-		scheme, port = "https://", h.tlsPortSuffix
-		host = cmp.Or(a.name, host)
-	case h.cfg.DisableProxy:
-		port, prefix = a.icecastPort, ""
+	if r.TLS == nil && h.cfg.DisableProxy {
+		base, prefix = "http://"+a.host(preferIPv6(r))+a.icecastPort, ""
 	}
 	if q := r.URL.RawQuery; q != "" {
-		return scheme + host + port + prefix + mount + "?" + q, true
+		return base + prefix + mount + "?" + q, true
 	}
-	return scheme + host + port + prefix + mount, true
+	return base + prefix + mount, true
+}
+
+// frontendBase is scheme://host[:port] of node a's front-end for r: over
+// HTTPS, by the node's name, for a request that came over HTTPS; "" when
+// a has no address of r's family or another.
+func (h *Handler) frontendBase(r *http.Request, a *nodeAddrs) string {
+	host := a.host(preferIPv6(r))
+	switch {
+	case host == "":
+		return ""
+	case r.TLS != nil:
+		return "https://" + cmp.Or(a.name, host) + h.tlsPortSuffix
+	}
+	return "http://" + host + h.portSuffix
 }
 
 // nodeHost is the name of a node in the domain, as the DNS serves it, or

@@ -19,7 +19,12 @@ func (h *Handler) serveStream(w *recorder, r *http.Request, mount string) {
 	if h.knownMount(w, r, mount) == nil {
 		return
 	}
-	err := h.fanout.Serve(w, r, mount, h.streamLimit())
+	limit, ok := h.streamRoom()
+	if !ok {
+		h.unavailable(w, fanout.ErrFull.Error())
+		return
+	}
+	err := h.fanout.Serve(w, r, mount, limit)
 	var serr *fanout.StatusError
 	switch {
 	case err == nil:
@@ -59,7 +64,10 @@ func (h *Handler) streamLimit() int {
 
 // ProxiedListeners returns the proxied listeners of each mount that has a
 // shared connection to the local Icecast, open or opening.
-func (h *Handler) ProxiedListeners() map[string]autoradio.ProxiedMount { return h.fanout.Counts() }
+// HLS sessions count as listeners of their mount.
+func (h *Handler) ProxiedListeners() map[string]autoradio.ProxiedMount {
+	return listenersWithHLS(h.fanout.Counts(), h.hls.Counts())
+}
 
 // servePreflight answers a CORS preflight for a known mount.
 func (h *Handler) servePreflight(w http.ResponseWriter, r *http.Request, p string) string {

@@ -60,12 +60,15 @@ func sourceArgs(t testing.TB, rawURL string) []string {
 // a real station's for the mount in url: a tone over pink noise, so that
 // the encoder cannot shrink it to almost nothing, in small Ogg pages (a
 // pure tone makes one page a second, which looks like a stall). Ogg Vorbis
-// for .ogg, 128 kbit/s MP3 otherwise.
+// for .ogg, 96 kbit/s AAC in ADTS for .aac, 128 kbit/s MP3 otherwise.
 func EncodeArgs(url string) []string {
 	args := []string{"-re", "-f", "lavfi", "-i",
 		"sine=frequency=440:sample_rate=44100[s];anoisesrc=color=pink:amplitude=0.1:sample_rate=44100[n];[s][n]amix=inputs=2"}
 	if strings.HasSuffix(url, ".ogg") {
 		return append(args, "-c:a", "libvorbis", "-q:a", "5", "-content_type", "application/ogg", "-f", "ogg", "-page_duration", "200000")
+	}
+	if strings.HasSuffix(url, ".aac") {
+		return append(args, "-c:a", "aac", "-b:a", "96k", "-content_type", "audio/aac", "-f", "adts")
 	}
 	return append(args, "-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3")
 }
@@ -397,4 +400,26 @@ func Measure(ctx context.Context, file string, inArgs ...string) (time.Duration,
 	}
 	db, err := meanVolume(string(out))
 	return d, db, err
+}
+
+// PlayURL has ffmpeg play d of url (inArgs are its input options) into
+// raw PCM, and checks that it reported nothing at -v error and that it
+// played at least d less a second. The audio is timed by its samples, not
+// by the input's timestamps, which ffmpeg's HLS demuxer gets a frame
+// wrong at the edges of MP3 segments (see README, HLS).
+func PlayURL(ctx context.Context, dir, url string, d time.Duration, inArgs ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	pcm := []string{"-f", "s16le", "-ac", "2", "-ar", "44100"}
+	file := filepath.Join(dir, "played.pcm")
+	args := append(append([]string{"-nostdin", "-v", "error", "-y"}, inArgs...), "-i", url, "-t", fmt.Sprint(d.Seconds()), "-af", "asetpts=N/SR/TB")
+	out, err := exec.CommandContext(ctx, "ffmpeg", append(append(args, pcm...), file)...).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		return fmt.Errorf("ffmpeg -i %s: %v\n%s", url, err, out)
+	}
+	played, _, err := Measure(ctx, file, pcm...)
+	if err == nil && played < d-time.Second {
+		err = fmt.Errorf("ffmpeg played %v of %s, want %v", played, url, d)
+	}
+	return err
 }

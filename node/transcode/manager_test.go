@@ -290,10 +290,10 @@ func TestManagerReportsBadScripts(t *testing.T) {
 		t.Errorf("check_failures_total = %v, want 1", v)
 	}
 	// A record that Render refuses is reported as well.
-	mounts[1].Transcoding.StereoMode, mounts[1].Transcoding.Codec = "", "aac"
+	mounts[1].Transcoding.StereoMode, mounts[1].Transcoding.Codec = "", "flac"
 	a.m.Update(mounts, master)
 	testenv.Eventually(t, 10*time.Second, func() error {
-		if st := a.m.Transcoders(); len(st) != 1 || !strings.Contains(st[0].State, `unknown codec "aac"`) {
+		if st := a.m.Transcoders(); len(st) != 1 || !strings.Contains(st[0].State, `unknown codec "flac"`) {
 			return fmt.Errorf("status %+v", st)
 		}
 		return nil

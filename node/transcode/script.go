@@ -127,6 +127,10 @@ func encoder(t *autoradio.Transcoding) (enc, format string, err error) {
 			return "", "", errors.New("opus needs a bitrate")
 		}
 		return fmt.Sprintf("%%opus(bitrate=%d, samplerate=%d, channels=%d)", t.Bitrate, t.SampleRate, channels(stereo)), "audio/ogg", nil
+	case autoradio.CodecAAC:
+		// liquidsoap 2.1 has no fdkaac: ffmpeg's own AAC encoder, in ADTS.
+		return fmt.Sprintf(`%%ffmpeg(format="adts", %%audio(codec="aac", b="%dk", samplerate=%d, channels=%d))`,
+			t.Bitrate, t.SampleRate, channels(stereo)), "audio/aac", nil
 	}
 	return "", "", fmt.Errorf("unknown codec %q", t.Codec)
 }

@@ -34,6 +34,8 @@ var scriptCases = []struct {
 	{"vorbis-cbr-mono", autoradio.Transcoding{Codec: "vorbis", Bitrate: 96, Channels: 1}, nil},
 	{"opus", autoradio.Transcoding{Codec: "opus"}, nil},
 	{"opus-mono", autoradio.Transcoding{Codec: "opus", Bitrate: 24, SampleRate: 24000, Channels: 1}, nil},
+	{"aac", autoradio.Transcoding{Codec: "aac"}, nil},
+	{"aac-mono", autoradio.Transcoding{Codec: "aac", Bitrate: 48, SampleRate: 32000, Channels: 1}, nil},
 	{"hostile-strings", autoradio.Transcoding{Codec: "mp3", Bitrate: 128}, func(p *Params) {
 		p.Username = `us"er\`
 		p.Password = "pa#{shutdown()}ss\"\n$(rm -rf /)\x00é"
@@ -149,7 +151,7 @@ func TestRenderRefuses(t *testing.T) {
 		"opus quality": func(p *Params) {
 			p.Transcoding = autoradio.Transcoding{Codec: "opus", Quality: new(5.0), SampleRate: 48000}
 		},
-		"aac": func(p *Params) { p.Transcoding.Codec = "aac" },
+		"flac": func(p *Params) { p.Transcoding.Codec = "flac" },
 	} {
 		p := testParams("x.mp3", autoradio.Transcoding{})
 		edit(&p)

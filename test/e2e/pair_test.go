@@ -41,6 +41,12 @@ func startPair(t *testing.T, ips []string, feArgs ...string) *pair {
 // given by its node's address.
 func startPairWith(t *testing.T, ips []string, feArgs func(ip string) []string) *pair {
 	t.Helper()
+	return startPairArgs(t, ips, nil, feArgs)
+}
+
+// startPairArgs is startPairWith with radiodArgs for both radiods.
+func startPairArgs(t *testing.T, ips, radiodArgs []string, feArgs func(ip string) []string) *pair {
+	t.Helper()
 	ct.Require(t)
 	etcd := etcdtest.Start(t)
 	p := &pair{etcd: etcd, c: autoradio.NewClient(etcd.Client(), nil), ips: ips}
@@ -52,9 +58,9 @@ func startPairWith(t *testing.T, ips []string, feArgs func(ip string) []string) 
 		p.monitors = append(p.monitors, addr)
 		return "--monitor-addr=" + addr
 	}
-	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, frontend(ips[0]), monitor(ips[0]))
+	p.r1 = ct.StartRadiod(t, etcd.URL(), "n1", ips[0], icePort, append([]string{frontend(ips[0]), monitor(ips[0])}, radiodArgs...)...)
 	ct.Master(t, p.c, 10*time.Second, p.r1)
-	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, frontend(ips[1]), monitor(ips[1]))
+	p.r2 = ct.StartRadiod(t, etcd.URL(), "n2", ips[1], icePort, append([]string{frontend(ips[1]), monitor(ips[1])}, radiodArgs...)...)
 	ct.WaitNodesUp(t, p.c, 2, 10*time.Second)
 	p.f1 = ct.StartRedirectord(t, etcd.URL(), "n1", ips[0], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[0])}, feArgs(ips[0])...)...)
 	p.f2 = ct.StartRedirectord(t, etcd.URL(), "n2", ips[1], icePort, p.httpPort, p.dnsPort, append([]string{monitor(ips[1])}, feArgs(ips[1])...)...)
