@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"autoradio"
 )
 
 // TestSessions counts sessions by mount, refuses new ones when full or at
@@ -67,5 +69,24 @@ func TestMediaPlaylist(t *testing.T) {
 `
 	if got != want {
 		t.Errorf("playlist:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestServes(t *testing.T) {
+	for _, tc := range []struct {
+		m    autoradio.Mount
+		want bool
+	}{
+		{autoradio.Mount{Name: "/live.mp3"}, true},
+		{autoradio.Mount{Name: "/live.AAC"}, true},
+		{autoradio.Mount{Name: "/live.ogg"}, false},
+		{autoradio.Mount{Name: "/live.opus"}, false},
+		{autoradio.Mount{Name: "/live"}, false},
+		{autoradio.Mount{Name: "/low.ogg", Transcoding: &autoradio.Transcoding{Codec: "aac"}}, true},
+		{autoradio.Mount{Name: "/low.mp3", Transcoding: &autoradio.Transcoding{Codec: "vorbis"}}, false},
+	} {
+		if got := Serves(&tc.m); got != tc.want {
+			t.Errorf("Serves(%s, transcoding %v) = %v, want %v", tc.m.Name, tc.m.Transcoding, got, tc.want)
+		}
 	}
 }

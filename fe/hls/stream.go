@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"path"
+	"strings"
 	"sync"
 	"time"
+
+	"autoradio"
 )
 
 // A stream is a mount's segmenter: it reads the mount's feed and keeps its
@@ -68,6 +72,21 @@ func (s *stream) cut() error {
 		}
 		c.take(p, s.h.now())
 	}
+}
+
+// Serves reports whether m is one of the mounts HLS can cut, as far as
+// its configuration tells before a stream is opened: transcoded to MP3 or
+// AAC, or named .mp3 or .aac. The stream's Content-Type decides in the
+// end (formatOf); a mount named otherwise may still be served.
+func Serves(m *autoradio.Mount) bool {
+	if m.Transcoding != nil {
+		return m.Transcoding.Codec == "mp3" || m.Transcoding.Codec == "aac"
+	}
+	switch strings.ToLower(path.Ext(m.Name)) {
+	case ".mp3", ".aac":
+		return true
+	}
+	return false
 }
 
 // formatOf returns the format of a stream of Content-Type ct.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"autoradio"
+	"autoradio/fe/hls"
 	"autoradio/fe/statuspage"
 )
 
@@ -30,8 +31,7 @@ func (h *Handler) newStatusPage() *statuspage.Page {
 
 // servesHLS reports whether /<mount>.m3u8 serves m: the status page then
 // links it and offers it to browsers that cannot play the stream itself.
-// No mount has HLS yet.
-func (h *Handler) servesHLS(m *autoradio.Mount) bool { return false }
+func (h *Handler) servesHLS(m *autoradio.Mount) bool { return hls.Serves(m) }
 
 // Status returns the current status of the cluster.
 func (h *Handler) Status() Status { return h.page.Status() }
