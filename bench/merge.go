@@ -29,14 +29,17 @@ func MergeReport(old, new string, sel Selection) string {
 			o.text = mergeRows(o.text, n.text, targetKey, nil)
 		case o.key == "Problems in this run":
 			o.text = mergeRows(o.text, n.text, problemKey, sel.Runs)
+			if strings.TrimSpace(o.text) == "## Problems in this run" {
+				continue // every problem it listed was measured again
+			}
 		case ok:
 			o.text = n.text
 		}
 		out = append(out, o)
 	}
-	// A section the old report lacks goes before the first numbered one
-	// with a higher number, or else after the one it follows in the new
-	// report.
+	// A numbered section the old report lacks goes before the first
+	// numbered one with a higher number, or else after the last numbered
+	// one; another, after the one it follows in the new report.
 	for i, n := range newSecs {
 		if _, ok := findSection(out, n.key); ok {
 			continue
@@ -50,6 +53,11 @@ func MergeReport(old, new string, sel Selection) string {
 			}
 		}
 		if n.num != nil {
+			for j, o := range out {
+				if o.num != nil {
+					at = j + 1
+				}
+			}
 			for j, o := range out {
 				if o.num != nil && slices.Compare(o.num, n.num) > 0 {
 					at = j

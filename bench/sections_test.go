@@ -104,6 +104,20 @@ func TestMergeReport(t *testing.T) {
 	if again := MergeReport(withTLS, report(tlsRun), selTLS); strings.Count(again, "## 3.1. TLS fan-out") != 1 {
 		t.Error("merging the TLS section again duplicated it")
 	}
+	// One numbered higher than any goes after the last numbered section,
+	// and a problems section whose every line was measured again goes.
+	hlsRun := &Results{Runs: 1, Commit: "eee hls", HLS: []GoBench{
+		{Pkg: "fe/httpfe", Name: "ProxiedListeners", NsOp: []float64{1}, BOp: []float64{1}, Allocs: []float64{1}},
+		{Pkg: "fe/httpfe", Name: "HLSListeners", NsOp: []float64{2}, BOp: []float64{2}, Allocs: []float64{2}}}}
+	selHLS, _ := ParseSections("hls")
+	clean := MergeReport(report(&Results{Runs: 3, Commit: "aaa old", Redirects: full.Redirects, Converge: full.Converge,
+		Problems: []string{"hls: failed, see the log"}}), report(hlsRun), selHLS)
+	if i := strings.Index(clean, "## 8. HLS"); i < 0 || i < strings.Index(clean, "## 4. Convergence") {
+		t.Errorf("merged HLS section missing or before the sections numbered lower:\n%s", clean)
+	}
+	if strings.Contains(clean, "Problems in this run") {
+		t.Errorf("an empty problems section was kept:\n%s", clean)
+	}
 	// A full run replaces everything.
 	all, _ := ParseSections("")
 	if MergeReport(report(full), report(sub), all) != report(sub) {
