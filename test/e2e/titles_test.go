@@ -134,8 +134,8 @@ func TestTitlesKeepTheirCharacters(t *testing.T) {
 					if got := statusTitle(t, f, tc.m.Name); got != c.want {
 						return fmt.Errorf("%s's /_status.json: title %q, want %q", f.Name, got, c.want)
 					}
-					if html := get(t, f.URL("/")); !strings.Contains(html, "<td>"+page+"</td>") {
-						return fmt.Errorf("%s's status page lacks <td>%s</td>:\n%s", f.Name, page, html)
+					if html := get(t, f.URL("/")); !strings.Contains(html, `<p class="title">`+page+"</p>") {
+						return fmt.Errorf("%s's status page lacks the title %s:\n%s", f.Name, page, html)
 					}
 				}
 				return nil
