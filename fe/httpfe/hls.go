@@ -27,12 +27,8 @@ const defaultBandwidth = 128_000
 // nodes that serve the mount live, for players to fail over to. All carry
 // one new session token.
 func (h *Handler) serveMultivariant(w http.ResponseWriter, r *http.Request, mount string) {
-	if h.knownMount(w, r, mount) == nil {
-		return
-	}
-	node, ok := h.cluster.Pick(mount)
+	node, ok := h.pick(w, r, mount)
 	if !ok {
-		h.unavailable(w, "no node can serve this mount now")
 		return
 	}
 	nodes := []*autoradio.NodeStatus{node}

@@ -11,14 +11,23 @@ import (
 	"autoradio/fe/fanout"
 )
 
-// serveRedirect sends a listener to the node the load balancer picks.
-func (h *Handler) serveRedirect(w http.ResponseWriter, r *http.Request, p string) {
-	if h.knownMount(w, r, p) == nil {
-		return
+// pick chooses the node for a new listener of mount, or answers the
+// request itself (unknown mount, no node can serve it) and returns false.
+func (h *Handler) pick(w http.ResponseWriter, r *http.Request, mount string) (*autoradio.NodeStatus, bool) {
+	if h.knownMount(w, r, mount) == nil {
+		return nil, false
 	}
-	node, ok := h.cluster.Pick(p)
+	node, ok := h.cluster.Pick(mount)
 	if !ok {
 		h.unavailable(w, "no node can serve this mount now")
+	}
+	return node, ok
+}
+
+// serveRedirect sends a listener to the node the load balancer picks.
+func (h *Handler) serveRedirect(w http.ResponseWriter, r *http.Request, p string) {
+	node, ok := h.pick(w, r, p)
+	if !ok {
 		return
 	}
 	a := h.nodes.get(node)
