@@ -248,8 +248,8 @@ func (p *Page) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return rc.Flush() == nil
 	}
 	// A new subscriber gets the current state at once.
-	st := p.Status()
-	if last == nil {
+	if last == nil { // before Run's first update
+		st := p.Status()
 		last = &st
 	}
 	if _, err := w.Write([]byte("retry: 3000\n\n")); err != nil || !send(changes(nil, last)...) {
