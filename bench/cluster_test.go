@@ -101,17 +101,9 @@ func liveOn(n *ct.Radiod, mount string) error {
 // waitLive waits until mount is live on every node given and returns,
 // per node, the time from t0 it became so.
 func waitLive(ctx context.Context, t0 time.Time, timeout time.Duration, mount string, nodes ...*ct.Radiod) ([]float64, error) {
-	times := make([]float64, len(nodes))
-	errs := make([]error, len(nodes))
-	var wg sync.WaitGroup
-	for i, n := range nodes {
-		wg.Go(func() {
-			errs[i] = testenv.Poll(ctx, timeout, func() error { return liveOn(n, mount) })
-			times[i] = time.Since(t0).Seconds()
-		})
-	}
-	wg.Wait()
-	return times, errors.Join(errs...)
+	return waitNodes(t0, nodes, func(n *ct.Radiod) error {
+		return testenv.Poll(ctx, timeout, func() error { return liveOn(n, mount) })
+	})
 }
 
 // waitBack is waitLive for a mount that goes off the air on every node
@@ -121,23 +113,28 @@ func waitLive(ctx context.Context, t0 time.Time, timeout time.Duration, mount st
 // then with it live again, and returns when, from t0. Polled every 50 ms:
 // a shorter outage may go unseen, and then times out.
 func waitBack(ctx context.Context, t0 time.Time, timeout time.Duration, mount string, nodes ...*ct.Radiod) ([]float64, error) {
+	return waitNodes(t0, nodes, func(n *ct.Radiod) error {
+		gone := false
+		return testenv.Poll(ctx, timeout, func() error {
+			err := liveOn(n, mount)
+			if !gone && err == nil {
+				return fmt.Errorf("%s: %s not lost yet", n.Name, mount)
+			}
+			gone = true
+			return err
+		})
+	})
+}
+
+// waitNodes runs wait for every node at once and returns, per node, the
+// time from t0 until its wait returned, and their errors.
+func waitNodes(t0 time.Time, nodes []*ct.Radiod, wait func(*ct.Radiod) error) ([]float64, error) {
 	times := make([]float64, len(nodes))
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Go(func() {
-			gone := false
-			errs[i] = testenv.Poll(ctx, timeout, func() error {
-				err := liveOn(n, mount)
-				switch {
-				case !gone && err == nil:
-					return fmt.Errorf("%s: %s not lost yet", n.Name, mount)
-				case !gone:
-					gone = true
-					return err
-				}
-				return err
-			})
+			errs[i] = wait(n)
 			times[i] = time.Since(t0).Seconds()
 		})
 	}
