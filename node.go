@@ -64,8 +64,18 @@ type NodeStatus struct {
 	// Draining is true while the node hands its work over: drained by
 	// an operator (DrainKey) or stopping. It takes no new listeners and
 	// does not stand for master. Nodes older than this field never set it.
-	Draining  bool      `json:"draining,omitempty"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Draining bool `json:"draining,omitempty"`
+	// StepAside is true while the node's Icecast is about to change, or
+	// is changing, where its streams come from (a master handover): its
+	// mounts may play the fallback for a moment, so front-ends stream
+	// them from another node meanwhile. Nodes older than this field never
+	// set it.
+	StepAside bool `json:"step_aside,omitempty"`
+	// RelaysFrom lists the Icecasts (host:port) this node's relays are
+	// connected to: the master's, and during a handover the previous
+	// master's until they move over.
+	RelaysFrom []string  `json:"relays_from,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Mount returns the status of the named mount on this node, if present.

@@ -126,8 +126,10 @@ func (h *Handler) localLive(mount string) bool {
 	return false
 }
 
-// servesLive tells whether node n's Icecast reports mount with a source.
+// servesLive tells whether node n's Icecast reports mount with a source
+// and n is not stepping aside for a handover (its Icecast may play the
+// fallback any moment).
 func servesLive(n *autoradio.NodeStatus, mount string) bool {
 	ms, ok := n.Mount(mount)
-	return n.IcecastOK && ok && ms.SourceConnected
+	return n.IcecastOK && ok && ms.SourceConnected && !n.StepAside
 }
