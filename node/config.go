@@ -63,7 +63,7 @@ type Config struct {
 	FrontendURL string
 	// DrainTimeout bounds how long a master that is stopping waits for
 	// the next master to serve the mounts before its Icecast stops.
-	// Default: 5s; negative: no wait.
+	// Default: 20s; negative: no wait.
 	DrainTimeout time.Duration
 	// LiquidsoapBin is the liquidsoap program that transcoders run.
 	// Default: "liquidsoap".
@@ -93,7 +93,7 @@ func (c *Config) setDefaults() error {
 	c.SessionTTL = cmp.Or(c.SessionTTL, 5*time.Second)
 	c.PollInterval = cmp.Or(c.PollInterval, time.Second)
 	c.Heartbeat = cmp.Or(c.Heartbeat, 30*time.Second)
-	c.DrainTimeout = cmp.Or(c.DrainTimeout, 5*time.Second)
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, 20*time.Second)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.IcecastPort < 1 || c.IcecastPort > 65535 {
 		return fmt.Errorf("node: bad Icecast port %d", c.IcecastPort)

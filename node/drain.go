@@ -130,8 +130,10 @@ func (n *Node) watchDrain(ctx context.Context, opts ...coordination.Option) erro
 
 // handOver is what a stopping node does before it stops: it stands down,
 // and if it was master it waits, up to DrainTimeout, until another node
-// is master and serves the mounts: it has applied their config and has
-// the sources that were live here.
+// is master and serves the mounts (it has applied their config and has
+// the sources that were live here) and no other node relays from this
+// one any more; then it steps aside (see handover.go), so that the
+// front-ends stream its mounts from other nodes before its Icecast stops.
 func (n *Node) handOver(ctx context.Context) {
 	if n.cfg.DrainTimeout < 0 {
 		return
@@ -159,20 +161,28 @@ func (n *Node) handOver(ctx context.Context) {
 	n.log.Info("stopping: handing the master role over", "timeout", n.cfg.DrainTimeout)
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.DrainTimeout)
 	defer cancel()
+	self := n.selfAddr()
 	for {
 		master, nodes, moved := n.state.cluster()
 		err := successorReady(n.cfg.Name, master, nodes, n.state.mountNames(), live)
+		if err == nil && relaysFrom(nodes, n.cfg.Name, self) {
+			err = fmt.Errorf("other nodes still relay from this one")
+		}
 		if err == nil {
 			n.log.Info("handed the master role over", "to", master.Name, "after", time.Since(start).Round(time.Millisecond))
-			return
+			break
 		}
 		select {
 		case <-ctx.Done():
 			n.log.Warn("stopping before the master role was handed over", "err", err, "after", time.Since(start).Round(time.Millisecond))
 			return
 		case <-moved:
+			continue
 		}
 	}
+	// The front-ends stream this node's mounts from others before its
+	// Icecast stops.
+	n.stepAside(ctx, "stopping", true)
 }
 
 // successorReady tells whether another node than self is master and its

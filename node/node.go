@@ -36,6 +36,11 @@ type Node struct {
 	served map[string]bool // mounts in the last rendered config; render loop only
 	// servedAsMaster: the last rendered config was the master's; render loop only
 	servedAsMaster bool
+	// relayMaster is the master the relays were last pointed at; render
+	// loop only.
+	relayMaster *autoradio.MasterInfo
+	// handovers runs the steps of master handovers (handover.go).
+	handovers handovers
 }
 
 // New prepares a node: it checks cfg, creates the state directory, loads or
@@ -81,6 +86,7 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 	if n.relays, err = relayproxy.Listen("127.0.0.1", log); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	n.status.relaysFrom = n.relays.Upstreams
 	return n, nil
 }
 

@@ -27,6 +27,9 @@ type publisher struct {
 	http    *http.Client // for the front-end
 	log     *slog.Logger
 	kick    chan struct{}
+	// relaysFrom lists the Icecasts the relays are connected to; set
+	// before Run.
+	relaysFrom func() []string
 
 	mu        sync.Mutex
 	presence  *coordination.Presence
@@ -98,6 +101,10 @@ func (p *publisher) poll(ctx context.Context) *autoradio.NodeStatus {
 		MaxListeners:      p.cfg.MaxListeners,
 		BandwidthLimitBps: p.cfg.BandwidthLimit,
 		Draining:          p.state.draining(),
+		StepAside:         p.state.steppingAside(),
+	}
+	if p.relaysFrom != nil {
+		st.RelaysFrom = p.relaysFrom()
 	}
 	if rate, err := p.bw.Sample(time.Now()); err == nil {
 		st.BandwidthBps = roundSignificant(rate, 2)

@@ -28,6 +28,7 @@ func newIcecastServer(cfg *Config, sec *secrets) (*icecast.Server, error) {
 
 // renderLoop rewrites the Icecast config whenever the cluster state moves.
 func (n *Node) renderLoop(ctx context.Context) error {
+	defer n.handovers.stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -51,11 +52,19 @@ func (n *Node) render(ctx context.Context) {
 	}
 	// Relays are closed before a config without them is loaded (see
 	// package relayproxy); a node that relays needs no reload when the
-	// master changes, only its relays closed.
+	// master changes, only its relays moved (see handover.go).
+	was := n.servedAsMaster
+	n.servedAsMaster = r.isMaster
 	if r.isMaster {
+		if !was {
+			n.takeOver(ctx)
+		}
 		n.relays.SetUpstream("")
 	} else {
-		n.relays.SetUpstream(r.master.IcecastAddr())
+		n.switchRelays(ctx, r.master)
+		if was {
+			n.handDown(ctx, r)
+		}
 	}
 	changed, err := n.icecast.Apply(ctx, n.params(r))
 	if err != nil {
@@ -68,28 +77,23 @@ func (n *Node) render(ctx context.Context) {
 		n.log.Info("Icecast config updated", "mounts", len(r.mounts), "master", r.isMaster)
 	}
 	n.killDeleted(r)
-	n.killDemoted(ctx, r)
 }
 
 // demoteApplyWait bounds how long a demoted master waits for Icecast to
 // apply its relay config before it disconnects its sources.
 const demoteApplyWait = 5 * time.Second
 
-// killDemoted disconnects every source of a node that has just stopped
-// being master and now relays from another one. Icecast keeps connected
-// sources across a reload, so without this a source would stay on the
-// old master, where nobody relays it from, and block the relay of its
-// own mount there ("source already exists"), until it disconnected by
-// itself. Disconnected, it reconnects through a front-end, to the new
-// master. The sources are disconnected only once Icecast has read the
-// relay config, which no longer accepts their credentials: before, one
-// that reconnects at once to this Icecast would take the mount back.
+// killDemoted disconnects every source of a node that is no longer
+// master and now relays from another one (see handDown for when).
+// Icecast keeps connected sources across a reload, so without this a
+// source would stay on the old master, where nobody relays it from, and
+// block the relay of its own mount there ("source already exists"),
+// until it disconnected by itself. Disconnected, it reconnects through a
+// front-end, to the new master. The sources are disconnected only once
+// Icecast has read the relay config, which no longer accepts their
+// credentials: before, one that reconnects at once to this Icecast would
+// take the mount back.
 func (n *Node) killDemoted(ctx context.Context, r role) {
-	was := n.servedAsMaster
-	n.servedAsMaster = r.isMaster
-	if !was || r.isMaster {
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, demoteApplyWait)
 	defer cancel()
 	if err := n.icecast.WaitApplied(ctx); err != nil {

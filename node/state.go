@@ -36,6 +36,10 @@ type state struct {
 	// order (it is called with mu held, so it must not block).
 	observe func([]*autoradio.Mount, *autoradio.MasterInfo)
 
+	// asides counts the handover steps under way for which the node
+	// steps aside (handover.go).
+	asides int
+
 	// What the debug page shows.
 	lastEtcdErr string
 	lastEtcdAt  time.Time
@@ -167,4 +171,19 @@ func lowBurstMounts(mounts []*autoradio.Mount) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// stepAside adds delta to the handover steps for which the node steps
+// aside.
+func (s *state) stepAside(delta int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asides += delta
+}
+
+// steppingAside reports whether the node steps aside for a handover.
+func (s *state) steppingAside() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.asides > 0
 }

@@ -59,6 +59,16 @@ func (r *Registry[C]) CloseIf(match func(C) bool) int {
 	return n
 }
 
+// Range calls fn for each connection, with the registry locked: fn must
+// not block, nor call the registry.
+func (r *Registry[C]) Range(fn func(C)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.conns {
+		fn(c)
+	}
+}
+
 // Close closes every connection, refuses new ones, and waits until the
 // server of each is done.
 func (r *Registry[C]) Close() {

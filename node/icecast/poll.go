@@ -62,6 +62,7 @@ func (s *Server) readStatus(ctx context.Context) (st *Status, fresh bool) {
 			s.log.Info("Icecast status readable again", "after", now.Sub(p.unreadableSince).Round(time.Second))
 			p.unreadableSince = time.Time{}
 		}
+		st.At = now
 		p.lastGood = st
 		return st, true
 	case errors.Is(err, ErrUnreadableStatus):

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"autoradio"
 )
@@ -23,6 +24,8 @@ type Status struct {
 	// Location is the config's <location>, with its ConfigID.
 	Location string      `json:"location"`
 	Mounts   []MountStat `json:"mounts"`
+	// At is when radiod read it.
+	At time.Time `json:"-"`
 }
 
 // ConfigID is the Params.ConfigID of the config Icecast read last; 0 if

@@ -6,12 +6,14 @@
 // connecting to its master and that attempt then fails (see TUNING.md):
 // exactly what happens when a master is cut off and another is elected.
 // Relaying through a local proxy, the relays of a node always point at
-// the same address. When the master changes, the proxy closes the
-// connections to the old one, and Icecast's relays reconnect by
-// themselves (within a second, to the new master), with no reload. When
-// the node itself becomes master, the proxy refuses and closes every
-// relay connection before the config without relays is loaded, so that
-// no relay is left connecting when Icecast removes them.
+// the same address. When the master changes, new connections go to the
+// new one, and the proxy keeps those to the old one until it is told to
+// close them (CloseStale): radiod does once the new master serves the
+// mounts, or at once when the old one is gone; Icecast's relays then
+// reconnect by themselves (within a second, to the new master), with no
+// reload. When the node itself becomes master, the proxy refuses and
+// closes every relay connection before the config without relays is
+// loaded, so that no relay is left connecting when Icecast removes them.
 package relayproxy
 
 import (
@@ -20,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -71,6 +74,14 @@ func (r *relayed) Close() {
 	}
 }
 
+// connected reports whether the connection to the upstream is
+// established.
+func (r *relayed) connected() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.up != nil && !r.closed
+}
+
 // setUp records the connection to the upstream; false when the
 // connection was closed meanwhile.
 func (r *relayed) setUp(c net.Conn) bool {
@@ -100,8 +111,9 @@ func (p *Proxy) Addr() (ip string, port int) {
 }
 
 // SetUpstream sets where new connections go, host:port, or "" to refuse
-// them. When it changes, every connection to the previous upstream is
-// closed at once, and SetUpstream returns how many.
+// them. The connections to a previous upstream stay until CloseStale,
+// except with "": every connection is closed at once. It returns how
+// many connections it closed.
 func (p *Proxy) SetUpstream(addr string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -109,11 +121,54 @@ func (p *Proxy) SetUpstream(addr string) int {
 		return 0
 	}
 	p.upstream = addr
-	n := p.conns.CloseIf(func(r *relayed) bool { return r.upstream != addr })
+	if addr != "" {
+		return 0
+	}
+	return p.closeStale()
+}
+
+// CloseStale closes the connections to other upstreams than the current
+// one, and returns how many.
+func (p *Proxy) CloseStale() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closeStale()
+}
+
+// closeStale is CloseStale; p.mu must be held.
+func (p *Proxy) closeStale() int {
+	n := p.conns.CloseIf(func(r *relayed) bool { return r.upstream != p.upstream })
 	if n > 0 {
-		p.log.Info("closed the relay connections to the previous master", "connections", n, "upstream", addr)
+		p.log.Info("closed the relay connections to the previous master", "connections", n, "upstream", p.upstream)
 	}
 	return n
+}
+
+// Stale reports how many connections go to other upstreams than the
+// current one.
+func (p *Proxy) Stale() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	p.conns.Range(func(r *relayed) {
+		if r.upstream != p.upstream {
+			n++
+		}
+	})
+	return n
+}
+
+// Upstreams lists the upstreams that connections are established to,
+// sorted.
+func (p *Proxy) Upstreams() []string {
+	var ups []string
+	p.conns.Range(func(r *relayed) {
+		if r.connected() && !slices.Contains(ups, r.upstream) {
+			ups = append(ups, r.upstream)
+		}
+	})
+	slices.Sort(ups)
+	return ups
 }
 
 // Run serves connections until ctx ends, then closes them all and

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,14 +124,37 @@ func TestRelaysFollowTheMaster(t *testing.T) {
 		t.Errorf("setting the same upstream closed %d connections", n)
 	}
 
-	// A new master: the relay is dropped at once and reconnects to it.
-	if n := p.SetUpstream(b); n != 1 {
-		t.Errorf("closed %d connections, want 1", n)
+	if got := p.Upstreams(); !slices.Equal(got, []string{a}) {
+		t.Errorf("upstreams %q, want %q", got, a)
 	}
-	closedWithin(t, c1, r1, time.Second)
+
+	// A new master: new relays go to it, the one to the old master goes
+	// on until it is closed as stale.
+	if n := p.SetUpstream(b); n != 0 {
+		t.Errorf("a new upstream closed %d connections, want 0", n)
+	}
 	_, r2 := relay(t, p)
 	if got := server(t, r2); got != "b" {
 		t.Fatalf("relayed to %q, want b", got)
+	}
+	if _, err := io.ReadFull(r1, make([]byte, 100)); err != nil {
+		t.Fatalf("the relay to the old master stopped before it was closed: %v", err)
+	}
+	if got, want := p.Upstreams(), slices.Sorted(slices.Values([]string{a, b})); !slices.Equal(got, want) {
+		t.Errorf("upstreams %q, want %q and %q", got, a, b)
+	}
+	if n := p.Stale(); n != 1 {
+		t.Errorf("%d stale connections, want 1", n)
+	}
+	if n := p.CloseStale(); n != 1 {
+		t.Errorf("closed %d stale connections, want 1", n)
+	}
+	closedWithin(t, c1, r1, time.Second)
+	if got := p.Upstreams(); !slices.Equal(got, []string{b}) {
+		t.Errorf("upstreams after closing the stale ones %q, want %q", got, b)
+	}
+	if _, err := io.ReadFull(r2, make([]byte, 100)); err != nil {
+		t.Fatalf("closing the stale relays closed the current one: %v", err)
 	}
 }
 
