@@ -20,6 +20,7 @@
 //	registry.go   Fanout: the feeds by mount, their listener counts and grace timers
 //	listener.go   Serve, the entry point: takes a listener's connection until it ends
 //	upstream.go   a feed's connection to the upstream, reconnected when lost
+//	move.go       a feed's moves between the local Icecast and other nodes', make-before-break
 //	http.go       HTTPUpstream, the upstream of redirectord: an Icecast over HTTP
 //	window.go     the ring window of recent data that listeners read
 //	head.go       the response head that listeners get, with CORS
