@@ -40,7 +40,7 @@ func (fd *feed) probe(from string) *probe {
 	ctx, cancel := context.WithCancel(fd.ctx)
 	p := &probe{cancel: cancel, done: make(chan *move, 1)}
 	go func() {
-		r, to := openFirst(ctx, fd, cands)
+		r, to := fd.openFirst(ctx, cands)
 		if r == nil {
 			p.done <- nil
 			return
@@ -81,7 +81,7 @@ func (fd *feed) due(from string) ([]Other, string) {
 // openFirst requests the mount from each of ups in turn, in ctx, and
 // returns the first answer that streams it and who gave it; nil when none
 // does.
-func openFirst(ctx context.Context, fd *feed, ups []Other) (*Response, string) {
+func (fd *feed) openFirst(ctx context.Context, ups []Other) (*Response, string) {
 	for _, u := range ups {
 		if r, err := u.Upstream.Open(ctx, fd.mount, fd.key.icy); streaming(r, err) {
 			return r, u.Name

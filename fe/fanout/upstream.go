@@ -142,7 +142,7 @@ func (fd *feed) open(avoidLocal bool) (resp *Response, from string, err error) {
 		}
 		localTried = true
 	}
-	if r, name := openFirst(fd.ctx, fd, others); r != nil {
+	if r, name := fd.openFirst(fd.ctx, others); r != nil {
 		why := "the local Icecast does not serve it live"
 		if localTried || avoidLocal {
 			why = "the local Icecast failed"
