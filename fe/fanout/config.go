@@ -12,14 +12,18 @@ type Config struct {
 	Upstream Upstream
 	// Others returns the Icecasts of other nodes that serve mount live,
 	// best first, for while the local one does not (it restarts, its relay
-	// is not up yet or stalls). nil: none.
-	Others func(mount string) []Upstream
+	// is not up yet or stalls, or its node steps aside for a handover).
+	// A feed streaming from one of them leaves it once it is no longer
+	// among them. nil: none.
+	Others func(mount string) []Other
 	// LocalLive tells whether the local Icecast serves mount live, as far
 	// as the cluster knows: a feed streaming from another node moves back
-	// once it does. nil: always.
+	// once it does, and one streaming from the local Icecast moves to
+	// another node once it does not. nil: always.
 	LocalLive func(mount string) bool
-	// ProbeInterval is how often a feed streaming from another node
-	// checks LocalLive. Default 1s.
+	// ProbeInterval is how often a feed checks LocalLive and Others, which
+	// must be cheap; an upstream is only opened when a move is due.
+	// Default 250ms.
 	ProbeInterval time.Duration
 	// WindowSize is the size of each feed's window: a listener that falls
 	// this far behind is disconnected. At least two chunks.
@@ -52,12 +56,18 @@ type Config struct {
 	SendBuffer int
 }
 
+// An Other is another node's Icecast.
+type Other struct {
+	Name     string // the node's, not empty; it names the node in logs
+	Upstream Upstream
+}
+
 // Defaults of Config.
 const (
 	DefaultChunkSize     = 16 << 10
 	DefaultMinRead       = 4 << 10
 	DefaultRetryDelay    = 250 * time.Millisecond
-	DefaultProbeInterval = time.Second
+	DefaultProbeInterval = 250 * time.Millisecond
 	DefaultSendBuffer    = 64 << 10
 )
 

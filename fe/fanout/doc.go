@@ -8,6 +8,11 @@
 // falls a whole window behind, or whose writes block for longer than the
 // write timeout, is disconnected.
 //
+// While the local Icecast does not serve the mount live, a feed reads
+// another node's, and it leaves a node that stops serving it live (one
+// stepping aside for a handover): it opens the new upstream before it
+// closes the old one, and splices the two streams for its listeners.
+//
 // A new listener starts about a burst back from the live end, at a point
 // where its player can decode: an Ogg page (after the stream's header
 // pages), an MP3 or AAC (ADTS) frame, or an Icy metadata block. The
@@ -20,6 +25,7 @@
 //	registry.go   Fanout: the feeds by mount, their listener counts and grace timers
 //	listener.go   Serve, the entry point: takes a listener's connection until it ends
 //	upstream.go   a feed's connection to the upstream, reconnected when lost
+//	move.go       a feed's moves between the local Icecast and other nodes', make-before-break
 //	http.go       HTTPUpstream, the upstream of redirectord: an Icecast over HTTP
 //	window.go     the ring window of recent data that listeners read
 //	head.go       the response head that listeners get, with CORS

@@ -36,7 +36,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		moves: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_upstream_moves_total",
-			Help: "Feeds of proxied streams moved to another node's Icecast (to=\"other\") while the local one did not serve the mount, and back (to=\"local\").",
+			Help: "Feeds of proxied streams moved to another node's Icecast (to=\"other\") while the local one, or the node they read, did not serve the mount live (it failed, or stepped aside for a handover), and back to the local one (to=\"local\").",
 		}, []string{"to"}),
 		splices: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "autoradio", Name: "proxied_splices_total",

@@ -163,10 +163,18 @@ type liveUpstream struct {
 	burst   int
 	metaint int
 
-	mu    sync.Mutex
-	down  bool
-	conns []net.Conn
-	opens int
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+	opens  int
+	active int // clients being sent the stream
+}
+
+// streaming returns how many clients are being sent the stream.
+func (u *liveUpstream) streaming() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.active
 }
 
 func (u *liveUpstream) setDown(down bool) {
@@ -188,6 +196,7 @@ func (u *liveUpstream) Open(ctx context.Context, mount string, icy bool) (*Respo
 		return nil, fmt.Errorf("connection refused")
 	}
 	u.opens++
+	u.active++
 	feedSide, upSide := net.Pipe()
 	u.conns = append(u.conns, upSide)
 	hdr := http.Header{"Content-Type": {"audio/mpeg"}}
@@ -198,7 +207,12 @@ func (u *liveUpstream) Open(ctx context.Context, mount string, icy bool) (*Respo
 		mux.title([]byte("\x01StreamTitle='t';"))
 	}
 	go func() {
-		defer upSide.Close()
+		defer func() {
+			upSide.Close()
+			u.mu.Lock()
+			u.active--
+			u.mu.Unlock()
+		}()
 		pos := max(0, u.live()-u.burst)
 		for ctx.Err() == nil && pos < len(u.data) {
 			end := min(u.live(), len(u.data))
@@ -244,7 +258,7 @@ func TestFeedMovesSeamlessly(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f, err := New(Config{
 		Upstream:   local,
-		Others:     func(string) []Upstream { return []Upstream{other} },
+		Others:     func(string) []Other { return []Other{{"b", other}} },
 		LocalLive:  func(string) bool { localLive.Lock(); defer localLive.Unlock(); return isLive },
 		WindowSize: 256 << 10, Burst: 8 << 10,
 		ReadTimeout: time.Second, ReadyTimeout: time.Second, WriteTimeout: time.Second, HeadTimeout: time.Second,

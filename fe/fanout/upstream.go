@@ -73,8 +73,9 @@ func newFeed(f *Fanout, k feedKey) *feed {
 // run connects to the upstream and reads the stream until the feed is
 // closed, or until no upstream has served it for the reconnect period.
 // The stream comes from the local Icecast, or from another node's while
-// the local one does not serve the mount (see open); the connections
-// follow each other seamlessly for the listeners (see splicer).
+// the local one does not serve the mount live (see open and move.go);
+// the connections follow each other seamlessly for the listeners (see
+// splicer).
 func (fd *feed) run() {
 	defer fd.f.wg.Done()
 	defer fd.stop()
@@ -84,7 +85,7 @@ func (fd *feed) run() {
 	lost := time.Now()
 	avoidLocal := false
 	for first := true; ; first = false {
-		resp, local, err := fd.open(avoidLocal)
+		resp, from, err := fd.open(avoidLocal)
 		if first {
 			fd.setHead(resp, err)
 			if fd.status != http.StatusOK {
@@ -93,13 +94,13 @@ func (fd *feed) run() {
 				return
 			}
 		}
-		avoidLocal = local
+		avoidLocal = from == local
 		delay := f.cfg.RetryDelay
 		if err == nil && resp.Status == http.StatusOK {
 			fd.connect(resp, first)
 			began := time.Now()
-			local, err = fd.read(resp.Body, local)
-			avoidLocal = local
+			from, err = fd.read(resp.Body, from)
+			avoidLocal = from == local
 			lost = time.Now()
 			if lost.Sub(began) >= time.Second {
 				delay = 0 // a stream that ends is replaced at once
@@ -121,43 +122,51 @@ func (fd *feed) run() {
 	}
 }
 
+// local is where a feed streams from when it reads the local Icecast;
+// otherwise it is the name of the other node it reads.
+const local = ""
+
 // open requests the mount: from the local Icecast first when it serves
 // the mount live (LocalLive) and did not just fail (avoidLocal), else
 // from the other nodes that do (Others), best first, and from the local
-// Icecast when none answers. local tells where resp comes from; a failed
+// Icecast when none answers. from tells where resp comes from; a failed
 // request returns the local Icecast's answer.
-func (fd *feed) open(avoidLocal bool) (resp *Response, local bool, err error) {
+func (fd *feed) open(avoidLocal bool) (resp *Response, from string, err error) {
 	f := fd.f
-	var others []Upstream
-	if f.cfg.Others != nil {
-		others = f.cfg.Others(fd.mount)
-	}
+	others := f.others(fd.mount)
 	localTried := false
 	if len(others) == 0 || (!avoidLocal && f.localLive(fd.mount)) {
 		resp, err = f.cfg.Upstream.Open(fd.ctx, fd.mount, fd.key.icy)
 		if streaming(resp, err) || len(others) == 0 {
-			return resp, true, err
+			return resp, local, err
 		}
 		localTried = true
 	}
-	for _, u := range others {
-		r, err := u.Open(fd.ctx, fd.mount, fd.key.icy)
-		if streaming(r, err) {
-			f.m.moves.WithLabelValues("other").Inc()
-			f.log.Info("streaming a mount from another node", "mount", fd.mount)
-			return r, false, nil
+	if r, name := fd.openFirst(fd.ctx, others); r != nil {
+		why := "the local Icecast does not serve it live"
+		if localTried || avoidLocal {
+			why = "the local Icecast failed"
 		}
+		fd.moved(name, why)
+		return r, name, nil
 	}
 	if !localTried {
 		resp, err = f.cfg.Upstream.Open(fd.ctx, fd.mount, fd.key.icy)
 	}
-	return resp, true, err
+	return resp, local, err
 }
 
 func streaming(resp *Response, err error) bool { return err == nil && resp.Status == http.StatusOK }
 
 func (f *Fanout) localLive(mount string) bool {
 	return f.cfg.LocalLive == nil || f.cfg.LocalLive(mount)
+}
+
+func (f *Fanout) others(mount string) []Other {
+	if f.cfg.Others == nil {
+		return nil
+	}
+	return f.cfg.Others(mount)
 }
 
 // setHead records the answer to the first request and wakes the
@@ -198,16 +207,18 @@ func (fd *feed) connect(resp *Response, first bool) {
 }
 
 // read copies a stream into the window until it fails, and returns
-// whether the stream it read last was the local Icecast's. Reads gather
-// at least MinRead bytes, so that listeners wake a few times a second
-// rather than for every packet; the upstream must send something within
-// ReadTimeout. A feed streaming from another node goes back to the local
-// Icecast as soon as that serves the mount live again.
-func (fd *feed) read(body Body, local bool) (bool, error) {
+// where the stream it read last came from. Reads gather at least MinRead
+// bytes, so that listeners wake a few times a second rather than for
+// every packet; the upstream must send something within ReadTimeout.
+// Meanwhile the feed moves, make-before-break, to a better upstream when
+// one is due (see move.go).
+func (fd *feed) read(body Body, from string) (string, error) {
 	defer func() { body.Close() }()
 	fd.connected.Store(true)
 	defer fd.connected.Store(false)
 	f := fd.f
+	var p *probe
+	defer func() { p.stop() }()
 	probed := time.Now()
 	for {
 		body.SetReadDeadline(time.Now().Add(f.cfg.ReadTimeout))
@@ -216,21 +227,21 @@ func (fd *feed) read(body Body, local bool) (bool, error) {
 			fd.take(fd.buf[:n])
 		}
 		if err != nil {
-			return local, err
+			return from, err
 		}
-		if local || time.Since(probed) < f.cfg.ProbeInterval || !f.localLive(fd.mount) {
-			continue
+		if m, done := p.result(); done {
+			p = nil
+			if m != nil {
+				body.Close()
+				body, from = m.resp.Body, m.to
+				fd.connect(m.resp, false)
+				fd.moved(m.to, m.why)
+			}
 		}
-		probed = time.Now()
-		resp, err := f.cfg.Upstream.Open(fd.ctx, fd.mount, fd.key.icy)
-		if !streaming(resp, err) {
-			continue
+		if p == nil && time.Since(probed) >= f.cfg.ProbeInterval {
+			probed = time.Now()
+			p = fd.probe(from)
 		}
-		body.Close()
-		body, local = resp.Body, true
-		fd.connect(resp, false)
-		f.m.moves.WithLabelValues("local").Inc()
-		f.log.Info("streaming a mount from the local Icecast again", "mount", fd.mount)
 	}
 }
 

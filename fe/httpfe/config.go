@@ -56,7 +56,10 @@ type Config struct {
 	// NodeName is this node's name, as radiod publishes it. With it, a
 	// proxied stream comes from another node's Icecast while the local
 	// one does not serve the mount live (it restarts, its relay is not up
-	// yet or stalls), and back. Empty: only from the local Icecast.
+	// yet or stalls, its node steps aside for a handover), and back; it
+	// leaves another node that stops serving it live the same way. The
+	// cluster view is checked every fanout.DefaultProbeInterval. Empty:
+	// only from the local Icecast.
 	NodeName string
 
 	// ReadHeaderTimeout bounds the time to read a request's headers.

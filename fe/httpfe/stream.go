@@ -98,17 +98,18 @@ func (h *Handler) icecastUpstream(addr string) *fanout.HTTPUpstream {
 }
 
 // otherUpstreams returns the Icecasts of the other nodes that report
-// mount live, the master first: where a proxied stream comes from while
-// the local Icecast does not serve it.
-func (h *Handler) otherUpstreams(mount string) []fanout.Upstream {
-	var ups []fanout.Upstream
+// mount live, the master first (the root of every relay): where a proxied
+// stream comes from while the local Icecast does not serve it. A node
+// that steps aside is left out, so a feed reading it moves away.
+func (h *Handler) otherUpstreams(mount string) []fanout.Other {
+	var ups []fanout.Other
 	for _, n := range h.cluster.Nodes() {
 		if n.Name == h.cfg.NodeName || !servesLive(n, mount) || len(n.IPs) == 0 {
 			continue
 		}
-		up := h.icecastUpstream(net.JoinHostPort(n.IPs[0], strconv.Itoa(n.IcecastPort)))
+		up := fanout.Other{Name: n.Name, Upstream: h.icecastUpstream(net.JoinHostPort(n.IPs[0], strconv.Itoa(n.IcecastPort)))}
 		if n.IsMaster {
-			ups = append([]fanout.Upstream{up}, ups...)
+			ups = append([]fanout.Other{up}, ups...)
 		} else {
 			ups = append(ups, up)
 		}

@@ -493,3 +493,43 @@ func stripIcy(data []byte, metaint int) (audio []byte, meta []string, err error)
 	}
 	return audio, meta, nil
 }
+
+// TestOtherUpstreams: the fan-out streams from the other nodes that serve
+// a mount live, the master first, never from one that steps aside; the
+// local Icecast is not live while its own node steps aside.
+func TestOtherUpstreams(t *testing.T) {
+	mount := []autoradio.MountStatus{{Name: "/live.ogg", SourceConnected: true}}
+	node := func(name string, master, stepAside bool) *autoradio.NodeStatus {
+		return &autoradio.NodeStatus{Name: name, IPs: []string{"192.0.2.1"}, IcecastPort: 8000, IcecastOK: true,
+			IsMaster: master, StepAside: stepAside, Mounts: mount}
+	}
+	c := testCluster()
+	h, _ := newTestHandler(t, Config{NodeName: "self"}, c)
+	for _, tc := range []struct {
+		name      string
+		nodes     []*autoradio.NodeStatus
+		others    []string
+		localLive bool
+	}{
+		{"all live", []*autoradio.NodeStatus{node("self", false, false), node("relay", false, false), node("master", true, false)},
+			[]string{"master", "relay"}, true},
+		{"the master steps aside", []*autoradio.NodeStatus{node("self", false, false), node("relay", false, false), node("master", true, true)},
+			[]string{"relay"}, true},
+		{"this node steps aside", []*autoradio.NodeStatus{node("self", false, true), node("master", true, false)},
+			[]string{"master"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c.setNodes(tc.nodes...)
+			var names []string
+			for _, o := range h.otherUpstreams("/live.ogg") {
+				names = append(names, o.Name)
+			}
+			if !slices.Equal(names, tc.others) {
+				t.Errorf("others %v, want %v", names, tc.others)
+			}
+			if got := h.localLive("/live.ogg"); got != tc.localLive {
+				t.Errorf("local live %v, want %v", got, tc.localLive)
+			}
+		})
+	}
+}
