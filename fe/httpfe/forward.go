@@ -60,7 +60,10 @@ type forward struct {
 	// resume connects to the master of the moment and has it accept the
 	// source again, trying for as long as it is allowed to; nil: a source
 	// whose Icecast is deposed or lost is ended, and must reconnect.
-	resume  func(ctx context.Context) (*upstream, error)
+	resume func(ctx context.Context) (*upstream, error)
+	// teeFor is how long the deposed master's Icecast is still fed
+	// after the source moved (see tee); 0: it is closed at once.
+	teeFor  time.Duration
 	backlog backlogLimits
 	bufs    *bufferPool
 	m       *metrics
@@ -74,6 +77,7 @@ type forward struct {
 
 	mu     sync.Mutex
 	up     net.Conn // the current Icecast; nil while the source is held
+	old    net.Conn // a tee's Icecast, the deposed master's; nil without
 	closed bool
 
 	ctx     context.Context // ends with Close: stops a resume under way
@@ -147,10 +151,12 @@ func (fw *forward) sourceToUpstream() error {
 	up := fw.current()
 	var held *backlog     // non-nil while the source is held
 	var pending *upstream // the Icecast that accepted a held source
+	var old *tee          // the deposed master's Icecast, still fed
 	defer func() {
 		if pending != nil {
 			pending.conn.Close()
 		}
+		fw.endTee(old, teeSourceEnded)
 	}()
 	var pos int64 // source bytes read
 	var checked time.Time
@@ -172,8 +178,11 @@ func (fw *forward) sourceToUpstream() error {
 				fw.m.sourceDropped.Add(float64(held.add(buf[:n], points)))
 			}
 		}
+		old = fw.feedTee(old, buf[:n])
 		pos += int64(n)
-		if held == nil && fw.upLost(up) {
+		upLost, oldLost := fw.lostConns(up, old.teeConn())
+		old = fw.checkTee(old, oldLost)
+		if held == nil && upLost {
 			held = fw.hold(up, reconnectLost, pos)
 		}
 		if held == nil && time.Since(checked) >= masterCheckInterval {
@@ -181,6 +190,13 @@ func (fw *forward) sourceToUpstream() error {
 			if fw.deposed != nil && fw.deposed(fw.master) {
 				if !fw.resumable() {
 					return errDeposed
+				}
+				if fw.teeFor > 0 {
+					// Make before break: the deposed master's Icecast
+					// is fed on while the source moves.
+					fw.endTee(old, teeMasterChanged)
+					old = fw.startTee(up)
+					up = nil
 				}
 				held = fw.hold(up, reconnectMaster, pos)
 			}
@@ -201,6 +217,8 @@ func (fw *forward) sourceToUpstream() error {
 			pending, held = nil, nil
 			if err != nil {
 				held = fw.hold(up, reconnectWrite, pos)
+			} else {
+				fw.teeMoved(old, fw.master)
 			}
 		}
 		if rerr != nil {
@@ -240,26 +258,29 @@ func (fw *forward) resumable() bool {
 	return fw.resume != nil && fw.accepted.Load() && fw.scan.Format() != audioframe.Unknown
 }
 
-// upLost reports whether up has ended on its own, forgetting the other
-// Icecast connections that did.
-func (fw *forward) upLost(up net.Conn) bool {
+// lostConns reports whether up, the current Icecast connection, and
+// old, a tee's, have ended on their own, forgetting the other Icecast
+// connections that did.
+func (fw *forward) lostConns(up, old net.Conn) (upLost, oldLost bool) {
 	for {
 		select {
 		case c := <-fw.lost:
-			if c == up {
-				return true
-			}
+			upLost = upLost || (up != nil && c == up)
+			oldLost = oldLost || (old != nil && c == old)
 		default:
-			return false
+			return upLost, oldLost
 		}
 	}
 }
 
-// hold closes up and holds the source from stream position pos on, while
-// a goroutine moves it to the master of the moment.
+// hold closes up (nil: kept as a tee) and holds the source from stream
+// position pos on, while a goroutine moves it to the master of the
+// moment.
 func (fw *forward) hold(up net.Conn, reason string, pos int64) *backlog {
-	fw.setUp(nil)
-	up.Close()
+	if up != nil {
+		fw.setUp(nil)
+		up.Close()
+	}
 	fw.m.sourceReconnects.WithLabelValues(reason).Inc()
 	fw.log.Info("source: held, moving it to the master of the moment", "reason", reason, "bytes", fw.sent.Load())
 	fw.wg.Add(1)
@@ -396,6 +417,9 @@ func (fw *forward) Close() {
 	fw.client.Close()
 	if fw.up != nil {
 		fw.up.Close()
+	}
+	if fw.old != nil {
+		fw.old.Close()
 	}
 }
 

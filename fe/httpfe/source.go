@@ -150,6 +150,7 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 		fw.resume = func(ctx context.Context) (*upstream, error) {
 			return h.resumeUpstream(ctx, r, mount)
 		}
+		fw.teeFor = max(h.cfg.SourceTee, 0)
 	}
 	fw.init(up)
 	if !h.sources.Add(fw) {
