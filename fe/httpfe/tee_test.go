@@ -30,13 +30,9 @@ func TestLiveSourceTee(t *testing.T) {
 	env := startLiveLog(t, Config{}, slog.New(slog.NewTextHandler(logs, nil)), mount)
 	ctx := testenv.Context(t, 2*time.Minute)
 	oldIC, newIC := env.ic, startIcecast(t, 50, mount)
-	ffmpegSource := func(addr string) *testenv.Proc {
-		return testenv.Start(t, "ffmpeg", append(append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"},
-			audiotest.EncodeArgs(mount)...), fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, addr, mount))...)
-	}
-	squatter := ffmpegSource(newIC.addr)
+	squatter := ffmpegSource(t, newIC.addr, mount)
 	newIC.waitSource(ctx, t, mount)
-	src := ffmpegSource(env.fe)
+	src := ffmpegSource(t, env.fe, mount)
 	oldIC.waitSource(ctx, t, mount)
 
 	listener := audiotest.Listen(ctx, "http://"+oldIC.addr+mount)
@@ -129,4 +125,80 @@ func TestLiveSourceTee(t *testing.T) {
 	if strings.Contains(logs.String(), srcPass) {
 		t.Errorf("the source's password is in the log:\n%s", logs)
 	}
+}
+
+// A tee ends when its bound elapses, and when the master changes again:
+// the connection to the master just deposed then becomes the tee.
+func TestLiveSourceTeeEnds(t *testing.T) {
+	const mount = "/teeends.ogg"
+	const bound = 3 * time.Second
+	env := startLive(t, Config{SourceTee: bound}, mount)
+	ctx := testenv.Context(t, 2*time.Minute)
+	a, b := env.ic, startIcecast(t, 50, mount)
+	src := ffmpegSource(t, env.fe, mount)
+	a.waitSource(ctx, t, mount)
+	ended := func(cause string) float64 {
+		return metricValue(t, env.reg, "autoradio_source_tee_ended_total", "cause", cause)
+	}
+	moves := func() float64 {
+		return metricValue(t, env.reg, "autoradio_source_reconnects_total", "reason", reconnectMaster)
+	}
+	noSource := func(ic *icecast) func() bool {
+		return func() bool {
+			st, err := ic.stats()
+			_, ok := st[mount]
+			return err == nil && !ok
+		}
+	}
+
+	// A to B: A is fed until the bound, and then loses the source.
+	env.cluster.setMaster(masterOf(b))
+	b.waitSource(ctx, t, mount)
+	moved := time.Now()
+	if noSource(a)() {
+		t.Fatal("the old master lost the source as soon as the new one had it")
+	}
+	waitFor(ctx, t, "the tee's bound", func() bool { return ended(teeBound) == 1 })
+	waitFor(ctx, t, "no source on the old master", noSource(a))
+	if d := time.Since(moved); d < bound-masterCheckInterval {
+		t.Errorf("the old master lost the source %v after the move, before the tee's bound (%v)", d, bound)
+	}
+
+	// B to A, and back to B before the tee to B ends: that tee ends
+	// with the master change, and A gets one until its bound.
+	env.cluster.setMaster(masterOf(a))
+	waitFor(ctx, t, "the second move", func() bool { return moves() == 2 })
+	a.waitSource(ctx, t, mount)
+	env.cluster.setMaster(masterOf(b))
+	waitFor(ctx, t, "the tee ended by the master change", func() bool { return ended(teeMasterChanged) == 1 })
+	waitFor(ctx, t, "the second tee's bound", func() bool { return ended(teeBound) == 2 })
+	waitFor(ctx, t, "no source on the old master", noSource(a))
+	capture, err := audiotest.Capture(ctx, "http://"+b.addr+mount, 2*time.Second)
+	if err != nil {
+		t.Fatalf("listening to the master: %v", err)
+	}
+	if err := audiotest.Decode(ctx, capture, time.Second); err != nil {
+		t.Errorf("the master's stream after three moves: %v", err)
+	}
+	select {
+	case <-src.Done():
+		t.Fatalf("the source was disconnected:\n%s", src.Output())
+	default:
+	}
+	if v := metricValue(t, env.reg, "autoradio_source_connections_total", "result", "accepted"); v != 1 {
+		t.Errorf("accepted source connections = %v, want 1: the source reconnected", v)
+	}
+	for _, c := range []string{teeClosed, teeWriteFailed, teeSourceEnded} {
+		if v := ended(c); v != 0 {
+			t.Errorf("tees ended for %s: %v, want 0", c, v)
+		}
+	}
+}
+
+// ffmpegSource streams a live test signal for mount to the Icecast or
+// front-end at addr until the test ends.
+func ffmpegSource(t *testing.T, addr, mount string) *testenv.Proc {
+	t.Helper()
+	return testenv.Start(t, "ffmpeg", append(append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"},
+		audiotest.EncodeArgs(mount)...), fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, addr, mount))...)
 }
