@@ -1,11 +1,16 @@
 package httpfe
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"autoradio/internal/audiotest"
 	"autoradio/internal/testenv"
@@ -201,4 +206,35 @@ func ffmpegSource(t *testing.T, addr, mount string) *testenv.Proc {
 	t.Helper()
 	return testenv.Start(t, "ffmpeg", append(append([]string{"-nostdin", "-hide_banner", "-loglevel", "error"},
 		audiotest.EncodeArgs(mount)...), fmt.Sprintf("icecast://%s:%s@%s%s", srcUser, srcPass, addr, mount))...)
+}
+
+// A tee whose old master does not read never holds up the source: the
+// first write that does not fit in teeWrite ends it.
+func TestTeeWriteNeverBlocks(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := newMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := &forward{m: m, log: quietLog, master: "old", teeFor: time.Minute}
+	conn, peer := net.Pipe() // a write waits for a read that never comes
+	defer peer.Close()
+	tee := fw.startTee(conn)
+	start := time.Now()
+	if fw.feedTee(tee, []byte("frame")) != nil {
+		t.Fatal("the tee outlived a write that did not fit in its bound")
+	}
+	if d := time.Since(start); d > testenv.Bound(2*teeWrite) {
+		t.Errorf("a write to an old master that does not read took %v, want about %v", d, teeWrite)
+	}
+	if v := metricValue(t, reg, "autoradio_source_tee_ended_total", "cause", teeWriteFailed); v != 1 {
+		t.Errorf("tees ended by a write: %v, want 1", v)
+	}
+	if fw.old != nil {
+		t.Error("the forward still holds the ended tee's connection")
+	}
+	peer.SetReadDeadline(time.Now().Add(testenv.Bound(time.Second)))
+	if _, err := peer.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("the old master's side reads %v, want EOF: the connection was not closed", err)
+	}
 }
