@@ -52,10 +52,12 @@ type forward struct {
 	chunked  bool          // the source's body is chunked: Icecast gets it de-chunked
 	idle     time.Duration // source → Icecast inactivity limit
 	respWait time.Duration // wait for Icecast's response headers, and limit on each write to it
-	// deposed reports that the Icecast of master is no longer the
-	// master's. Nothing else would tell it when the old master is cut
-	// off, as the kernel buffers minutes of a stream.
-	deposed func(master string) bool
+	// elected returns the name of the master of the moment; false
+	// while none is known (an election under way). It tells when the
+	// Icecast of fw.master is no longer the master's: nothing else would
+	// when the old master is cut off, as the kernel buffers minutes of a
+	// stream.
+	elected func() (string, bool)
 	master  string // the name of the current Icecast's node
 	// resume connects to the master of the moment and has it accept the
 	// source again, trying for as long as it is allowed to; nil: a source
@@ -185,9 +187,10 @@ func (fw *forward) sourceToUpstream() error {
 		if held == nil && upLost {
 			held = fw.hold(up, reconnectLost, pos)
 		}
-		if held == nil && time.Since(checked) >= masterCheckInterval {
+		if time.Since(checked) >= masterCheckInterval {
 			checked = time.Now()
-			if fw.deposed != nil && fw.deposed(fw.master) {
+			switch {
+			case held == nil && fw.deposed(fw.master):
 				if !fw.resumable() {
 					return errDeposed
 				}
@@ -199,6 +202,12 @@ func (fw *forward) sourceToUpstream() error {
 					up = nil
 				}
 				held = fw.hold(up, reconnectMaster, pos)
+			case held != nil && old != nil && old.moved.IsZero() && fw.reelected(old.oldMaster):
+				// The old master is master again before the source
+				// moved: its Icecast, which refuses the source while
+				// the tee holds the mount, must take it back.
+				fw.endTee(old, teeMasterChanged)
+				old = nil
 			}
 		}
 		if held != nil && pending == nil {
@@ -249,6 +258,25 @@ func (fw *forward) write(up net.Conn, p []byte) error {
 	fw.sent.Add(int64(n))
 	fw.m.sourceBytes.Add(float64(n))
 	return err
+}
+
+// deposed reports that the Icecast of master is no longer the
+// master's; an unknown master (an election under way) deposes no one.
+func (fw *forward) deposed(master string) bool {
+	if fw.elected == nil {
+		return false
+	}
+	m, ok := fw.elected()
+	return ok && m != master
+}
+
+// reelected reports that master is the master of the moment.
+func (fw *forward) reelected(master string) bool {
+	if fw.elected == nil {
+		return false
+	}
+	m, ok := fw.elected()
+	return ok && m == master
 }
 
 // resumable reports whether a source whose Icecast is deposed or lost

@@ -200,6 +200,49 @@ func TestLiveSourceTeeEnds(t *testing.T) {
 	}
 }
 
+// When the old master is master again before the new one took the
+// source, the tee ends, so that the old master's Icecast, whose mount
+// it holds, takes the source back.
+func TestLiveSourceTeeMasterComesBack(t *testing.T) {
+	const mount = "/back.mp3"
+	logs := &logBuffer{}
+	env := startLiveLog(t, Config{}, slog.New(slog.NewTextHandler(logs, nil)), mount)
+	ctx := testenv.Context(t, time.Minute)
+	a, b := env.ic, startIcecast(t, 50, mount)
+	ffmpegSource(t, b.addr, mount) // b refuses the source: its mount is taken
+	b.waitSource(ctx, t, mount)
+	src := ffmpegSource(t, env.fe, mount)
+	a.waitSource(ctx, t, mount)
+	back := masterOf(a)
+	back.Name = "n1" // startLive's name for a
+	env.cluster.setMaster(masterOf(b))
+	waitFor(ctx, t, "the source held", func() bool {
+		return metricValue(t, env.reg, "autoradio_source_reconnects_total", "reason", reconnectMaster) == 1
+	})
+	env.cluster.setMaster(back)
+	waitFor(ctx, t, "the tee ended by the master change", func() bool {
+		return metricValue(t, env.reg, "autoradio_source_tee_ended_total", "cause", teeMasterChanged) == 1
+	})
+	waitFor(ctx, t, "the source back on the old master", func() bool {
+		return strings.Contains(logs.String(), "moved to the master of the moment")
+	})
+	capture, err := audiotest.Capture(ctx, "http://"+a.addr+mount, 2*time.Second)
+	if err != nil {
+		t.Fatalf("listening to the master: %v", err)
+	}
+	if err := audiotest.DecodeJoined(ctx, capture, time.Second); err != nil {
+		t.Errorf("the master's stream after it came back: %v", err)
+	}
+	select {
+	case <-src.Done():
+		t.Fatalf("the source was disconnected:\n%s", src.Output())
+	default:
+	}
+	if v := metricValue(t, env.reg, "autoradio_source_connections_total", "result", "accepted"); v != 1 {
+		t.Errorf("accepted source connections = %v, want 1: the source reconnected", v)
+	}
+}
+
 // ffmpegSource streams a live test signal for mount to the Icecast or
 // front-end at addr until the test ends.
 func ffmpegSource(t *testing.T, addr, mount string) *testenv.Proc {
