@@ -45,7 +45,9 @@ const (
 // accepted the source, the source outlives its Icecast: when the master
 // changes, or its Icecast goes away, the forward holds what the source
 // sends (a backlog) and moves it to the master of the moment (resume),
-// replaying the backlog from a point where a decoder can start.
+// replaying the backlog from a point where a decoder can start. When the
+// master changed, the deposed master's Icecast is still fed meanwhile,
+// and after the move until it lets go (see tee).
 type forward struct {
 	client   net.Conn
 	clientIn *bufio.Reader // holds bytes the server read past the headers
@@ -182,9 +184,15 @@ func (fw *forward) sourceToUpstream() error {
 		}
 		old = fw.feedTee(old, buf[:n])
 		pos += int64(n)
-		upLost, oldLost := fw.lostConns(up, old.teeConn())
+		// While held, the lost connections wait: one may be the Icecast
+		// the source moves to. A tee's write fails once its Icecast
+		// has closed it.
+		var upLost, oldLost bool
+		if held == nil {
+			upLost, oldLost = fw.lostConns(up, old.teeConn())
+		}
 		old = fw.checkTee(old, oldLost)
-		if held == nil && upLost {
+		if upLost {
 			held = fw.hold(up, reconnectLost, pos)
 		}
 		if time.Since(checked) >= masterCheckInterval {
