@@ -319,7 +319,7 @@ func (fw *forward) hold(up net.Conn, reason string, pos int64) *backlog {
 	}
 	fw.m.sourceReconnects.WithLabelValues(reason).Inc()
 	fw.log.Info("source: held, moving it to the master of the moment", "reason", reason, "bytes", fw.sent.Load(),
-		"old_master_fed", up == nil)
+		"old_master", fw.master, "old_master_fed", up == nil)
 	fw.wg.Add(1)
 	go func() {
 		defer fw.wg.Done()
