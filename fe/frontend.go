@@ -69,6 +69,9 @@ type Config struct {
 	// (see httpfe.Config).
 	SourceResume  time.Duration
 	SourceBacklog time.Duration
+	// SourceTee bounds how long a moved source is still fed to the
+	// deposed master (see httpfe.Config).
+	SourceTee time.Duration
 	// HLS configures the HLS of MP3 and AAC mounts (see httpfe.Config).
 	HLS hls.Config
 	// HistoryInterval is the time between samples of the status page's
@@ -138,6 +141,7 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceHold:    cfg.SourceHold,
 		SourceResume:  cfg.SourceResume,
 		SourceBacklog: cfg.SourceBacklog,
+		SourceTee:     cfg.SourceTee,
 		HLS:           cfg.HLS,
 
 		HistoryInterval: cfg.HistoryInterval,

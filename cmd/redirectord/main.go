@@ -51,6 +51,7 @@ type flags struct {
 	sourceHold    time.Duration
 	sourceResume  time.Duration
 	sourceBacklog time.Duration
+	sourceTee     time.Duration
 	historyEvery  time.Duration
 	hls           hls.Config
 }
@@ -110,6 +111,7 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.DurationVar(&f.sourceHold, "source-hold", httpfe.DefaultSourceHold, "how long a source with its mount's credentials is held, and the master tried again, while the master's Icecast refuses them because it has not applied the mount yet (a mount just created, a master just elected); then Icecast's 401 is passed on. Negative: no hold")
 	fs.DurationVar(&f.sourceResume, "source-resume", httpfe.DefaultSourceResume, "how long a source that Icecast accepted is held, its connection kept, when the master changes or its Icecast goes away, while the front-end moves it to the master of the moment; then it is disconnected. Negative: disconnect at once, the source must reconnect")
 	fs.DurationVar(&f.sourceBacklog, "source-backlog", httpfe.DefaultSourceBacklog, "how much of a held source's audio (in the stream's own time) is kept and replayed to the new master; older audio is dropped")
+	fs.DurationVar(&f.sourceTee, "source-tee", httpfe.DefaultSourceTee, "when the master changes, a moved source is still fed to the old master's Icecast, make-before-break: while the new master does not take it yet, and after the move until the old master lets go of it (its radiod disconnects it once the new master serves the mount), a write to it fails or would block for 100 ms, or this much time elapses; its listeners and relays hear no gap. 0: the old master's connection is closed as soon as the master changes")
 	fs.DurationVar(&f.historyEvery, "history-interval", time.Minute, "time between samples of the status page's listener history, which keeps 1440 of them (24 hours at the default); at start-up it is read from another node's front-end")
 	fs.DurationVar(&f.hls.Target, "hls-target-duration", hls.DefaultTarget, "target duration of HLS segments: players start about three segments behind live, and move to another node within one when theirs fails")
 	fs.IntVar(&f.hls.Segments, "hls-segments", hls.DefaultSegments, "segments listed in an HLS media playlist")
@@ -154,6 +156,7 @@ func run(ctx context.Context, f *flags) error {
 		SourceHold:    f.sourceHold,
 		SourceResume:  f.sourceResume,
 		SourceBacklog: f.sourceBacklog,
+		SourceTee:     teeFlag(f.sourceTee),
 		HLS:           f.hls,
 		Logger:        log,
 
@@ -197,4 +200,13 @@ func certificateHandler(front *fe.Frontend) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(info)
 	})
+}
+
+// teeFlag maps --source-tee to fe.Config.SourceTee, whose zero means its
+// default: 0 (or less) turns the tee off.
+func teeFlag(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -132,6 +132,18 @@ type Config struct {
 	// and Ogg sources only: others are closed at once, as they are
 	// with a negative SourceResume. Default 30s.
 	SourceResume time.Duration
+	// SourceTee bounds how long a source moved to a new master is still
+	// fed to the deposed master's Icecast (make before break): when the
+	// master changes, the front-end goes on writing the source to the
+	// old master's Icecast while the new one does not take it yet, and
+	// after the move too, until the old master closes the connection
+	// (its radiod lets go of the source once the new master serves the
+	// mount and no node relays the old one), a write to it fails or
+	// does not fit in 100 ms, or this elapses; the old master's
+	// listeners and relays hear no gap meanwhile. Only when the master
+	// changed: an Icecast lost, or failing a write, is gone. Default
+	// 15s; negative: the old master's connection is closed at once.
+	SourceTee time.Duration
 	// SourceBacklog bounds what a held source keeps, in the stream's own
 	// time: beyond it, its oldest audio is dropped, a frame or page at a
 	// time, so that the new master gets the most recent audio; at most
@@ -173,6 +185,7 @@ const (
 	DefaultSourceHold        = 10 * time.Second
 	DefaultSourceResume      = 30 * time.Second
 	DefaultSourceBacklog     = 10 * time.Second
+	DefaultSourceTee         = 15 * time.Second
 	DefaultRetryAfter        = 5 * time.Second
 	DefaultStreamQueueSize   = 512 << 10
 	DefaultStreamBurstSize   = 64 << 10
@@ -205,6 +218,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.SourceHold = cmp.Or(c.SourceHold, DefaultSourceHold)
 	c.SourceResume = cmp.Or(c.SourceResume, DefaultSourceResume)
 	c.SourceBacklog = cmp.Or(c.SourceBacklog, DefaultSourceBacklog)
+	c.SourceTee = cmp.Or(c.SourceTee, DefaultSourceTee)
 	c.RetryAfter = cmp.Or(c.RetryAfter, DefaultRetryAfter)
 	c.StreamQueueSize = cmp.Or(c.StreamQueueSize, DefaultStreamQueueSize)
 	c.StreamBurstSize = cmp.Or(c.StreamBurstSize, DefaultStreamBurstSize)

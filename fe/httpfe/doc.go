@@ -18,7 +18,8 @@
 //	                               (held while the master does not know the
 //	                               mount yet, see Config.SourceHold; moved
 //	                               to a new master without reconnecting, see
-//	                               Config.SourceResume)
+//	                               Config.SourceResume, and still fed to the
+//	                               old one until it lets go, Config.SourceTee)
 //	GET|HEAD /<mount>.m3u, .pls    playlists
 //	GET|HEAD /<mount>.m3u8         HLS multivariant playlist: the load balancer's
 //	                               node first, the other live nodes redundant

@@ -45,22 +45,29 @@ const (
 // accepted the source, the source outlives its Icecast: when the master
 // changes, or its Icecast goes away, the forward holds what the source
 // sends (a backlog) and moves it to the master of the moment (resume),
-// replaying the backlog from a point where a decoder can start.
+// replaying the backlog from a point where a decoder can start. When the
+// master changed, the deposed master's Icecast is still fed meanwhile,
+// and after the move until it lets go (see tee).
 type forward struct {
 	client   net.Conn
 	clientIn *bufio.Reader // holds bytes the server read past the headers
 	chunked  bool          // the source's body is chunked: Icecast gets it de-chunked
 	idle     time.Duration // source → Icecast inactivity limit
 	respWait time.Duration // wait for Icecast's response headers, and limit on each write to it
-	// deposed reports that the Icecast of master is no longer the
-	// master's. Nothing else would tell it when the old master is cut
-	// off, as the kernel buffers minutes of a stream.
-	deposed func(master string) bool
+	// elected returns the name of the master of the moment; false
+	// while none is known (an election under way). It tells when the
+	// Icecast of fw.master is no longer the master's: nothing else would
+	// when the old master is cut off, as the kernel buffers minutes of a
+	// stream.
+	elected func() (string, bool)
 	master  string // the name of the current Icecast's node
 	// resume connects to the master of the moment and has it accept the
 	// source again, trying for as long as it is allowed to; nil: a source
 	// whose Icecast is deposed or lost is ended, and must reconnect.
-	resume  func(ctx context.Context) (*upstream, error)
+	resume func(ctx context.Context) (*upstream, error)
+	// teeFor is how long the deposed master's Icecast is still fed
+	// after the source moved (see tee); 0: it is closed at once.
+	teeFor  time.Duration
 	backlog backlogLimits
 	bufs    *bufferPool
 	m       *metrics
@@ -74,6 +81,7 @@ type forward struct {
 
 	mu     sync.Mutex
 	up     net.Conn // the current Icecast; nil while the source is held
+	old    net.Conn // a tee's Icecast, the deposed master's; nil without
 	closed bool
 
 	ctx     context.Context // ends with Close: stops a resume under way
@@ -147,10 +155,12 @@ func (fw *forward) sourceToUpstream() error {
 	up := fw.current()
 	var held *backlog     // non-nil while the source is held
 	var pending *upstream // the Icecast that accepted a held source
+	var old *tee          // the deposed master's Icecast, still fed
 	defer func() {
 		if pending != nil {
 			pending.conn.Close()
 		}
+		fw.endTee(old, teeSourceEnded)
 	}()
 	var pos int64 // source bytes read
 	var checked time.Time
@@ -172,17 +182,40 @@ func (fw *forward) sourceToUpstream() error {
 				fw.m.sourceDropped.Add(float64(held.add(buf[:n], points)))
 			}
 		}
+		old = fw.feedTee(old, buf[:n])
 		pos += int64(n)
-		if held == nil && fw.upLost(up) {
+		// While held, the lost connections wait: one may be the Icecast
+		// the source moves to. A tee's write fails once its Icecast
+		// has closed it.
+		var upLost, oldLost bool
+		if held == nil {
+			upLost, oldLost = fw.lostConns(up, old.teeConn())
+		}
+		old = fw.checkTee(old, oldLost)
+		if upLost {
 			held = fw.hold(up, reconnectLost, pos)
 		}
-		if held == nil && time.Since(checked) >= masterCheckInterval {
+		if time.Since(checked) >= masterCheckInterval {
 			checked = time.Now()
-			if fw.deposed != nil && fw.deposed(fw.master) {
+			switch {
+			case held == nil && fw.deposed(fw.master):
 				if !fw.resumable() {
 					return errDeposed
 				}
+				if fw.teeFor > 0 {
+					// Make before break: the deposed master's Icecast
+					// is fed on while the source moves.
+					fw.endTee(old, teeMasterChanged)
+					old = fw.startTee(up)
+					up = nil
+				}
 				held = fw.hold(up, reconnectMaster, pos)
+			case held != nil && old != nil && old.moved.IsZero() && fw.reelected(old.oldMaster):
+				// The old master is master again before the source
+				// moved: its Icecast, which refuses the source while
+				// the tee holds the mount, must take it back.
+				fw.endTee(old, teeMasterChanged)
+				old = nil
 			}
 		}
 		if held != nil && pending == nil {
@@ -201,6 +234,8 @@ func (fw *forward) sourceToUpstream() error {
 			pending, held = nil, nil
 			if err != nil {
 				held = fw.hold(up, reconnectWrite, pos)
+			} else {
+				fw.teeMoved(old, fw.master)
 			}
 		}
 		if rerr != nil {
@@ -233,6 +268,25 @@ func (fw *forward) write(up net.Conn, p []byte) error {
 	return err
 }
 
+// deposed reports that the Icecast of master is no longer the
+// master's; an unknown master (an election under way) deposes no one.
+func (fw *forward) deposed(master string) bool {
+	if fw.elected == nil {
+		return false
+	}
+	m, ok := fw.elected()
+	return ok && m != master
+}
+
+// reelected reports that master is the master of the moment.
+func (fw *forward) reelected(master string) bool {
+	if fw.elected == nil {
+		return false
+	}
+	m, ok := fw.elected()
+	return ok && m == master
+}
+
 // resumable reports whether a source whose Icecast is deposed or lost
 // can move to another: it was accepted, and its format has points where
 // a decoder can join it.
@@ -240,28 +294,32 @@ func (fw *forward) resumable() bool {
 	return fw.resume != nil && fw.accepted.Load() && fw.scan.Format() != audioframe.Unknown
 }
 
-// upLost reports whether up has ended on its own, forgetting the other
-// Icecast connections that did.
-func (fw *forward) upLost(up net.Conn) bool {
+// lostConns reports whether up, the current Icecast connection, and
+// old, a tee's, have ended on their own, forgetting the other Icecast
+// connections that did.
+func (fw *forward) lostConns(up, old net.Conn) (upLost, oldLost bool) {
 	for {
 		select {
 		case c := <-fw.lost:
-			if c == up {
-				return true
-			}
+			upLost = upLost || (up != nil && c == up)
+			oldLost = oldLost || (old != nil && c == old)
 		default:
-			return false
+			return upLost, oldLost
 		}
 	}
 }
 
-// hold closes up and holds the source from stream position pos on, while
-// a goroutine moves it to the master of the moment.
+// hold closes up (nil: kept as a tee) and holds the source from stream
+// position pos on, while a goroutine moves it to the master of the
+// moment.
 func (fw *forward) hold(up net.Conn, reason string, pos int64) *backlog {
-	fw.setUp(nil)
-	up.Close()
+	if up != nil {
+		fw.setUp(nil)
+		up.Close()
+	}
 	fw.m.sourceReconnects.WithLabelValues(reason).Inc()
-	fw.log.Info("source: held, moving it to the master of the moment", "reason", reason, "bytes", fw.sent.Load())
+	fw.log.Info("source: held, moving it to the master of the moment", "reason", reason, "bytes", fw.sent.Load(),
+		"old_master", fw.master, "old_master_fed", up == nil)
 	fw.wg.Add(1)
 	go func() {
 		defer fw.wg.Done()
@@ -396,6 +454,9 @@ func (fw *forward) Close() {
 	fw.client.Close()
 	if fw.up != nil {
 		fw.up.Close()
+	}
+	if fw.old != nil {
+		fw.old.Close()
 	}
 }
 

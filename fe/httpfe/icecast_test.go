@@ -279,3 +279,22 @@ func decodeErrors(ctx context.Context, t testing.TB, path string) string {
 	}
 	return string(out)
 }
+
+// killSource disconnects mount's source through ic's admin interface, as
+// radiod does.
+func (ic *icecast) killSource(t testing.TB, mount string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+ic.addr+"/admin/killsource?mount="+mount, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", "admin-"+srcPass)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("killsource %s: %v", mount, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("killsource %s: %s", mount, resp.Status)
+	}
+}

@@ -53,6 +53,9 @@ type metrics struct {
 	sourceReconnects        *prometheus.CounterVec
 	sourceReconnectFailures *prometheus.CounterVec
 	sourceDropped           prometheus.Counter
+	// sourceTeeEnded counts the ends of tees, the deposed master's
+	// Icecast fed on while and after a source moved, by cause.
+	sourceTeeEnded *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -105,11 +108,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "autoradio", Name: "source_dropped_bytes_total",
 			Help: "Bytes of held sources never forwarded: beyond the backlog, before a point where a decoder can start, or left when the source ended.",
 		}),
+		sourceTeeEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "autoradio", Name: "source_tee_ended_total",
+			Help: "Sources no longer fed to the deposed master's Icecast after a master change, by cause (closed: the old master let go; write_failed: a write to it failed or would block; bound: --source-tee elapsed; master_changed: the master changed again; source_ended: the source ended or could not be moved).",
+		}, []string{"cause"}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.redirects,
 		m.sourceConns, m.sourcesDeposed, m.sources, m.sourceBytes,
 		m.sourceAuthFailures, m.sourceLockouts, m.sourceHoldRetries,
-		m.sourceReconnects, m.sourceReconnectFailures, m.sourceDropped} {
+		m.sourceReconnects, m.sourceReconnectFailures, m.sourceDropped,
+		m.sourceTeeEnded} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("httpfe: registering metrics: %w", err)
 		}
@@ -117,6 +125,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.requestsBy.vec = m.requests
 	for _, r := range []string{reconnectMaster, reconnectLost, reconnectWrite} {
 		m.sourceReconnects.WithLabelValues(r)
+	}
+	for _, c := range []string{teeClosed, teeWriteFailed, teeBound, teeMasterChanged, teeSourceEnded} {
+		m.sourceTeeEnded.WithLabelValues(c)
 	}
 	for _, c := range []string{"timeout", "refused"} {
 		m.sourceReconnectFailures.WithLabelValues(c)

@@ -25,10 +25,12 @@ import (
 // connection, moves the source to the new master's Icecast and replays
 // it from a frame (MP3) or from its header pages and a page (Ogg). The
 // source, an ffmpeg that never reconnects, goes on as if nothing
-// happened, and a listener of the new Icecast decodes the stream.
+// happened, and a listener of the new Icecast decodes the stream. With
+// no tee (SourceTee negative) the old master's connection is closed as
+// soon as the master changes.
 func TestLiveSourceResumes(t *testing.T) {
 	mounts := []string{"/switch.mp3", "/switch.ogg", "/killed.mp3", "/killed.ogg"}
-	env := startLive(t, Config{}, mounts...)
+	env := startLive(t, Config{SourceTee: -1}, mounts...)
 	ctx := testenv.Context(t, 3*time.Minute)
 	next := startIcecast(t, 50, mounts...)
 	cur := env.ic // the master's Icecast

@@ -132,10 +132,12 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 		chunked:  len(r.TransferEncoding) > 0, // Go's server accepts only chunked
 		idle:     h.cfg.SourceIdleTimeout,
 		respWait: h.cfg.ResponseTimeout,
-		deposed: func(name string) bool {
-			// An unknown master (an election under way) deposes no one.
+		elected: func() (string, bool) {
 			m, ok := h.cluster.Master()
-			return ok && m.Name != name
+			if !ok {
+				return "", false
+			}
+			return m.Name, true
 		},
 		backlog: backlogLimits{audio: h.cfg.SourceBacklog},
 		bufs:    h.bufs,
@@ -150,6 +152,7 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 		fw.resume = func(ctx context.Context) (*upstream, error) {
 			return h.resumeUpstream(ctx, r, mount)
 		}
+		fw.teeFor = max(h.cfg.SourceTee, 0)
 	}
 	fw.init(up)
 	if !h.sources.Add(fw) {
