@@ -21,6 +21,28 @@ type Config struct {
 	// once it does, and one streaming from the local Icecast moves to
 	// another node once it does not. nil: always.
 	LocalLive func(mount string) bool
+	// Taps returns where mount can be streamed from its source itself,
+	// this node's first: the front-ends that hold its source connection
+	// (package fe/tap). A feed moves to one when its upstream sends nothing
+	// for StallTimeout, or no longer serves the mount live while no other
+	// Icecast does (its master died or was cut off); it leaves it as
+	// Healthy tells, or when it ends. nil: none.
+	Taps func(mount string) []Other
+	// Master returns the name of the master of the moment, "" while none
+	// is elected: a feed notes it when it moves to a tap. nil: "".
+	Master func() string
+	// Healthy returns the Icecasts that serve mount live under a master
+	// elected since master (the one when the feed moved to a tap): whether
+	// the local one does, and the other nodes' that do, best first. A feed
+	// on a tap moves to the first of them that streams, the local Icecast
+	// first; none while the master has not changed, so that a feed does
+	// not go back to the Icecast that stalled. nil: none.
+	Healthy func(mount, master string) (local bool, others []Other)
+	// StallTimeout is how long an upstream may send nothing before the
+	// feed moves to a tap (with Taps); below Icecast's source-timeout,
+	// so that listeners hear no fallback. It keeps reading the stalled
+	// upstream meanwhile. Default 1.5s.
+	StallTimeout time.Duration
 	// ProbeInterval is how often a feed checks LocalLive and Others, which
 	// must be cheap; an upstream is only opened when a move is due.
 	// Default 250ms.
@@ -69,6 +91,7 @@ const (
 	DefaultRetryDelay    = 250 * time.Millisecond
 	DefaultProbeInterval = 250 * time.Millisecond
 	DefaultSendBuffer    = 64 << 10
+	DefaultStallTimeout  = 1500 * time.Millisecond
 )
 
 func (c Config) withDefaults() Config {
@@ -77,6 +100,7 @@ func (c Config) withDefaults() Config {
 	c.RetryDelay = cmp.Or(c.RetryDelay, DefaultRetryDelay)
 	c.ProbeInterval = cmp.Or(c.ProbeInterval, DefaultProbeInterval)
 	c.SendBuffer = cmp.Or(c.SendBuffer, DefaultSendBuffer)
+	c.StallTimeout = cmp.Or(c.StallTimeout, DefaultStallTimeout)
 	return c
 }
 

@@ -18,6 +18,7 @@ import (
 // hours. The request's context closes the connection at once.
 type HTTPUpstream struct {
 	Addr           string        // host:port
+	Prefix         string        // of request paths, before the mount: "" for Icecast
 	DialTimeout    time.Duration // bounds connecting
 	HeaderTimeout  time.Duration // bounds the response head
 	ReadBufferSize int           // of the response head; the body bypasses it
@@ -25,7 +26,7 @@ type HTTPUpstream struct {
 
 // Open requests mount from the upstream.
 func (t *HTTPUpstream) Open(ctx context.Context, mount string, icy bool) (*Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://icecast"+mount, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://icecast"+t.Prefix+mount, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package fanout
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // A feed moves between the local Icecast and other nodes' while it
@@ -15,11 +16,23 @@ import (
 // the change. With nothing better streaming, the feed stays where it is.
 
 // A move is an upstream a feed switches to: its answer, where it comes
-// from, and why.
+// from, and why; for a tap, the master when the feed moved.
 type move struct {
-	resp *Response
-	to   string
-	why  string
+	resp   *Response
+	to     string
+	why    string
+	tap    bool
+	master string
+}
+
+// A plan is where a feed should move, best first, and why: to Icecasts,
+// or to taps (tap), for a stall of its upstream (stall) or because no
+// Icecast serves the mount live.
+type plan struct {
+	cands []Other
+	why   string
+	tap   bool
+	stall bool
 }
 
 // A probe opens the upstream a feed moves to, in a goroutine of its own,
@@ -28,44 +41,57 @@ type move struct {
 type probe struct {
 	cancel context.CancelFunc
 	done   chan *move // nil: no candidate streams
+	stall  bool       // it looks for a tap because the upstream stalled
 }
 
-// probe starts a probe when a feed streaming from from is due to move;
-// nil when it is not.
-func (fd *feed) probe(from string) *probe {
-	cands, why := fd.due(from)
-	if len(cands) == 0 {
+// probe starts a probe when a feed streaming from from, which last sent
+// data at last, is due to move; nil when it is not.
+func (fd *feed) probe(from string, last time.Time) *probe {
+	pl := fd.due(from, last)
+	if len(pl.cands) == 0 {
 		return nil
 	}
+	master := ""
+	if pl.tap {
+		master = fd.f.master()
+	}
 	ctx, cancel := context.WithCancel(fd.ctx)
-	p := &probe{cancel: cancel, done: make(chan *move, 1)}
+	p := &probe{cancel: cancel, done: make(chan *move, 1), stall: pl.stall}
 	go func() {
-		r, to := fd.openFirst(ctx, cands)
+		r, to := fd.openFirst(ctx, pl.cands)
 		if r == nil {
 			p.done <- nil
 			return
 		}
 		// The connection lives in ctx: it ends with the body.
 		r.Body = &probeBody{Body: r.Body, cancel: cancel}
-		p.done <- &move{resp: r, to: to, why: why}
+		p.done <- &move{resp: r, to: to, why: pl.why, tap: pl.tap, master: master}
 	}()
 	return p
 }
 
-// due returns where a feed streaming from from should move, best first,
-// and why: back to the local Icecast once it serves the mount live; away
-// from an upstream that no longer does (the local Icecast by LocalLive,
-// another node by leaving Others, as a node stepping aside for a
-// handover does), to the local Icecast if it does, else to the other
-// nodes. None when the feed should stay.
-func (fd *feed) due(from string) ([]Other, string) {
+// due returns where a feed streaming from from, which last sent data at
+// last, should move: from a tap, to the Icecasts that serve the mount
+// under a new master (Healthy); from an upstream that stalled, to a tap;
+// back to the local Icecast once it serves the mount live; away from an
+// upstream that no longer does (the local Icecast by LocalLive, another
+// node by leaving Others, as a node stepping aside for a handover does),
+// to the local Icecast if it does, else to the other nodes, else to a
+// tap. None when the feed should stay.
+func (fd *feed) due(from string, last time.Time) plan {
 	f := fd.f
+	if fd.tap != nil {
+		return plan{cands: fd.healthy(), why: "a master elected since the move to the tap serves it live"}
+	}
+	if fd.stalled(last) {
+		return plan{cands: fd.taps(), why: "the upstream sent nothing for " + f.cfg.StallTimeout.String(), tap: true, stall: true}
+	}
 	localLive := f.localLive(fd.mount)
 	if from == local {
 		if localLive {
-			return nil, ""
+			return plan{}
 		}
-		return f.others(fd.mount), "the local Icecast no longer serves it live"
+		return fd.orTaps(f.others(fd.mount), "the local Icecast no longer serves it live")
 	}
 	var cands []Other
 	if localLive {
@@ -73,9 +99,17 @@ func (fd *feed) due(from string) ([]Other, string) {
 	}
 	others := f.others(fd.mount)
 	if slices.ContainsFunc(others, func(o Other) bool { return o.Name == from }) {
-		return cands, "the local Icecast serves it live again"
+		return plan{cands: cands, why: "the local Icecast serves it live again"}
 	}
-	return append(cands, others...), "node " + from + " no longer serves it live"
+	return fd.orTaps(append(cands, others...), "node "+from+" no longer serves it live")
+}
+
+// orTaps plans a move to cands, or to a tap when there is none.
+func (fd *feed) orTaps(cands []Other, why string) plan {
+	if len(cands) > 0 {
+		return plan{cands: cands, why: why}
+	}
+	return plan{cands: fd.taps(), why: why + ", nor does any other Icecast", tap: true}
 }
 
 // openFirst requests the mount from each of ups in turn, in ctx, and
@@ -134,9 +168,14 @@ func (b *probeBody) Close() error {
 	return err
 }
 
-// moved counts and logs a feed's move to to, for why.
-func (fd *feed) moved(to, why string) {
-	if to == local {
+// moved counts and logs a feed's move to to (a tap when tap), for why.
+func (fd *feed) moved(to, why string, tap bool) {
+	switch {
+	case tap:
+		fd.f.m.moves.WithLabelValues("tap").Inc()
+		fd.f.log.Info("streaming a mount from its source, at a front-end's tap", "mount", fd.mount, "node", to, "reason", why)
+		return
+	case to == local:
 		fd.f.m.moves.WithLabelValues("local").Inc()
 		fd.f.log.Info("streaming a mount from the local Icecast again", "mount", fd.mount, "reason", why)
 		return

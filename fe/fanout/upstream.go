@@ -55,6 +55,10 @@ type feed struct {
 	mux   *icyMux   // nil: the feed has no Icy metadata
 	buf   []byte    // read buffer
 	out   []byte    // mux's output
+	// tap is set while the feed reads a tap (see tap.go); tapTried is
+	// when taps were last asked for.
+	tap      *tapping
+	tapTried time.Time
 
 	// Guarded by Fanout.mu.
 	listeners int
@@ -147,7 +151,7 @@ func (fd *feed) open(avoidLocal bool) (resp *Response, from string, err error) {
 		if localTried || avoidLocal {
 			why = "the local Icecast failed"
 		}
-		fd.moved(name, why)
+		fd.moved(name, why, false)
 		return r, name, nil
 	}
 	if !localTried {
@@ -211,36 +215,48 @@ func (fd *feed) connect(resp *Response, first bool) {
 // bytes, so that listeners wake a few times a second rather than for
 // every packet; the upstream must send something within ReadTimeout.
 // Meanwhile the feed moves, make-before-break, to a better upstream when
-// one is due (see move.go).
+// one is due (see move.go), or to a tap when its upstream stalls (see
+// tap.go); a stalled upstream that sends again before a tap streams
+// stays.
 func (fd *feed) read(body Body, from string) (string, error) {
 	defer func() { body.Close() }()
 	fd.connected.Store(true)
 	defer fd.connected.Store(false)
+	fd.tap = nil
 	f := fd.f
 	var p *probe
 	defer func() { p.stop() }()
-	probed := time.Now()
+	probed, last := time.Now(), time.Now()
 	for {
-		body.SetReadDeadline(time.Now().Add(f.cfg.ReadTimeout))
+		body.SetReadDeadline(fd.readDeadline(last))
 		n, err := io.ReadAtLeast(body, fd.buf, min(len(fd.buf), f.cfg.MinRead))
 		if n > 0 {
 			fd.take(fd.buf[:n])
+			last = time.Now()
+			if p != nil && p.stall {
+				p.stop()
+				p = nil
+			}
 		}
-		if err != nil {
+		if err != nil && !fd.waiting(err, last) {
 			return from, err
 		}
 		if m, done := p.result(); done {
 			p = nil
 			if m != nil {
 				body.Close()
-				body, from = m.resp.Body, m.to
+				body, from, last = m.resp.Body, m.to, time.Now()
 				fd.connect(m.resp, false)
-				fd.moved(m.to, m.why)
+				fd.moved(m.to, m.why, m.tap)
+				fd.tap = nil
+				if m.tap {
+					fd.tap = &tapping{master: m.master}
+				}
 			}
 		}
 		if p == nil && time.Since(probed) >= f.cfg.ProbeInterval {
 			probed = time.Now()
-			p = fd.probe(from)
+			p = fd.probe(from, last)
 		}
 	}
 }

@@ -98,6 +98,13 @@ type Config struct {
 	// StreamWriteTimeout disconnects a listener that accepts nothing for
 	// this long. Default 10s.
 	StreamWriteTimeout time.Duration
+	// StreamStallTimeout is how long a proxied stream's Icecast may send
+	// nothing before the stream is taken from its source itself, at the
+	// front-end that forwards it (a tap, package fe/tap), until an Icecast
+	// serves it under a new master; below Icecast's source-timeout (4 s
+	// here), so that listeners hear no fallback. Default
+	// fanout.DefaultStallTimeout (1.5 s).
+	StreamStallTimeout time.Duration
 	// StreamGrace is how long a mount's connection to Icecast stays open
 	// after its last listener leaves. Default 10s.
 	StreamGrace time.Duration

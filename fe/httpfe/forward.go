@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"autoradio/fe/tap"
 	"autoradio/internal/audioframe"
 	"autoradio/internal/splice"
 )
@@ -75,9 +76,16 @@ type forward struct {
 	// onResponse is called with Icecast's final status code (0: none) as
 	// soon as it is known.
 	onResponse func(code int)
-	sent       atomic.Int64 // source bytes forwarded to Icecast
-	accepted   atomic.Bool  // the first Icecast accepted the source (2xx)
-	scan       audioframe.Scanner
+	// taps, when set, gets the source's bytes once Icecast accepted it,
+	// in tap, for the fan-outs to stream while no Icecast serves the
+	// mount live (package fe/tap); mount and contentType name them.
+	taps        *tap.Set
+	tap         *tap.Tap
+	mount       string
+	contentType string
+	sent        atomic.Int64 // source bytes forwarded to Icecast
+	accepted    atomic.Bool  // the first Icecast accepted the source (2xx)
+	scan        audioframe.Scanner
 
 	mu     sync.Mutex
 	up     net.Conn // the current Icecast; nil while the source is held
@@ -161,6 +169,7 @@ func (fw *forward) sourceToUpstream() error {
 			pending.conn.Close()
 		}
 		fw.endTee(old, teeSourceEnded)
+		fw.tap.Close()
 	}()
 	var pos int64 // source bytes read
 	var checked time.Time
@@ -183,6 +192,7 @@ func (fw *forward) sourceToUpstream() error {
 			}
 		}
 		old = fw.feedTee(old, buf[:n])
+		fw.feedTap(pos, buf[:n], points)
 		pos += int64(n)
 		// While held, the lost connections wait: one may be the Icecast
 		// the source moves to. A tee's write fails once its Icecast

@@ -17,6 +17,7 @@ import (
 	"autoradio/fe/fanout"
 	"autoradio/fe/hls"
 	"autoradio/fe/statuspage"
+	"autoradio/fe/tap"
 	"autoradio/internal/splice"
 )
 
@@ -34,6 +35,7 @@ type Handler struct {
 	metrics *metrics
 	bufs    *bufferPool
 	fanout  *fanout.Fanout
+	taps    *tap.Set // the sources forwarded here, for the fan-outs
 	hls     *hls.HLS
 	sources splice.Registry[*forward] // sources being forwarded
 	guard   *authguard.Guard          // source password guessing
@@ -81,6 +83,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		titles:  newRateLimiter(cfg.MetadataRate, cfg.MetadataBurst, time.Now),
 		admin:   newAdminClient(cfg),
 		closing: make(chan struct{}),
+		taps:    &tap.Set{},
 		// The scheme and port of redirects are chosen per request
 		// (listenerURL); this is plain HTTP's.
 		portSuffix:    portSuffix(cfg.HTTPPort),
@@ -100,6 +103,8 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 	}
 	if cfg.NodeName != "" {
 		fc.Others, fc.LocalLive = h.otherUpstreams, h.localLive
+		fc.Taps, fc.Master, fc.Healthy = h.tapsOf, h.masterName, h.healthy
+		fc.StallTimeout = cfg.StreamStallTimeout
 	}
 	h.fanout, err = fanout.New(fc, reg, h.log)
 	if err != nil {
@@ -204,6 +209,10 @@ func (h *Handler) serveGet(w *recorder, r *http.Request, p string) string {
 	case strings.HasPrefix(p, hlsPrefix+"/"):
 		h.serveHLS(w, r, p)
 		return kindHLS
+	case strings.HasPrefix(p, tapPrefix+"/"):
+		mount, _ := tapMount(p)
+		h.serveTap(w, r, mount)
+		return kindStream
 	case strings.HasPrefix(p, "/_"):
 		http.NotFound(w, r)
 		return kindOther

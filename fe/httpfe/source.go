@@ -139,10 +139,12 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 			}
 			return m.Name, true
 		},
-		backlog: backlogLimits{audio: h.cfg.SourceBacklog},
-		bufs:    h.bufs,
-		m:       h.metrics,
-		log:     log,
+		backlog:     backlogLimits{audio: h.cfg.SourceBacklog},
+		mount:       mount,
+		contentType: r.Header.Get("Content-Type"),
+		bufs:        h.bufs,
+		m:           h.metrics,
+		log:         log,
 		onResponse: func(code int) {
 			answered = true
 			h.sourceAnswered(log, key, code)
@@ -153,6 +155,9 @@ func (h *Handler) forwardSource(w *recorder, r *http.Request, mount string, key 
 			return h.resumeUpstream(ctx, r, mount)
 		}
 		fw.teeFor = max(h.cfg.SourceTee, 0)
+	}
+	if h.cfg.NodeName != "" {
+		fw.taps = h.taps
 	}
 	fw.init(up)
 	if !h.sources.Add(fw) {
