@@ -72,6 +72,10 @@ type Config struct {
 	// SourceTee bounds how long a moved source is still fed to the
 	// deposed master (see httpfe.Config).
 	SourceTee time.Duration
+	// StreamStallTimeout is how long a proxied stream's Icecast may send
+	// nothing before the stream is taken from its source's tap (see
+	// httpfe.Config).
+	StreamStallTimeout time.Duration
 	// HLS configures the HLS of MP3 and AAC mounts (see httpfe.Config).
 	HLS hls.Config
 	// HistoryInterval is the time between samples of the status page's
@@ -143,6 +147,8 @@ func New(cfg Config, etcd *clientv3.Client, reg prometheus.Registerer) (*Fronten
 		SourceBacklog: cfg.SourceBacklog,
 		SourceTee:     cfg.SourceTee,
 		HLS:           cfg.HLS,
+
+		StreamStallTimeout: cfg.StreamStallTimeout,
 
 		HistoryInterval: cfg.HistoryInterval,
 	}

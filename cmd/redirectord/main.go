@@ -22,6 +22,7 @@ import (
 	"autoradio/fe"
 	"autoradio/fe/acme"
 	"autoradio/fe/authguard"
+	"autoradio/fe/fanout"
 	"autoradio/fe/hls"
 	"autoradio/fe/httpfe"
 	"autoradio/fe/lb"
@@ -52,6 +53,7 @@ type flags struct {
 	sourceResume  time.Duration
 	sourceBacklog time.Duration
 	sourceTee     time.Duration
+	streamStall   time.Duration
 	historyEvery  time.Duration
 	hls           hls.Config
 }
@@ -112,6 +114,7 @@ example AUTORADIO_DOMAIN or AUTORADIO_ETCD_URLS.`,
 	fs.DurationVar(&f.sourceResume, "source-resume", httpfe.DefaultSourceResume, "how long a source that Icecast accepted is held, its connection kept, when the master changes or its Icecast goes away, while the front-end moves it to the master of the moment; then it is disconnected. Negative: disconnect at once, the source must reconnect")
 	fs.DurationVar(&f.sourceBacklog, "source-backlog", httpfe.DefaultSourceBacklog, "how much of a held source's audio (in the stream's own time) is kept and replayed to the new master; older audio is dropped")
 	fs.DurationVar(&f.sourceTee, "source-tee", httpfe.DefaultSourceTee, "when the master changes, a moved source is still fed to the old master's Icecast, make-before-break: while the new master does not take it yet, and after the move until the old master lets go of it (its radiod disconnects it once the new master serves the mount), a write to it fails or would block for 100 ms, or this much time elapses; its listeners and relays hear no gap. 0: the old master's connection is closed as soon as the master changes")
+	fs.DurationVar(&f.streamStall, "stream-stall-timeout", fanout.DefaultStallTimeout, "how long the local Icecast may send a proxied stream nothing (its master's host died or was cut off) before the front-end streams the mount from its source itself, at the front-end that forwards it (/_tap/, for cluster nodes only), until an Icecast serves it under a new master; keep it below Icecast's source-timeout (4 s), so that listeners hear no fallback")
 	fs.DurationVar(&f.historyEvery, "history-interval", time.Minute, "time between samples of the status page's listener history, which keeps 1440 of them (24 hours at the default); at start-up it is read from another node's front-end")
 	fs.DurationVar(&f.hls.Target, "hls-target-duration", hls.DefaultTarget, "target duration of HLS segments: players start about three segments behind live, and move to another node within one when theirs fails")
 	fs.IntVar(&f.hls.Segments, "hls-segments", hls.DefaultSegments, "segments listed in an HLS media playlist")
@@ -159,6 +162,8 @@ func run(ctx context.Context, f *flags) error {
 		SourceTee:     teeFlag(f.sourceTee),
 		HLS:           f.hls,
 		Logger:        log,
+
+		StreamStallTimeout: f.streamStall,
 
 		HistoryInterval: f.historyEvery,
 	}, etcd, reg)
