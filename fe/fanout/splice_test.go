@@ -163,9 +163,10 @@ type liveUpstream struct {
 	burst   int
 	metaint int
 
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
+	mu      sync.Mutex
+	down    bool
+	stalled bool // sends nothing, as a relay whose master is cut off
+	conns   []net.Conn
 	opens  int
 	active int // clients being sent the stream
 }
@@ -175,6 +176,25 @@ func (u *liveUpstream) streaming() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.active
+}
+
+// opened returns how many clients it accepted.
+func (u *liveUpstream) opened() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.opens
+}
+
+func (u *liveUpstream) setStalled(stalled bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.stalled = stalled
+}
+
+func (u *liveUpstream) isStalled() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.stalled
 }
 
 func (u *liveUpstream) setDown(down bool) {
@@ -216,6 +236,9 @@ func (u *liveUpstream) Open(ctx context.Context, mount string, icy bool) (*Respo
 		pos := max(0, u.live()-u.burst)
 		for ctx.Err() == nil && pos < len(u.data) {
 			end := min(u.live(), len(u.data))
+			if u.isStalled() {
+				pos = end
+			}
 			if end > pos {
 				p := u.data[pos:end]
 				if mux != nil {
