@@ -167,8 +167,8 @@ type liveUpstream struct {
 	down    bool
 	stalled bool // sends nothing, as a relay whose master is cut off
 	conns   []net.Conn
-	opens  int
-	active int // clients being sent the stream
+	opens   int
+	active  int // clients being sent the stream
 }
 
 // streaming returns how many clients are being sent the stream.
