@@ -53,7 +53,7 @@ func (fd *feed) probe(from string, last time.Time) *probe {
 	}
 	master := ""
 	if pl.tap {
-		master = fd.f.master()
+		master = fd.tapMaster()
 	}
 	ctx, cancel := context.WithCancel(fd.ctx)
 	p := &probe{cancel: cancel, done: make(chan *move, 1), stall: pl.stall}

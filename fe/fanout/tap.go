@@ -1,8 +1,10 @@
 package fanout
 
 import (
+	"cmp"
 	"errors"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -77,6 +79,34 @@ func (fd *feed) healthy() []Other {
 		return append([]Other{{Name: local, Upstream: f.cfg.Upstream}}, others...)
 	}
 	return others
+}
+
+// noteMaster records the master of the moment as the one the feed's
+// upstream, from, serves the mount under, when Healthy says it does: a
+// feed that moves to a tap later leaves it only under another master.
+// The master at the time of the move would not do: the upstream may
+// play the fallback for seconds, as the cluster learns of it, while a
+// new master is elected.
+func (fd *feed) noteMaster(from string) {
+	f := fd.f
+	if f.cfg.Taps == nil || f.cfg.Healthy == nil || fd.tap != nil {
+		return
+	}
+	m := f.master()
+	if m == "" {
+		return
+	}
+	localOK, others := f.cfg.Healthy(fd.mount, "")
+	if (from == local && localOK) || (from != local && slices.ContainsFunc(others, func(o Other) bool { return o.Name == from })) {
+		fd.servedBy = m
+	}
+}
+
+// tapMaster is the master a feed moving to a tap must see replaced
+// before it leaves the tap: the one its upstream last served the mount
+// under, else the master of the moment.
+func (fd *feed) tapMaster() string {
+	return cmp.Or(fd.servedBy, fd.f.master())
 }
 
 func (f *Fanout) master() string {

@@ -59,6 +59,7 @@ type feed struct {
 	// when taps were last asked for.
 	tap      *tapping
 	tapTried time.Time
+	servedBy string // the master the upstream last served the mount under
 
 	// Guarded by Fanout.mu.
 	listeners int
@@ -256,6 +257,9 @@ func (fd *feed) read(body Body, from string) (string, error) {
 		}
 		if p == nil && time.Since(probed) >= f.cfg.ProbeInterval {
 			probed = time.Now()
+			if !fd.stalled(last) {
+				fd.noteMaster(from)
+			}
 			p = fd.probe(from, last)
 		}
 	}

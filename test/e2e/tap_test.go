@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"autoradio/internal/audiotest"
+	ct "autoradio/internal/clustertest"
+	"autoradio/internal/testenv"
+)
+
+// The front-ends' logs of a feed's moves to a tap and back to an Icecast
+// (package fe/fanout).
+const (
+	logToTap  = "streaming a mount from its source, at a front-end's tap"
+	logToIce  = "streaming a mount from the local Icecast again"
+	logToNode = "streaming a mount from another node"
+)
+
+// TestKilledMasterListenersRideTap: the master's host dies (radiod,
+// Icecast and front-end killed) while the source streams through the
+// second node's front-end. The relays of the surviving nodes stall; their
+// front-ends' listeners get the stream from the source itself, at the
+// front-end that holds it (its tap), until a new master serves the mount
+// and the relays follow, and then from their Icecast again. The
+// listeners stay connected and their audio decodes; the longest time
+// without data and the longest silence each heard are logged.
+func TestKilledMasterListenersRideTap(t *testing.T) {
+	h := startHandoverCluster(t, []string{"127.0.0.171", "127.0.0.172", "127.0.0.173"}, 2*time.Minute)
+	old, oldFE := h.radiods[0], h.fes[0]
+	// Only the surviving nodes' listeners count.
+	h.listeners[0].Stop()
+	h.listeners, h.fes = h.listeners[1:], h.fes[1:]
+	before := marks(h.listeners)
+
+	old.KillHost()
+	oldFE.Proc.Kill()
+	killed := time.Now()
+	next := ct.WaitMaster(t, h.c, ct.SessionTTL+10*time.Second, h.radiods[1].Name, h.radiods[2].Name)
+	t.Logf("%s master %v after the kill", next, time.Since(killed).Round(time.Millisecond))
+	testenv.Eventually(t, 20*time.Second, func() error { return mountLiveOn(h.c, h.m.Name, 2) })
+	// Each surviving front-end went to a tap, and left it for an Icecast.
+	for _, f := range h.fes {
+		testenv.Eventually(t, 20*time.Second, func() error {
+			out := f.Proc.Output()
+			i := strings.Index(out, logToTap)
+			if i < 0 {
+				return fmt.Errorf("%s never streamed from a tap:\n%s", f.Name, out)
+			}
+			if !strings.Contains(out[i:], logToIce) && !strings.Contains(out[i:], logToNode) {
+				return fmt.Errorf("%s still streams from a tap", f.Name)
+			}
+			return nil
+		})
+	}
+	t.Logf("listeners back on an Icecast %v after the kill", time.Since(killed).Round(time.Millisecond))
+	h.checkListeners(t, before)
+	for i, l := range h.listeners {
+		broken, err := brokenFrames(h.ctx, l.DataSince(before[i]))
+		if err != nil {
+			t.Errorf("listener on %s: %v", h.fes[i].Name, err)
+		}
+		t.Logf("listener on %s: %d broken frames", h.fes[i].Name, broken)
+	}
+}
+
+// maxBrokenFrames bounds the MP3 frames a listener may get cut across a
+// master's death: one where its Icecast switches to the fallback (as
+// Icecast does), one where the feed leaves the fallback for the tap
+// (the splicer joins the tap at a frame, after the fallback's last bytes),
+// one more for a move between nodes' Icecasts on the way.
+const maxBrokenFrames = 3
+
+// brokenFrames decodes an MP3 capture with ffmpeg and returns how many
+// frames it found cut ("Header missing"); an error when ffmpeg reports
+// anything else, or more than maxBrokenFrames.
+func brokenFrames(ctx context.Context, data []byte) (int, error) {
+	err := audiotest.DecodeJoined(ctx, data, 5*time.Second)
+	if err == nil {
+		return 0, nil
+	}
+	n := 0
+	for _, line := range strings.Split(err.Error(), "\n") {
+		switch {
+		case strings.Contains(line, "Header missing"):
+			n++
+		case strings.Contains(line, "Invalid data found when processing input"), strings.Contains(line, "invalid new backstep"):
+		default:
+			return n, err
+		}
+	}
+	if n > maxBrokenFrames {
+		return n, err
+	}
+	return n, nil
+}
