@@ -57,6 +57,13 @@ func TestKilledMasterListenersRideTap(t *testing.T) {
 		})
 	}
 	t.Logf("listeners back on an Icecast %v after the kill", time.Since(killed).Round(time.Millisecond))
+	for _, f := range h.fes {
+		for _, line := range strings.Split(f.Proc.Output(), "\n") {
+			if strings.Contains(line, "streaming a mount") {
+				t.Logf("%s: %s", f.Name, line)
+			}
+		}
+	}
 	h.checkListeners(t, before)
 	for i, l := range h.listeners {
 		broken, err := brokenFrames(h.ctx, l.DataSince(before[i]))
