@@ -25,13 +25,13 @@ type move struct {
 	master string
 }
 
-// A plan is where a feed should move, best first, and why: to Icecasts,
-// or to taps (tap), for a stall of its upstream (stall) or because no
-// Icecast serves the mount live.
+// A plan is where a feed should move, best first, and why: to Icecasts
+// (cands), else to taps, for a stall of its upstream (stall) or because
+// none of cands streams.
 type plan struct {
 	cands []Other
+	taps  []Other
 	why   string
-	tap   bool
 	stall bool
 }
 
@@ -48,24 +48,29 @@ type probe struct {
 // data at last, is due to move; nil when it is not.
 func (fd *feed) probe(from string, last time.Time) *probe {
 	pl := fd.due(from, last)
-	if len(pl.cands) == 0 {
+	if len(pl.cands)+len(pl.taps) == 0 {
 		return nil
 	}
 	master := ""
-	if pl.tap {
+	if len(pl.taps) > 0 {
 		master = fd.tapMaster()
 	}
 	ctx, cancel := context.WithCancel(fd.ctx)
 	p := &probe{cancel: cancel, done: make(chan *move, 1), stall: pl.stall}
 	go func() {
 		r, to := fd.openFirst(ctx, pl.cands)
+		tap := false
+		if r == nil && len(pl.taps) > 0 {
+			r, to = fd.openFirst(ctx, pl.taps)
+			tap = true
+		}
 		if r == nil {
 			p.done <- nil
 			return
 		}
 		// The connection lives in ctx: it ends with the body.
 		r.Body = &probeBody{Body: r.Body, cancel: cancel}
-		p.done <- &move{resp: r, to: to, why: pl.why, tap: pl.tap, master: master}
+		p.done <- &move{resp: r, to: to, why: pl.why, tap: tap, master: master}
 	}()
 	return p
 }
@@ -84,7 +89,7 @@ func (fd *feed) due(from string, last time.Time) plan {
 		return plan{cands: fd.healthy(), why: "a master elected since the move to the tap serves it live"}
 	}
 	if fd.stalled(last) {
-		return plan{cands: fd.taps(), why: "the upstream sent nothing for " + f.cfg.StallTimeout.String(), tap: true, stall: true}
+		return plan{taps: fd.taps(), why: "the upstream sent nothing for " + f.cfg.StallTimeout.String(), stall: true}
 	}
 	localLive := f.localLive(fd.mount)
 	if from == local {
@@ -104,12 +109,10 @@ func (fd *feed) due(from string, last time.Time) plan {
 	return fd.orTaps(append(cands, others...), "node "+from+" no longer serves it live")
 }
 
-// orTaps plans a move to cands, or to a tap when there is none.
+// orTaps plans a move to cands, or to a tap when none streams (other
+// nodes may report the mount live on the fallback, or be dead).
 func (fd *feed) orTaps(cands []Other, why string) plan {
-	if len(cands) > 0 {
-		return plan{cands: cands, why: why}
-	}
-	return plan{cands: fd.taps(), why: why + ", nor does any other Icecast", tap: true}
+	return plan{cands: cands, taps: fd.taps(), why: why}
 }
 
 // openFirst requests the mount from each of ups in turn, in ctx, and
