@@ -3,5 +3,7 @@
 // the master) and serves it as authoritative DNS (fe/dns) and HTTP
 // redirects, proxies, playlists and status pages (fe/httpfe, which streams
 // through the shared fan-out of fe/fanout, and serves HLS cut from it by
-// fe/hls), choosing nodes with the load balancer (fe/lb).
+// fe/hls; the sources it forwards feed taps, fe/tap, which the fan-outs
+// stream from while no Icecast serves a mount), choosing nodes with the
+// load balancer (fe/lb).
 package fe

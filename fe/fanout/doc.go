@@ -13,6 +13,14 @@
 // stepping aside for a handover): it opens the new upstream before it
 // closes the old one, and splices the two streams for its listeners.
 //
+// When the master dies or is cut off, the relays of every other node
+// stall or play the fallback until a new master serves the mount. A feed
+// whose upstream sends nothing for StallTimeout, or no longer serves the
+// mount live while no other Icecast does, streams it meanwhile from its
+// source itself, at a front-end's tap (Taps, package fe/tap), and goes
+// back to an Icecast once one serves the mount under a master elected
+// since (Healthy).
+//
 // A new listener starts about a burst back from the live end, at a point
 // where its player can decode: an Ogg page (after the stream's header
 // pages), an MP3 or AAC (ADTS) frame, or an Icy metadata block. The
@@ -26,6 +34,7 @@
 //	listener.go   Serve, the entry point: takes a listener's connection until it ends
 //	upstream.go   a feed's connection to the upstream, reconnected when lost
 //	move.go       a feed's moves between the local Icecast and other nodes', make-before-break
+//	tap.go        a feed's stalls, and its moves to and from a source's tap
 //	http.go       HTTPUpstream, the upstream of redirectord: an Icecast over HTTP
 //	window.go     the ring window of recent data that listeners read
 //	head.go       the response head that listeners get, with CORS

@@ -12,6 +12,10 @@
 //	GET|HEAD /<mount>              302 to a node (proxy mode: its /_stream/<mount>)
 //	GET|HEAD /_stream/<mount>      the mount, streamed from the local Icecast
 //	                               (one shared connection per mount, package fe/fanout)
+//	GET|HEAD /_tap/<mount>         a source forwarded here, for the other
+//	                               front-ends' fan-outs while no Icecast
+//	                               serves it (package fe/tap); loopback and
+//	                               live cluster nodes only, else 404
 //	OPTIONS  /<mount>, /_stream/<mount>   CORS preflight (web players)
 //	SOURCE|PUT /<mount>, /_stream/<mount>
 //	                               a source, forwarded to the master's Icecast
