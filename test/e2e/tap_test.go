@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,14 +23,44 @@ const (
 
 // TestKilledMasterListenersRideTap: the master's host dies (radiod,
 // Icecast and front-end killed) while the source streams through the
-// second node's front-end. The relays of the surviving nodes stall; their
-// front-ends' listeners get the stream from the source itself, at the
-// front-end that holds it (its tap), until a new master serves the mount
-// and the relays follow, and then from their Icecast again. The
-// listeners stay connected and their audio decodes; the longest time
-// without data and the longest silence each heard are logged.
+// second node's front-end. The relays of the surviving nodes lose their
+// source and play the fallback; their front-ends' listeners get the
+// stream from the source itself, at the front-end that holds it (its
+// tap), until a new master serves the mount and the relays follow, and
+// then from their Icecast again. The listeners stay connected and their
+// audio decodes; the longest time without data and the longest silence
+// each heard are logged.
 func TestKilledMasterListenersRideTap(t *testing.T) {
-	h := startHandoverCluster(t, []string{"127.0.0.171", "127.0.0.172", "127.0.0.173"}, 2*time.Minute)
+	testMasterLost(t, []string{"127.0.0.171", "127.0.0.172", "127.0.0.173"}, func(r *ct.Radiod, fe *ct.Redirectord) {
+		r.KillHost()
+		fe.Proc.Kill()
+	})
+}
+
+// TestFrozenMasterListenersRideTap: the same with the master's host
+// frozen (radiod, Icecast and front-end stopped with SIGSTOP), as one cut
+// off is for the others: its connections stay open and send nothing, so
+// the relays stall rather than play the fallback, and the front-ends see
+// the stall.
+func TestFrozenMasterListenersRideTap(t *testing.T) {
+	testMasterLost(t, []string{"127.0.0.175", "127.0.0.176", "127.0.0.177"}, func(r *ct.Radiod, fe *ct.Redirectord) {
+		pids := []int{r.Proc.PID(), r.IcecastPID(), fe.Proc.PID()}
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGSTOP)
+		}
+		// A frozen process ignores SIGTERM: the host dies at the end.
+		t.Cleanup(func() {
+			r.KillHost()
+			fe.Proc.Kill()
+		})
+	})
+}
+
+// testMasterLost starts three nodes on ips, the first master, with the
+// source on the second node's front-end, loses the master's host with
+// lose, and checks the surviving nodes' listeners.
+func testMasterLost(t *testing.T, ips []string, lose func(*ct.Radiod, *ct.Redirectord)) {
+	h := startHandoverCluster(t, ips, 2*time.Minute)
 	old, oldFE := h.radiods[0], h.fes[0]
 	// Only the surviving nodes' listeners count.
 	h.listeners[0].Stop()
@@ -37,11 +68,10 @@ func TestKilledMasterListenersRideTap(t *testing.T) {
 	before := marks(h.listeners)
 
 	gaps := watchGaps(h.ctx, h.listeners)
-	old.KillHost()
-	oldFE.Proc.Kill()
+	lose(old, oldFE)
 	killed := time.Now()
 	next := ct.WaitMaster(t, h.c, ct.SessionTTL+10*time.Second, h.radiods[1].Name, h.radiods[2].Name)
-	t.Logf("%s master %v after the kill", next, time.Since(killed).Round(time.Millisecond))
+	t.Logf("%s master %v after the loss", next, time.Since(killed).Round(time.Millisecond))
 	testenv.Eventually(t, 20*time.Second, func() error { return mountLiveOn(h.c, h.m.Name, 2) })
 	// Each surviving front-end went to a tap, and left it for an Icecast.
 	for _, f := range h.fes {
@@ -57,7 +87,7 @@ func TestKilledMasterListenersRideTap(t *testing.T) {
 			return nil
 		})
 	}
-	t.Logf("listeners back on an Icecast %v after the kill", time.Since(killed).Round(time.Millisecond))
+	t.Logf("listeners back on an Icecast %v after the loss", time.Since(killed).Round(time.Millisecond))
 	for _, f := range h.fes {
 		for _, line := range strings.Split(f.Proc.Output(), "\n") {
 			if strings.Contains(line, "streaming a mount") {
@@ -66,7 +96,7 @@ func TestKilledMasterListenersRideTap(t *testing.T) {
 		}
 	}
 	for i, g := range gaps() {
-		t.Logf("listener on %s: longest time without data since the kill %v", h.fes[i].Name, g.Round(10*time.Millisecond))
+		t.Logf("listener on %s: longest time without data since the loss %v", h.fes[i].Name, g.Round(10*time.Millisecond))
 	}
 	h.checkListeners(t, before)
 	for i, l := range h.listeners {
