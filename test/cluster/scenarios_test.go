@@ -187,12 +187,13 @@ func TestRollingRestart(t *testing.T) {
 			l.ResetStall()
 			marks[i] = l.Mark()
 		}
-		begin := time.Now()
+		begin, conns := time.Now(), s.src.Connections()
 		h.StopDaemons()
 		h.StartDaemons()
 		s.c.WaitNodesUp(len(s.c.Hosts), 60*time.Second)
 		s.waitServed(s.mount.Name, s.c.Hosts, 60*time.Second)
-		steps = append(steps, fmt.Sprintf("%s %s", h.Name, secs(time.Since(begin))))
+		took := time.Since(begin)
+		worst := time.Duration(0)
 		for i, l := range s.ls {
 			if on[i] == h.Name {
 				continue
@@ -201,12 +202,21 @@ func TestRollingRestart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.fig.Worst = max(s.fig.Worst, withoutAudio(l.MaxStall(), heard))
+			worst = max(worst, withoutAudio(l.MaxStall(), heard))
 		}
+		s.fig.Worst = max(s.fig.Worst, worst)
+		role := ""
+		if h == master {
+			role = " (master)"
+		}
+		if n := s.src.Connections() - conns; n > 0 {
+			role += fmt.Sprintf(" (the source reconnected %d times)", n)
+		}
+		steps = append(steps, fmt.Sprintf("%s%s %s, without audio %s", h.Name, role, secs(took), secs(worst)))
 	}
 	s.worstDone = true
-	s.fig.Notes = fmt.Sprintf("restarts (until served again): %s; the worst figure is of listeners of the nodes not restarting at the time",
-		strings.Join(steps, ", "))
+	s.fig.Notes = fmt.Sprintf("restarts (until served again; worst time without audio of listeners of the nodes not restarting at the time): %s",
+		strings.Join(steps, "; "))
 	s.finish(s.c.Hosts)
 }
 
