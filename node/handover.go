@@ -219,6 +219,10 @@ func (n *Node) takeOver(ctx context.Context) {
 	live := n.liveHere()
 	_, nodes, _ := n.state.cluster()
 	planned := prev != nil && alive(nodes, prev.Name) && othersLive(nodes, n.cfg.Name)
+	if !planned {
+		n.log.Debug("taking the master role over without waiting: no previous master still serving",
+			"previous", prev != nil, "previous_alive", prev != nil && alive(nodes, prev.Name), "others_live", othersLive(nodes, n.cfg.Name))
+	}
 	stepBack := n.stepAside(ctx, "taking the master role over", planned)
 	since := time.Now()
 	n.handovers.start(ctx, func(ctx context.Context) {
