@@ -221,13 +221,14 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		kill := run%2 == 0
 		mi, master := cl.master(t)
 		var survivors []*ct.Radiod
-		var via *ct.Redirectord
+		var fes []*ct.Redirectord
 		for i, n := range cl.nodes {
 			if i != mi {
 				survivors = append(survivors, n)
-				via = cl.fes[i]
+				fes = append(fes, cl.fes[i])
 			}
 		}
+		via := fes[len(fes)-1]
 		src := audiotest.Source(t, ct.SourceURL(strings.TrimPrefix(via.URL(""), "http://"), m))
 		track(t, src.PID())
 		if _, err := waitLive(ctx, time.Now(), 30*time.Second, m.Name, cl.nodes...); err != nil {
@@ -259,7 +260,10 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 			})
 		}
 
+		heard := listenFrontends(t, ctx, m.Name, fes)
+
 		t0 := time.Now()
+		heard.mark()
 		fr := FailoverRun{Stopped: !kill}
 		if kill {
 			master.KillHost()
@@ -305,6 +309,7 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		if err := checkAudio(ctx, m.Name, survivors...); err != nil {
 			t.Errorf("after failover: %v", err)
 		}
+		heard.measure(ctx, t, &fr)
 		wg.Wait()
 		for _, rep := range reps {
 			if rep != nil {
@@ -317,7 +322,9 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 
 		src.Kill()
 		if !kill {
-			master.Proc.Stop(15 * time.Second)
+			// As systemd's TimeoutStopSec: a handover lasts 8-12 s and
+			// radiod's --drain-timeout is 20 s.
+			master.Proc.Stop(30 * time.Second)
 		}
 		master.Start()
 		track(t, master.Proc.PID())
@@ -326,6 +333,84 @@ func (cl *cluster) failover(t *testing.T, res *Results) {
 		}
 		ct.WaitNodesUp(t, cl.c, len(cl.nodes), 30*time.Second)
 		track(t, master.IcecastPID())
+	}
+}
+
+// frontendListeners are listeners through the surviving nodes'
+// front-ends, as a player that followed a redirect hears the mount.
+type frontendListeners struct {
+	ls    []*audiotest.Listener
+	names []string
+	marks []int
+}
+
+// perFrontend is how many listeners each surviving front-end gets.
+const perFrontend = 2
+
+// listenFrontends attaches perFrontend listeners to mount at each
+// front-end's /_stream/ (where its redirects send a player in proxy mode;
+// straight there, so that the load balancer does not send one to the node
+// the fault takes away) and waits until each plays.
+func listenFrontends(t *testing.T, ctx context.Context, mount string, fes []*ct.Redirectord) *frontendListeners {
+	t.Helper()
+	h := &frontendListeners{}
+	for _, f := range fes {
+		for range perFrontend {
+			l := audiotest.Listen(ctx, f.URL("/_stream"+mount))
+			t.Cleanup(func() { l.Stop() })
+			h.ls, h.names = append(h.ls, l), append(h.names, f.Name)
+		}
+	}
+	for i, l := range h.ls {
+		if err := l.WaitBytes(0, 32<<10, testenv.Bound(20*time.Second)); err != nil {
+			t.Fatalf("front-end listener on %s before the fault: %v", h.names[i], err)
+		}
+	}
+	return h
+}
+
+// mark notes where each capture stands at the fault, and forgets the
+// gaps before it.
+func (h *frontendListeners) mark() {
+	h.marks = make([]int, len(h.ls))
+	for i, l := range h.ls {
+		l.ResetMaxGap()
+		h.marks[i] = l.Mark()
+	}
+}
+
+// heardAfter is how long after audio is back on every node the listeners
+// keep listening: 5 s of the 128 kbit/s stream.
+const heardAfter = 5 * 128_000 / 8
+
+// measure lets every listener play on for about 5 s, stops it, and sets
+// in fr the worst time without audio over them since the mark (longest
+// time without data plus longest silence heard) and how many dropped.
+func (h *frontendListeners) measure(ctx context.Context, t *testing.T, fr *FailoverRun) {
+	t.Helper()
+	fr.FrontendListeners = len(h.ls)
+	back := make([]int, len(h.ls))
+	for i, l := range h.ls {
+		back[i] = l.Mark()
+	}
+	worst := time.Duration(-1)
+	for i, l := range h.ls {
+		if err := l.WaitBytes(back[i], heardAfter, testenv.Bound(20*time.Second)); err != nil {
+			t.Logf("front-end listener on %s dropped: %v", h.names[i], err)
+			fr.FrontendDropped++
+		}
+		gap := l.MaxGap()
+		silence, err := audiotest.LongestSilence(ctx, l.DataSince(h.marks[i]))
+		if err != nil {
+			t.Errorf("front-end listener on %s: %v", h.names[i], err)
+		}
+		l.Stop()
+		t.Logf("front-end listener on %s: %v without data, %v of silence", h.names[i],
+			gap.Round(time.Millisecond), silence.Round(10*time.Millisecond))
+		if gap+silence > worst {
+			worst = gap + silence
+			fr.FrontendGap, fr.FrontendSilence = gap.Seconds(), silence.Seconds()
+		}
 	}
 }
 

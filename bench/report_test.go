@@ -108,3 +108,24 @@ func TestWriteMarkdownTLS(t *testing.T) {
 		t.Errorf("report without TLS runs mentions TLS:\n%s", b.String())
 	}
 }
+
+func TestWriteFailover(t *testing.T) {
+	r := &Results{Failover: []FailoverRun{
+		{NewMaster: 2.6, SourceBack: 3.1, AudioBack: 3.2, Listeners: 20, FrontendGap: 1.5, FrontendSilence: 0.25, FrontendListeners: 4},
+		{Stopped: true, NewMaster: 0.05, SourceBack: 1, AudioBack: 1.1, Listeners: 20, FrontendGap: 0.5, FrontendSilence: 0.25, FrontendListeners: 4, FrontendDropped: 1},
+	}}
+	var b bytes.Buffer
+	r.WriteMarkdown(&b, "")
+	for _, want := range []string{
+		"| 1 | host killed | 2.60 s | 3.10 s | 3.20 s | 20 | 0 | 1.75 s (1.50 + 0.25) | 0 of 4 |",
+		"| 2 | radiod stopped | 0.05 s | 1.00 s | 1.10 s | 20 | 0 | 0.75 s (0.50 + 0.25) | 1 of 4 |",
+		"| front-end listeners without audio, master kill ≤ 3.0 s, none dropped | worst 1.75 s of 1 runs, 0 dropped | **met** |",
+		"| front-end listeners without audio, master planned stop ≤ 0.5 s, none dropped | worst 0.75 s of 1 runs, 1 dropped | **missed** |",
+		"measured on 2 listeners through each surviving node's",
+		"commit dfb71d6",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -66,7 +66,7 @@ example AUTORADIO_ETCD_URLS or AUTORADIO_MAX_LISTENERS.`,
 	fs := cmd.Flags()
 	f.Add(fs, "127.0.0.1:2112", "name of this node, unique in the cluster", "public IP address of this node")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", 5*time.Second, "TTL of this node's presence and elections: how fast a dead node is noticed")
-	fs.DurationVar(&f.drainTimeout, "drain-timeout", 20*time.Second, "on SIGTERM, how long a master waits for the next master to serve the mounts before it stops; 0: no wait")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 20*time.Second, "on SIGTERM, how long a master waits for the next master to serve the mounts, and for the other nodes to relay from it, before it stops; 0: no wait")
 	fs.StringVar(&f.stateDir, "state-dir", "/var/lib/autoradio", "directory for the generated Icecast config and runtime files")
 	fs.StringVar(&f.icecastCfg, "icecast-config", "", "path of the generated Icecast config (default: <state-dir>/icecast.xml)")
 	fs.StringVar(&f.icecastBin, "icecast-bin", "icecast2", "Icecast program")

@@ -223,6 +223,13 @@ func (l *Listener) MaxGap() time.Duration {
 	return l.maxGap
 }
 
+// ResetMaxGap forgets the gaps seen so far: MaxGap then measures from now.
+func (l *Listener) ResetMaxGap() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.maxGap = 0
+}
+
 // Mark returns the current size, for DataSince.
 func (l *Listener) Mark() int { return l.Bytes() }
 

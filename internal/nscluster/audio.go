@@ -53,7 +53,7 @@ func Analyze(ctx context.Context, segs []*Segment) (Heard, error) {
 			return h, fmt.Errorf("segment %d (%d bytes from %s): %w", i, len(s.Data), s.Node, err)
 		}
 		h.Audio += d
-		silence, err := longestSilence(ctx, file, d)
+		silence, err := audiotest.LongestSilenceFile(ctx, file)
 		if err != nil {
 			return h, err
 		}
@@ -88,52 +88,4 @@ func decodeErrors(ctx context.Context, file string) ([]string, error) {
 		errs = append(errs, line)
 	}
 	return errs, nil
-}
-
-// longestSilence runs ffmpeg's silencedetect on file, total long.
-func longestSilence(ctx context.Context, file string, total time.Duration) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-i", file,
-		"-af", "silencedetect=noise=-50dB:d=0.2", "-f", "null", "-").CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("silencedetect: ffmpeg: %v", err)
-	}
-	return parseSilences(string(out), total), nil
-}
-
-// parseSilences finds the longest silence in silencedetect's output; a
-// silence still running at the end lasts until total.
-func parseSilences(out string, total time.Duration) time.Duration {
-	var longest time.Duration
-	open := time.Duration(-1)
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := field(line, "silence_start: "); ok {
-			open = v
-		}
-		if v, ok := field(line, "silence_duration: "); ok {
-			longest = max(longest, v)
-			open = -1
-		}
-	}
-	if open >= 0 {
-		longest = max(longest, total-open)
-	}
-	return longest
-}
-
-func field(line, key string) (time.Duration, bool) {
-	i := strings.Index(line, key)
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(line[i+len(key):])
-	if len(f) == 0 {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	if err != nil {
-		return 0, false
-	}
-	return time.Duration(v * float64(time.Second)), true
 }

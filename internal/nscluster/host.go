@@ -106,7 +106,7 @@ func (h *Host) StartDaemons() {
 // hands its role over first, within its --drain-timeout), and makes sure
 // its Icecast is gone too. The front-end keeps running.
 func (h *Host) StopRadiod() {
-	h.Radiod.Stop(15 * time.Second)
+	h.Radiod.Stop(30 * time.Second)
 	h.killIcecast()
 }
 

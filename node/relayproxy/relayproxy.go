@@ -58,7 +58,8 @@ type relayed struct {
 	ctx      context.Context // ends when the connection is closed
 	cancel   context.CancelFunc
 	mu       sync.Mutex
-	up       net.Conn // nil while dialing
+	up       net.Conn  // nil while dialing
+	upAt     time.Time // when up was established
 	closed   bool
 }
 
@@ -82,6 +83,14 @@ func (r *relayed) connected() bool {
 	return r.up != nil && !r.closed
 }
 
+// connectedAfter reports whether the connection to the upstream was
+// established after t, and still is.
+func (r *relayed) connectedAfter(t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.up != nil && !r.closed && r.upAt.After(t)
+}
+
 // setUp records the connection to the upstream; false when the
 // connection was closed meanwhile.
 func (r *relayed) setUp(c net.Conn) bool {
@@ -90,7 +99,7 @@ func (r *relayed) setUp(c net.Conn) bool {
 	if r.closed {
 		return false
 	}
-	r.up = c
+	r.up, r.upAt = c, time.Now()
 	return true
 }
 
@@ -152,6 +161,20 @@ func (p *Proxy) Stale() int {
 	n := 0
 	p.conns.Range(func(r *relayed) {
 		if r.upstream != p.upstream {
+			n++
+		}
+	})
+	return n
+}
+
+// Established reports how many connections to the current upstream
+// were established after t.
+func (p *Proxy) Established(t time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	p.conns.Range(func(r *relayed) {
+		if r.upstream == p.upstream && r.connectedAfter(t) {
 			n++
 		}
 	})

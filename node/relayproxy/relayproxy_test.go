@@ -130,6 +130,7 @@ func TestRelaysFollowTheMaster(t *testing.T) {
 
 	// A new master: new relays go to it, the one to the old master goes
 	// on until it is closed as stale.
+	before := time.Now()
 	if n := p.SetUpstream(b); n != 0 {
 		t.Errorf("a new upstream closed %d connections, want 0", n)
 	}
@@ -145,6 +146,12 @@ func TestRelaysFollowTheMaster(t *testing.T) {
 	}
 	if n := p.Stale(); n != 1 {
 		t.Errorf("%d stale connections, want 1", n)
+	}
+	if n := p.Established(before); n != 1 {
+		t.Errorf("%d connections to the new upstream established since it was set, want 1", n)
+	}
+	if n := p.Established(time.Now()); n != 0 {
+		t.Errorf("%d connections established from now on, want 0", n)
 	}
 	if n := p.CloseStale(); n != 1 {
 		t.Errorf("closed %d stale connections, want 1", n)

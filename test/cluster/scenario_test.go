@@ -58,6 +58,9 @@ type scenario struct {
 	hit []*nscluster.Host
 	// worstDone is set by a scenario that measured fig.Worst itself.
 	worstDone bool
+	// noFallback is set by the planned handovers: no listener that the
+	// fault did not hit may hear the fallback silence at all.
+	noFallback bool
 	fig       figures
 }
 
@@ -262,6 +265,9 @@ func (s *scenario) finish(serving []*nscluster.Host) {
 		s.fig.Gaps = append(s.fig.Gaps, secs(stall)+"/"+secs(heard.LongestSilence))
 		if !s.wasHit(i) && !s.worstDone {
 			s.fig.Worst = max(s.fig.Worst, withoutAudio(stall, heard))
+		}
+		if !s.wasHit(i) && s.noFallback && heard.LongestSilence > 0 {
+			s.t.Errorf("listener %d heard %s of fallback silence during a planned handover", i, secs(heard.LongestSilence))
 		}
 	}
 	s.checkTarget()

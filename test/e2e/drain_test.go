@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"autoradio"
-	"autoradio/internal/audioframe"
 	"autoradio/internal/audiotest"
 	ct "autoradio/internal/clustertest"
 	"autoradio/internal/etcdtest"
@@ -128,46 +127,13 @@ func (h *handoverCluster) checkListeners(t *testing.T, marks []int) {
 			t.Errorf("listener on %s dropped: %v", h.fes[i].Name, err)
 			continue
 		}
-		silence, err := longestSilence(h.ctx, l.DataSince(marks[i]))
+		silence, err := audiotest.LongestSilence(h.ctx, l.DataSince(marks[i]))
 		if err != nil { // a measurement, not a behaviour
 			t.Logf("listener on %s: measuring its silences: %v", h.fes[i].Name, err)
 		}
 		t.Logf("listener on %s: longest wait between reads %v, longest silence %v",
 			h.fes[i].Name, l.MaxGap().Round(time.Millisecond), silence.Round(10*time.Millisecond))
 	}
-}
-
-// longestSilence is the longest run of silence in an MP3 capture, in 50 ms
-// windows under -60 dBFS: the tone over noise that the sources send is far
-// louder, the silence fallback is digital silence.
-func longestSilence(ctx context.Context, data []byte) (time.Duration, error) {
-	const window = 50 * time.Millisecond
-	levels, err := audiotest.Levels(ctx, data[mp3FrameStart(data):], window)
-	if err != nil {
-		return 0, err
-	}
-	longest, run := 0, 0
-	for _, l := range levels {
-		if l < -60 {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	return time.Duration(longest) * window, nil
-}
-
-// mp3FrameStart is the offset of the first of two MP3 frames in a row in
-// data, which a capture begun at a mark need not start with; 0 if none.
-func mp3FrameStart(data []byte) int {
-	for i := 0; i+4 <= len(data); i++ {
-		f, ok := audioframe.MP3([4]byte(data[i:]))
-		if ok && i+f.Len+4 <= len(data) && audioframe.MP3Len([4]byte(data[i+f.Len:])) > 0 {
-			return i
-		}
-	}
-	return 0
 }
 
 func marks(ls []*audiotest.Listener) []int {
