@@ -61,7 +61,7 @@ type scenario struct {
 	// noFallback is set by the planned handovers: no listener that the
 	// fault did not hit may hear the fallback silence at all.
 	noFallback bool
-	fig       figures
+	fig        figures
 }
 
 // start brings up the cluster, a mount /live.mp3 with its source (which
