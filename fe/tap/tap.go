@@ -2,6 +2,7 @@ package tap
 
 import (
 	"sync"
+	"time"
 
 	"autoradio/internal/audioframe"
 )
@@ -21,6 +22,7 @@ type Tap struct {
 	points []audioframe.Point
 	wake   chan struct{} // closed when data comes or the tap ends
 	done   bool
+	at     time.Time // of the last write
 }
 
 // Write appends p, the source's next bytes, and the join points found
@@ -32,6 +34,7 @@ func (t *Tap) Write(p []byte, points []audioframe.Point) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.at = time.Now()
 	if len(p) > len(t.ring) {
 		t.end += int64(len(p) - len(t.ring))
 		p = p[len(p)-len(t.ring):]
@@ -73,11 +76,11 @@ func (t *Tap) Close() {
 
 // open returns a reader that starts at the first join point at most
 // back bytes back from the end, or at the last one when all are older;
-// false when there is none.
-func (t *Tap) open(back int) (*Reader, bool) {
+// false when there is none, or nothing was written for fresh.
+func (t *Tap) open(back int, fresh time.Duration) (*Reader, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.points) == 0 || t.done {
+	if len(t.points) == 0 || t.done || time.Since(t.at) > fresh {
 		return nil, false
 	}
 	pt := t.points[len(t.points)-1]

@@ -94,6 +94,26 @@ func TestReader(t *testing.T) {
 	}
 }
 
+// A tap whose source sent nothing for Fresh does not open: the source
+// itself stalls, and its tap has nothing new for a stalled listener.
+func TestStaleTapDoesNotOpen(t *testing.T) {
+	s := Set{Size: 8000, Fresh: 50 * time.Millisecond}
+	tp := s.Add("/m", "audio/mpeg", 0)
+	defer tp.Close()
+	feed(tp, stream(3500), 0, 500)
+	if _, ok := s.Open("/m", 1000); !ok {
+		t.Fatal("a tap just written did not open")
+	}
+	time.Sleep(100 * time.Millisecond) // past Fresh: the bound under test
+	if _, ok := s.Open("/m", 1000); ok {
+		t.Error("a tap not written for twice Fresh opened")
+	}
+	feed(tp, stream(500), 3500, 500)
+	if _, ok := s.Open("/m", 1000); !ok {
+		t.Error("a tap written again did not open")
+	}
+}
+
 // readUntil reads n bytes from r.
 func readUntil(r io.Reader, n int) ([]byte, error) {
 	got := make([]byte, n)
