@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"autoradio"
 	"autoradio/fe/fanout"
 	"autoradio/fe/tap"
 	"autoradio/internal/audioframe"
@@ -109,8 +110,8 @@ func (h *Handler) masterName() string {
 }
 
 // healthy tells which Icecasts serve mount live under a master elected
-// since old: the master's own, and the relays that pull from it alone;
-// none of them stepping aside. local is this node's; others are the
+// since old: the master's own, and, once it serves the mount, the relays
+// that pull from it alone; none of them stepping aside. local is this node's; others are the
 // other nodes', the master first.
 func (h *Handler) healthy(mount, old string) (local bool, others []fanout.Other) {
 	m, ok := h.cluster.Master()
@@ -118,7 +119,15 @@ func (h *Handler) healthy(mount, old string) (local bool, others []fanout.Other)
 		return false, nil
 	}
 	addr := m.IcecastAddr()
-	for _, n := range h.cluster.Nodes() {
+	nodes := h.cluster.Nodes()
+	// A relay of a master that has no source yet plays the master's
+	// fallback: it is healthy only once the master serves the mount.
+	if !slices.ContainsFunc(nodes, func(n *autoradio.NodeStatus) bool {
+		return n.Name == m.Name && n.IsMaster && servesLive(n, mount)
+	}) {
+		return false, nil
+	}
+	for _, n := range nodes {
 		fresh := (n.Name == m.Name && n.IsMaster) || (len(n.RelaysFrom) == 1 && n.RelaysFrom[0] == addr)
 		if !fresh || !servesLive(n, mount) {
 			continue

@@ -86,4 +86,15 @@ func TestHealthy(t *testing.T) {
 	if got := names(h.tapsOf(mount)); !slices.Equal(got, []string{"n1", "n3", "n4", "n5", "n6", "n2"}) {
 		t.Errorf("taps %v", got)
 	}
+
+	// A new master without the source yet: its relays play its
+	// fallback, and none is healthy.
+	c.setNodes(
+		node("n1", "192.0.2.1", false, "192.0.2.2:8000"),
+		&autoradio.NodeStatus{Name: "n2", IPs: []string{"192.0.2.2"}, IcecastPort: 8000, IcecastOK: true, IsMaster: true},
+		node("n6", "192.0.2.6", false, "192.0.2.2:8000"),
+	)
+	if local, others := h.healthy(mount, "n9"); local || len(others) > 0 {
+		t.Errorf("under a new master without the source: local %v, others %v", local, names(others))
+	}
 }
