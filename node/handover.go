@@ -99,19 +99,15 @@ func (n *Node) stepAside(ctx context.Context, why string, wait bool) (stepBack f
 	}
 }
 
-// settle waits until a status of the local Icecast read after since shows
-// a source on each of mounts, in the given role, and, on a relay node,
-// until as many relay connections were made since (Icecast may still
-// list a relay whose connection was just closed), or settleTimeout
-// passed.
+// settle waits until the node has settled (see settled), or
+// settleTimeout passed.
 func (n *Node) settle(ctx context.Context, since time.Time, mounts []string, master bool) {
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
 	t := time.NewTicker(settlePoll)
 	defer t.Stop()
 	for {
-		if st := n.icecast.Status(); st != nil && st.At.After(since) && n.servesHere(st, mounts, master) &&
-			(master || n.relays.Established(since) >= len(mounts)) {
+		if n.settled(since, mounts, master) {
 			return
 		}
 		select {
@@ -123,6 +119,52 @@ func (n *Node) settle(ctx context.Context, since time.Time, mounts []string, mas
 		case <-t.C:
 		}
 	}
+}
+
+// settled tells whether a status of the local Icecast read after since
+// shows a source on each of mounts in the given role; on a relay node,
+// also whether that many relay connections were made since, and the
+// master serves the mounts (a relay of a master without the source
+// plays the master's fallback).
+func (n *Node) settled(since time.Time, mounts []string, master bool) bool {
+	st := n.icecast.Status()
+	if st == nil || !st.At.After(since) || !n.servesHere(st, mounts, master) {
+		return false
+	}
+	if master {
+		return true
+	}
+	m, nodes, _ := n.state.cluster()
+	return n.relays.Established(since) >= len(mounts) && m != nil && serves(nodes, m.Name, mounts)
+}
+
+// relaysLost is the relay proxy's Lost: it wakes the render loop, which
+// calls stepAsideForLostRelays.
+func (n *Node) relaysLost() {
+	select {
+	case n.lost <- struct{}{}:
+	default:
+	}
+}
+
+// stepAsideForLostRelays steps aside when the master's Icecast ended
+// relay connections (it died, or restarts): the local Icecast plays the
+// fallback until its relays reconnect, to the new master when it died,
+// and the front-ends stream the mounts from elsewhere meanwhile (another
+// node, or the source's own front-end). It steps back once the relays
+// serve the mounts again, under a master that serves them.
+func (n *Node) stepAsideForLostRelays(ctx context.Context) {
+	if n.state.role(n.cfg.Name).isMaster || !n.lostStep.CompareAndSwap(false, true) {
+		return
+	}
+	live := n.liveHere()
+	stepBack := n.stepAside(ctx, "relays lost", false)
+	since := time.Now()
+	n.handovers.start(ctx, func(ctx context.Context) {
+		defer n.lostStep.Store(false)
+		defer stepBack()
+		n.settle(ctx, since, live, false)
+	})
 }
 
 // servesHere tells whether st shows a source on each of mounts, with the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -41,6 +42,10 @@ type Node struct {
 	relayMaster *autoradio.MasterInfo
 	// handovers runs the steps of master handovers (handover.go).
 	handovers handovers
+	// lost wakes the render loop when relays were lost; lostStep is set
+	// while the node steps aside for them.
+	lost     chan struct{}
+	lostStep atomic.Bool
 }
 
 // New prepares a node: it checks cfg, creates the state directory, loads or
@@ -87,6 +92,8 @@ func New(ctx context.Context, cfg Config, etcd *clientv3.Client, reg prometheus.
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.status.relaysFrom = n.relays.Upstreams
+	n.lost = make(chan struct{}, 1)
+	n.relays.Lost = n.relaysLost
 	return n, nil
 }
 

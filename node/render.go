@@ -33,6 +33,9 @@ func (n *Node) renderLoop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-n.lost:
+			n.stepAsideForLostRelays(ctx)
+			continue
 		case <-n.state.changed:
 		}
 		n.render(ctx)

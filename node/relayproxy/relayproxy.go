@@ -49,6 +49,12 @@ type Proxy struct {
 	mu       sync.Mutex
 	upstream string // host:port; "": connections are refused
 	conns    splice.Registry[*relayed]
+
+	// Lost, when not nil, is called when an established connection is
+	// ended by its upstream (the master's Icecast went away): the local
+	// Icecast then plays the fallback until its relay reconnects. It
+	// must not block. Set it before Run.
+	Lost func()
 }
 
 // relayed is one connection from Icecast and its way to the upstream.
@@ -272,9 +278,36 @@ func (p *Proxy) serve(r *relayed) {
 		pipe(up, r.down, 0)
 		r.Close()
 	}()
-	pipe(r.down, up, IdleTimeout)
+	from := &upstreamReader{Conn: up}
+	pipe(r.down, from, IdleTimeout)
+	if from.err != nil && !r.isClosed() && p.Lost != nil {
+		p.log.Info("the master's Icecast ended a relay connection", "upstream", r.upstream, "err", from.err)
+		p.Lost()
+	}
 	r.Close()
 	<-done
+}
+
+// upstreamReader records how reading the upstream failed, to tell it
+// from a failure on the local Icecast's side.
+type upstreamReader struct {
+	net.Conn
+	err error
+}
+
+func (u *upstreamReader) Read(p []byte) (int, error) {
+	n, err := u.Conn.Read(p)
+	if err != nil {
+		u.err = err
+	}
+	return n, err
+}
+
+// isClosed reports whether the proxy closed r.
+func (r *relayed) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
 }
 
 // pipe copies src to dst until either fails. idle > 0 bounds each read
