@@ -45,8 +45,10 @@ func newTestFanout(t *testing.T) (*Fanout, string) {
 	f, err := New(Config{
 		Upstream:   fakeUpstream{t},
 		WindowSize: 64 << 10, Burst: 8 << 10,
-		ReadTimeout: time.Second, ReadyTimeout: time.Second, WriteTimeout: time.Second, HeadTimeout: time.Second,
-		Grace: 10 * time.Millisecond, Reconnect: time.Second,
+		// Generous bounds: the upstream goes silent after its frames, and
+		// a busy machine may hold a listener back for a while.
+		ReadTimeout: 10 * time.Second, ReadyTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, HeadTimeout: 10 * time.Second,
+		Grace: 10 * time.Millisecond, Reconnect: 10 * time.Second,
 	}, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
