@@ -83,9 +83,11 @@ func TestKillRelayHost(t *testing.T) {
 }
 
 // 3. The master is cut off the network for 30 s, then comes back: the
-// majority elects a new master, and the old one rejoins as a relay.
+// majority elects a new master, and the old one rejoins as a relay. The
+// source pushes through another node's front-end, so that the cut takes
+// the master away, not the source's own connection.
 func TestPartitionMaster(t *testing.T) {
-	s := start(t, "3. partition the master 30 s", 5*time.Second)
+	s := startAway(t, "3. partition the master 30 s", 5*time.Second)
 	master := s.c.Master(20 * time.Second)
 	s.injected()
 	master.Partition(true)
