@@ -32,6 +32,13 @@ type MountStatus struct {
 // proxies to the node's Icecast, as a ProxiedStatus.
 const ProxiedStatusPath = "/_proxied.json"
 
+// RelaysLostPath is where radiod tells its node's front-end, with a
+// POST, that the master's Icecast ended the local Icecast's relays: the
+// front-end's feeds then stream the mounts from the sources' taps at once,
+// rather than once the cluster learns it through etcd. Only the node
+// itself may ask (loopback or its own addresses).
+const RelaysLostPath = "/_relays-lost"
+
 // ProxiedStatus is a front-end's proxied listeners per mount path.
 type ProxiedStatus struct {
 	Mounts map[string]ProxiedMount `json:"mounts"`

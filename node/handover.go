@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -163,8 +164,34 @@ func (n *Node) stepAsideForLostRelays(ctx context.Context) {
 	n.handovers.start(ctx, func(ctx context.Context) {
 		defer n.lostStep.Store(false)
 		defer stepBack()
+		n.tellFrontendRelaysLost(ctx)
 		n.settle(ctx, since, live, false)
 	})
+}
+
+// tellFrontendRelaysLost tells the node's front-end at once that the
+// relays were lost (autoradio.RelaysLostPath): the step aside reaches it
+// through etcd, which may have lost its leader with the master's host.
+func (n *Node) tellFrontendRelaysLost(ctx context.Context) {
+	if n.cfg.FrontendURL == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.FrontendURL+autoradio.RelaysLostPath, nil)
+	if err != nil {
+		n.log.Warn("telling the front-end that the relays were lost", "err", err)
+		return
+	}
+	resp, err := n.status.http.Do(req)
+	if err != nil {
+		n.log.Warn("telling the front-end that the relays were lost", "err", err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		n.log.Warn("telling the front-end that the relays were lost", "status", resp.Status)
+	}
 }
 
 // servesHere tells whether st shows a source on each of mounts, with the

@@ -91,6 +91,9 @@ func (fd *feed) due(from string, last time.Time) plan {
 	if fd.stalled(last) {
 		return plan{taps: fd.taps(), why: "the upstream sent nothing for " + f.cfg.StallTimeout.String(), stall: true}
 	}
+	if from == local && f.cfg.Taps != nil && f.localLostSince(fd.since) {
+		return plan{taps: fd.taps(), why: "the local Icecast lost its relays"}
+	}
 	localLive := f.localLive(fd.mount)
 	if from == local {
 		if localLive {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,10 @@ type Fanout struct {
 	feeds  map[feedKey]*feed
 	total  int // listeners of every mount
 	closed bool
+
+	// lost is when the local Icecast's relays were last lost (unix
+	// nanoseconds; see LocalLost).
+	lost atomic.Int64
 }
 
 // Errors of Serve before it takes the connection; their text is meant for

@@ -115,3 +115,21 @@ func (f *Fanout) master() string {
 	}
 	return f.cfg.Master()
 }
+
+// lostFor bounds how long after LocalLost the feeds that read the local
+// Icecast look for a tap.
+const lostFor = 10 * time.Second
+
+// LocalLost tells the fan-out that the local Icecast's relays were just
+// lost (the master's Icecast ended them: it died), so that it plays the
+// fallback until they reconnect: the feeds that read it move to a tap
+// now, rather than when the cluster learns of it (which waits for etcd,
+// and etcd may have lost its leader with the master's host).
+func (f *Fanout) LocalLost() { f.lost.Store(time.Now().UnixNano()) }
+
+// localLostSince reports whether the local Icecast's relays were lost
+// after t, less than lostFor ago.
+func (f *Fanout) localLostSince(t time.Time) bool {
+	at := time.Unix(0, f.lost.Load())
+	return at.After(t) && time.Since(at) < lostFor
+}

@@ -54,7 +54,8 @@ func (v *masterView) calls() int {
 // to the source's tap; it does not go back to a while the master has
 // not changed, even when a streams and reports the mount live again; it
 // does once a new master is elected and a serves the mount under it.
-// When a stalls again it moves to the tap again, and when the tap ends
+// Told that the local Icecast lost its relays, it moves to the tap at
+// once. When a stalls again it moves to the tap again, and when the tap ends
 // (the source left) it reconnects to a the usual way. The listener
 // connected all along gets the stream, every byte once, decodable, and
 // the feed moved only as often as said.
@@ -128,12 +129,20 @@ func TestFeedRidesStallOnTap(t *testing.T) {
 	v.set("m2", true)
 	reading(2, 0, map[string]float64{"tap": 1, "local": 1})
 
+	// radiod says that the local Icecast lost its relays: to the tap at
+	// once, although a still sends (it would play its fallback), and
+	// back under a new master.
+	f.LocalLost()
+	reading(2, 1, map[string]float64{"tap": 2, "local": 1})
+	v.set("m3", true)
+	reading(3, 0, map[string]float64{"tap": 2, "local": 2})
+
 	// Again; then the source leaves: the tap ends.
 	a.setStalled(true)
-	reading(2, 1, map[string]float64{"tap": 2, "local": 1})
+	reading(3, 1, map[string]float64{"tap": 3, "local": 2})
 	a.setStalled(false)
 	tp.setDown(true)
-	reading(3, 0, map[string]float64{"tap": 2, "local": 1})
+	reading(4, 0, map[string]float64{"tap": 3, "local": 2})
 	mark := l.Mark()
 	if err := l.WaitBytes(mark, 16<<10, 10*time.Second); err != nil {
 		t.Fatalf("after the moves: %v", err)

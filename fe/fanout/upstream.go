@@ -59,7 +59,8 @@ type feed struct {
 	// when taps were last asked for.
 	tap      *tapping
 	tapTried time.Time
-	servedBy string // the master the upstream last served the mount under
+	since    time.Time // when the feed began to read its upstream
+	servedBy string    // the master the upstream last served the mount under
 
 	// Guarded by Fanout.mu.
 	listeners int
@@ -228,6 +229,7 @@ func (fd *feed) read(body Body, from string) (string, error) {
 	var p *probe
 	defer func() { p.stop() }()
 	probed, last := time.Now(), time.Now()
+	fd.since = last
 	for {
 		body.SetReadDeadline(fd.readDeadline(last))
 		n, err := io.ReadAtLeast(body, fd.buf, min(len(fd.buf), f.cfg.MinRead))
@@ -247,6 +249,7 @@ func (fd *feed) read(body Body, from string) (string, error) {
 			if m != nil {
 				body.Close()
 				body, from, last = m.resp.Body, m.to, time.Now()
+				fd.since = last
 				fd.connect(m.resp, false)
 				fd.moved(m.to, m.why, m.tap)
 				fd.tap = nil

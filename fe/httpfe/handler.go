@@ -177,6 +177,10 @@ func (h *Handler) serve(w *recorder, r *http.Request) string {
 	if r.Method == http.MethodOptions {
 		return h.servePreflight(w, r, p)
 	}
+	if p == autoradio.RelaysLostPath {
+		h.serveRelaysLost(w, r)
+		return kindOther
+	}
 	if mount, ok := strings.CutPrefix(p, streamPrefix+"/"); ok {
 		h.serveStream(w, r, "/"+mount)
 		return kindStream

@@ -35,6 +35,12 @@ func (h *Handler) serveTap(w http.ResponseWriter, r *http.Request, mount string)
 // clusterPeer tells whether addr (host:port) is loopback or an address
 // of a live cluster node.
 func (h *Handler) clusterPeer(addr string) bool {
+	return h.peer(addr, func(*autoradio.NodeStatus) bool { return true })
+}
+
+// peer reports whether addr (host:port) is loopback, or an address of a
+// live node for which which is true.
+func (h *Handler) peer(addr string, which func(*autoradio.NodeStatus) bool) bool {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return false
@@ -44,7 +50,7 @@ func (h *Handler) clusterPeer(addr string) bool {
 		return true
 	}
 	for _, n := range h.cluster.Nodes() {
-		if slices.ContainsFunc(n.IPs, func(s string) bool {
+		if which(n) && slices.ContainsFunc(n.IPs, func(s string) bool {
 			a, err := netip.ParseAddr(s)
 			return err == nil && a.Unmap() == ip
 		}) {
@@ -52,6 +58,29 @@ func (h *Handler) clusterPeer(addr string) bool {
 		}
 	}
 	return false
+}
+
+// serveRelaysLost takes radiod's word that the local Icecast's relays
+// were lost (autoradio.RelaysLostPath): a POST from this node only.
+func (h *Handler) serveRelaysLost(w http.ResponseWriter, r *http.Request) {
+	if !h.localPeer(r.RemoteAddr) {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h.fanout.LocalLost()
+	h.log.Info("the local Icecast lost its relays: its feeds look for the sources' taps")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// localPeer reports whether addr (host:port) is this node: loopback, or
+// one of the addresses the node publishes.
+func (h *Handler) localPeer(addr string) bool {
+	return h.peer(addr, func(n *autoradio.NodeStatus) bool { return n.Name == h.cfg.NodeName })
 }
 
 // feedTap passes p, the source's bytes from stream position pos, and

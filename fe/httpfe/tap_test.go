@@ -44,6 +44,35 @@ func TestTapAccess(t *testing.T) {
 	}
 }
 
+// TestRelaysLostAccess: only the node itself (loopback, its own
+// addresses) may tell its front-end that its relays were lost, by POST.
+func TestRelaysLostAccess(t *testing.T) {
+	c := newFakeCluster()
+	c.setNodes(
+		&autoradio.NodeStatus{Name: "n1", IPs: []string{"192.0.2.1"}, IcecastPort: 8000},
+		&autoradio.NodeStatus{Name: "n2", IPs: []string{"192.0.2.2"}, IcecastPort: 8000},
+	)
+	h, _ := newTestHandler(t, Config{Addr: "127.0.0.171:80", NodeName: "n1"}, c)
+	for _, tc := range []struct {
+		method, remote string
+		code           int
+	}{
+		{http.MethodPost, "127.0.0.1:4000", http.StatusNoContent},
+		{http.MethodPost, "192.0.2.1:4000", http.StatusNoContent},
+		{http.MethodPost, "192.0.2.2:4000", http.StatusNotFound}, // another node
+		{http.MethodPost, "198.51.100.1:4000", http.StatusNotFound},
+		{http.MethodGet, "127.0.0.1:4000", http.StatusMethodNotAllowed},
+	} {
+		r := httptest.NewRequest(tc.method, autoradio.RelaysLostPath, nil)
+		r.RemoteAddr = tc.remote
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.code {
+			t.Errorf("%s %s from %s: %d, want %d", tc.method, autoradio.RelaysLostPath, tc.remote, w.Code, tc.code)
+		}
+	}
+}
+
 // TestHealthy: a feed on a tap goes back only to Icecasts that serve the
 // mount under a master elected since the stall: the master's own, and
 // relays that pull from it alone; none stepping aside, none while the
