@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"autoradio/internal/audioframe"
 	"autoradio/internal/testenv"
 )
 
@@ -289,6 +290,19 @@ func DecodeJoined(ctx context.Context, data []byte, min time.Duration) error {
 	return decode(ctx, data, min, 1)
 }
 
+// wholeUnits cuts a capture before the frame or page it stopped in (a
+// listener stops where it stops, and ffmpeg reports the cut frame as
+// invalid data): at the last frame or page start that audioframe's
+// Scanner found. Data it cannot frame is returned whole.
+func wholeUnits(data []byte) []byte {
+	var sc audioframe.Scanner
+	pts := sc.Scan(data)
+	if len(pts) < 2 {
+		return data
+	}
+	return data[:pts[len(pts)-1].Pos]
+}
+
 // joinError is what ffmpeg says of an MP3 frame whose bit reservoir
 // lies before the start of the data.
 const joinError = "invalid new backstep"
@@ -297,6 +311,7 @@ func decode(ctx context.Context, data []byte, min time.Duration, joinErrors int)
 	if len(data) == 0 {
 		return errors.New("decode: no data")
 	}
+	data = wholeUnits(data)
 	dir, err := os.MkdirTemp("", "audiotest-")
 	if err != nil {
 		return err
