@@ -21,6 +21,12 @@ type Config struct {
 	// once it does, and one streaming from the local Icecast moves to
 	// another node once it does not. nil: always.
 	LocalLive func(mount string) bool
+	// Leave, when not nil, limits the moves away from a local Icecast
+	// that streams but is not live to when it returns true: the local
+	// node steps aside for a handover, or lost its relays. Other causes
+	// (a relay not up yet) are waited out on the local Icecast, as a move
+	// risks a splice. nil: any local Icecast not live is left.
+	Leave func(mount string) bool
 	// Taps returns where mount can be streamed from its source itself,
 	// this node's first: the front-ends that hold its source connection
 	// (package fe/tap). A feed moves to one when its upstream sends nothing
@@ -41,7 +47,7 @@ type Config struct {
 	// StallTimeout is how long an upstream may send nothing before the
 	// feed moves to a tap (with Taps); below Icecast's source-timeout,
 	// so that listeners hear no fallback. It keeps reading the stalled
-	// upstream meanwhile. Default 1.5s.
+	// upstream meanwhile. Default 2.5s.
 	StallTimeout time.Duration
 	// ProbeInterval is how often a feed checks LocalLive and Others, which
 	// must be cheap; an upstream is only opened when a move is due.
@@ -91,7 +97,7 @@ const (
 	DefaultRetryDelay    = 250 * time.Millisecond
 	DefaultProbeInterval = 250 * time.Millisecond
 	DefaultSendBuffer    = 64 << 10
-	DefaultStallTimeout  = 1500 * time.Millisecond
+	DefaultStallTimeout  = 2500 * time.Millisecond
 )
 
 func (c Config) withDefaults() Config {

@@ -96,7 +96,7 @@ func (fd *feed) due(from string, last time.Time) plan {
 	}
 	localLive := f.localLive(fd.mount)
 	if from == local {
-		if localLive {
+		if localLive || (f.cfg.Leave != nil && !f.cfg.Leave(fd.mount)) {
 			return plan{}
 		}
 		return fd.orTaps(f.others(fd.mount), "the local Icecast no longer serves it live")

@@ -59,7 +59,10 @@ func (fd *feed) stalled(last time.Time) bool {
 // no front-end holds does not have them asked all the time.
 func (fd *feed) taps() []Other {
 	f := fd.f
-	if f.cfg.Taps == nil || time.Since(fd.tapTried) < f.cfg.StallTimeout {
+	// Not for Ogg: a tap may join at a page of another link of a chained
+	// stream (a source that starts a new logical stream per track), whose
+	// headers the listeners never got.
+	if f.cfg.Taps == nil || fd.sp.kind == kindOgg || time.Since(fd.tapTried) < f.cfg.StallTimeout {
 		return nil
 	}
 	fd.tapTried = time.Now()

@@ -103,7 +103,7 @@ type Config struct {
 	// front-end that forwards it (a tap, package fe/tap), until an Icecast
 	// serves it under a new master; below Icecast's source-timeout (4 s
 	// here), so that listeners hear no fallback. Default
-	// fanout.DefaultStallTimeout (1.5 s).
+	// fanout.DefaultStallTimeout (2.5 s).
 	StreamStallTimeout time.Duration
 	// StreamGrace is how long a mount's connection to Icecast stays open
 	// after its last listener leaves. Default 10s.

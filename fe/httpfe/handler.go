@@ -102,7 +102,7 @@ func NewHandler(cfg Config, cluster Cluster, reg prometheus.Registerer, log *slo
 		Reconnect:    cfg.StreamReconnect,
 	}
 	if cfg.NodeName != "" {
-		fc.Others, fc.LocalLive = h.otherUpstreams, h.localLive
+		fc.Others, fc.LocalLive, fc.Leave = h.otherUpstreams, h.localLive, h.localAside
 		fc.Taps, fc.Master, fc.Healthy = h.tapsOf, h.masterName, h.healthy
 		fc.StallTimeout = cfg.StreamStallTimeout
 	}

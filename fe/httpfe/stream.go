@@ -127,6 +127,17 @@ func (h *Handler) localLive(mount string) bool {
 	return false
 }
 
+// localAside tells whether this node steps aside (for a handover, or
+// because its relays were lost): the fan-out's feeds leave its Icecast.
+func (h *Handler) localAside(string) bool {
+	for _, n := range h.cluster.Nodes() {
+		if n.Name == h.cfg.NodeName {
+			return n.StepAside
+		}
+	}
+	return false
+}
+
 // servesLive tells whether node n's Icecast reports mount with a source
 // and n is not stepping aside for a handover (its Icecast may play the
 // fallback any moment).
