@@ -290,17 +290,30 @@ func DecodeJoined(ctx context.Context, data []byte, min time.Duration) error {
 	return decode(ctx, data, min, 1)
 }
 
-// wholeUnits cuts a capture before the frame or page it stopped in (a
+// wholeUnits cuts an MP3 or ADTS capture after its last whole frame (a
 // listener stops where it stops, and ffmpeg reports the cut frame as
-// invalid data): at the last frame or page start that audioframe's
-// Scanner found. Data it cannot frame is returned whole.
+// invalid data). Other data, and data that ends on a frame, are returned
+// whole.
 func wholeUnits(data []byte) []byte {
 	var sc audioframe.Scanner
 	pts := sc.Scan(data)
-	if len(pts) < 2 {
+	if len(pts) == 0 {
 		return data
 	}
-	return data[:pts[len(pts)-1].Pos]
+	last := int(pts[len(pts)-1].Pos)
+	n := 0
+	switch sc.Format() {
+	case audioframe.FormatMP3:
+		if len(data)-last >= 4 {
+			n = audioframe.MP3Len([4]byte(data[last : last+4]))
+		}
+	case audioframe.FormatADTS:
+		n = audioframe.ADTSLen(data[last:])
+	}
+	if n > 0 && last+n <= len(data) {
+		return data[:last+n]
+	}
+	return data
 }
 
 // joinError is what ffmpeg says of an MP3 frame whose bit reservoir

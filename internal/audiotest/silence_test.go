@@ -62,3 +62,28 @@ func encode(t *testing.T, graph string) []byte {
 	}
 	return out
 }
+
+// wholeUnits drops what follows an MP3 capture's last whole frame, and
+// nothing else.
+func TestWholeUnits(t *testing.T) {
+	frame := func() []byte {
+		f := make([]byte, 417) // 128 kbit/s, 44.1 kHz, no padding
+		copy(f, []byte{0xff, 0xfb, 0x90, 0x64})
+		return f
+	}
+	var data []byte
+	for range 5 {
+		data = append(data, frame()...)
+	}
+	if got := wholeUnits(data); len(got) != len(data) {
+		t.Errorf("whole frames: %d bytes kept of %d", len(got), len(data))
+	}
+	cut := append(append([]byte{}, data...), frame()[:100]...)
+	if got := wholeUnits(cut); len(got) != len(data) {
+		t.Errorf("a cut last frame: %d bytes kept, want %d", len(got), len(data))
+	}
+	junk := []byte("not audio at all")
+	if got := wholeUnits(junk); len(got) != len(junk) {
+		t.Errorf("junk: %d bytes kept of %d", len(got), len(junk))
+	}
+}
