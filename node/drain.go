@@ -140,14 +140,7 @@ func (n *Node) handOver(ctx context.Context) {
 	}
 	start := time.Now()
 	wasMaster := n.state.role(n.cfg.Name).isMaster
-	var live []string
-	if st := n.status.Current(); st != nil {
-		for _, m := range st.Mounts {
-			if m.SourceConnected {
-				live = append(live, m.Name)
-			}
-		}
-	}
+	live := n.liveHere()
 	others := n.state.servingOthers()
 	n.state.setStopping()
 	n.status.refresh()

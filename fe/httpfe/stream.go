@@ -119,23 +119,25 @@ func (h *Handler) otherUpstreams(mount string) []fanout.Other {
 
 // localLive tells whether this node reports mount live.
 func (h *Handler) localLive(mount string) bool {
-	for _, n := range h.cluster.Nodes() {
-		if n.Name == h.cfg.NodeName {
-			return servesLive(n, mount)
-		}
-	}
-	return false
+	n := h.self()
+	return n != nil && servesLive(n, mount)
 }
 
 // localAside tells whether this node steps aside (for a handover, or
 // because its relays were lost): the fan-out's feeds leave its Icecast.
 func (h *Handler) localAside(string) bool {
+	n := h.self()
+	return n != nil && n.StepAside
+}
+
+// self is this node's status as last published; nil when it has none.
+func (h *Handler) self() *autoradio.NodeStatus {
 	for _, n := range h.cluster.Nodes() {
 		if n.Name == h.cfg.NodeName {
-			return n.StepAside
+			return n
 		}
 	}
-	return false
+	return nil
 }
 
 // servesLive tells whether node n's Icecast reports mount with a source
